@@ -1,0 +1,108 @@
+/**
+ * The `mcast` command line: `send`, `listen` and `demo`. Parses arguments,
+ * prints, and maps errors to one-line messages and exit codes (2 for bad
+ * usage, 1 for a runtime failure or no reply).
+ *
+ * @module
+ */
+
+import { demoCommand } from "./cli/demo_command.ts";
+import { type Io, processIo } from "./cli/io.ts";
+import { LISTEN_HELP, listenCommand } from "./cli/listen_command.ts";
+import { SEND_HELP, sendCommand } from "./cli/send_command.ts";
+import { UsageError } from "./cli/usage_error.ts";
+import { McastRangeError, McastTypeError, PluginError } from "./lib/errors.ts";
+import { VERSION } from "./lib/version.ts";
+
+const HELP = `mcast ${VERSION}: IP multicast messaging
+
+Usage:
+  mcast send [options] [message]   multicast a message, print every reply
+  mcast listen [options]           join a group, answer with a responder plugin
+  mcast demo                       listeners and a sender on loopback
+  mcast help [command]             this help, or a command's
+
+Run "mcast COMMAND --help" for a command's options.`;
+
+const COMMANDS = {
+  send: sendCommand,
+  listen: listenCommand,
+  demo: demoCommand,
+};
+
+function exitCode(error: unknown): number {
+  if (
+    error instanceof UsageError || error instanceof McastTypeError ||
+    error instanceof McastRangeError || error instanceof SyntaxError
+  ) return 2;
+  if (
+    error instanceof PluginError &&
+    error.code !== "ERR_PLUGIN_HOOK"
+  ) return 2;
+  return 1;
+}
+
+/**
+ * Runs the command line; returns the exit code. Stops a running command
+ * when `signal` aborts.
+ *
+ * @param args The arguments after the program name.
+ * @param io Where to write, and where relative plugin paths start.
+ * @param signal Stops `send` and `listen` (Ctrl-C).
+ * @returns 0 on success, 1 on failure or when no reply came, 2 for bad usage.
+ */
+export async function main(
+  args: string[],
+  io: Io = processIo(),
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
+  const [command, ...rest] = args;
+  if (
+    command === undefined || command === "help" || command === "-h" ||
+    command === "--help"
+  ) {
+    const topic = command === "help" ? rest[0] : undefined;
+    if (topic === "send") io.out(SEND_HELP);
+    else if (topic === "listen") io.out(LISTEN_HELP);
+    else io.out(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version" || command === "-V") {
+    io.out(VERSION);
+    return 0;
+  }
+  const run = COMMANDS[command as keyof typeof COMMANDS];
+  try {
+    if (run === undefined) {
+      throw new UsageError(
+        `Unknown command "${command}" (expected send, listen, demo or help)`,
+      );
+    }
+    return await run(rest, io, signal);
+  } catch (error) {
+    const code = exitCode(error);
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`mcast${run === undefined ? "" : ` ${command}`}: ${message}`);
+    if (code === 2 && !(error instanceof PluginError)) {
+      io.err(
+        `Try "mcast ${run === undefined ? "help" : `${command} --help`}".`,
+      );
+    }
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const stop = () => {
+    interrupts++;
+    if (interrupts > 1) Deno.exit(130);
+    controller.abort();
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const name of signals) Deno.addSignalListener(name, stop);
+  const code = await main(Deno.args, processIo(), controller.signal);
+  for (const name of signals) Deno.removeSignalListener(name, stop);
+  Deno.exit(code);
+}

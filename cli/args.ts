@@ -1,0 +1,52 @@
+/**
+ * Argument parsing on top of `node:util`'s `parseArgs`, turning its errors
+ * into {@linkcode UsageError}s that name the bad flag.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./usage_error.ts";
+
+/** The flags a command takes. */
+export type Flags = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parsed flags and positionals. */
+export interface Parsed {
+  /** Flag values by long name. */
+  values: Record<string, string | boolean | string[] | undefined>;
+  /** Words that are not flags. */
+  positionals: string[];
+}
+
+/** Parses `args` strictly against `flags`; throws `UsageError` on any mistake. */
+export function parse(args: string[], flags: Flags): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: flags,
+      allowPositionals: true,
+      allowNegative: false,
+      strict: true,
+    });
+    return { values: values as Parsed["values"], positionals };
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify.*$/s, "");
+    throw new UsageError(message);
+  }
+}
+
+/** Reads `--option key=value` flags into an object. */
+export function keyValues(items: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const at = item.indexOf("=");
+    if (at <= 0) {
+      throw new UsageError(
+        `Invalid --option "${item}": expected key=value`,
+      );
+    }
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}

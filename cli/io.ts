@@ -1,0 +1,52 @@
+/**
+ * Where the CLI writes, and how it shows values: NDJSON for machines, one
+ * plain line per event for people. The library never prints; only this does.
+ *
+ * @module
+ */
+
+import { toHex } from "../plugins/codecs/binary.ts";
+
+/** The CLI's outputs and environment, replaceable in tests. */
+export interface Io {
+  /** Writes one line of normal output. */
+  out(line: string): void;
+  /** Writes one line of diagnostics. */
+  err(line: string): void;
+  /** The directory relative plugin paths start from. */
+  cwd: string;
+}
+
+const encoder = new TextEncoder();
+
+/** The process's real stdout, stderr and starting directory. */
+export function processIo(): Io {
+  let cwd = Deno.cwd();
+  try {
+    cwd = Deno.env.get("INIT_CWD") ?? cwd;
+  } catch {
+    // no --allow-env: the task's own directory it is
+  }
+  return {
+    out: (line) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
+    err: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    cwd,
+  };
+}
+
+/** Makes a value safe for JSON: bytes become hex text. */
+export function jsonValue(value: unknown): unknown {
+  return value instanceof Uint8Array ? toHex(value) : value;
+}
+
+/** One NDJSON line. */
+export function ndjson(event: Record<string, unknown>): string {
+  return JSON.stringify(event, (_key, value) => jsonValue(value));
+}
+
+/** A payload as people read it: text as is, other values as JSON, bytes as hex. */
+export function showText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return toHex(value);
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,144 @@
+/**
+ * Error classes with a stable `code`, so callers (and the CLI) can tell
+ * bad input from a socket failure from a broken plugin without parsing
+ * messages.
+ *
+ * @module
+ */
+
+/** Every stable error code that mcast throws. */
+export type McastErrorCode =
+  | "ERR_INVALID_GROUP"
+  | "ERR_INVALID_PORT"
+  | "ERR_INVALID_TTL"
+  | "ERR_INVALID_INTERFACE"
+  | "ERR_INVALID_SOURCE"
+  | "ERR_INVALID_DURATION"
+  | "ERR_INVALID_COUNT"
+  | "ERR_INVALID_OPTION"
+  | "ERR_SOCKET"
+  | "ERR_PLUGIN_NOT_FOUND"
+  | "ERR_PLUGIN_LOAD"
+  | "ERR_PLUGIN_SHAPE"
+  | "ERR_PLUGIN_HOOK";
+
+/**
+ * An input value has the wrong shape (not an address, not a number).
+ *
+ * @example Catch by code
+ * ```ts
+ * import { McastTypeError } from "./errors.ts";
+ * const error = new McastTypeError("ERR_INVALID_GROUP", 'Group "x" is not an IP address');
+ * console.assert(error.code === "ERR_INVALID_GROUP");
+ * console.assert(error instanceof TypeError);
+ * ```
+ */
+export class McastTypeError extends TypeError {
+  /** Stable machine-readable code. */
+  readonly code: McastErrorCode;
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code naming the rule that failed.
+   * @param message Human message naming the bad value.
+   */
+  constructor(code: McastErrorCode, message: string) {
+    super(message);
+    this.name = "McastTypeError";
+    this.code = code;
+  }
+}
+
+/**
+ * An input value is of the right shape but out of its allowed range
+ * (a port above 65535, a unicast address given as a group).
+ *
+ * @example Catch by code
+ * ```ts
+ * import { McastRangeError } from "./errors.ts";
+ * const error = new McastRangeError("ERR_INVALID_TTL", "TTL 300 is out of range 0-255");
+ * console.assert(error.code === "ERR_INVALID_TTL");
+ * console.assert(error instanceof RangeError);
+ * ```
+ */
+export class McastRangeError extends RangeError {
+  /** Stable machine-readable code. */
+  readonly code: McastErrorCode;
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code naming the rule that failed.
+   * @param message Human message naming the bad value.
+   */
+  constructor(code: McastErrorCode, message: string) {
+    super(message);
+    this.name = "McastRangeError";
+    this.code = code;
+  }
+}
+
+/**
+ * A socket operation failed (bind, join, send); the message names the
+ * operation, the group and the interface involved.
+ *
+ * @example Catch by code
+ * ```ts
+ * import { SocketError } from "./errors.ts";
+ * const error = new SocketError("Cannot bind port 80: EACCES");
+ * console.assert(error.code === "ERR_SOCKET");
+ * ```
+ */
+export class SocketError extends Error {
+  /** Always `ERR_SOCKET`. */
+  readonly code: McastErrorCode = "ERR_SOCKET";
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, naming the group, port or interface.
+   * @param options The underlying error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SocketError";
+  }
+}
+
+/**
+ * A plugin could not be found, exports the wrong shape, or one of its
+ * hooks threw. The message names the plugin and the hook.
+ *
+ * @example Catch by code
+ * ```ts
+ * import { PluginError } from "./errors.ts";
+ * const error = new PluginError("ERR_PLUGIN_SHAPE", "mine", 'Plugin "mine" has no respond() function');
+ * console.assert(error.plugin === "mine");
+ * ```
+ */
+export class PluginError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: McastErrorCode;
+  /** The plugin's name or the specifier it was asked for by. */
+  readonly plugin: string;
+  /** The hook that failed, when one did. */
+  readonly hook?: string;
+  /**
+   * Creates the error.
+   *
+   * @param code `ERR_PLUGIN_NOT_FOUND`, `ERR_PLUGIN_LOAD`, `ERR_PLUGIN_SHAPE` or `ERR_PLUGIN_HOOK`.
+   * @param plugin The plugin's name or specifier.
+   * @param message Human message naming the plugin and what is wrong.
+   * @param options `hook` that failed and the underlying `cause`.
+   */
+  constructor(
+    code: McastErrorCode,
+    plugin: string,
+    message: string,
+    options?: ErrorOptions & { hook?: string },
+  ) {
+    super(message, options);
+    this.name = "PluginError";
+    this.code = code;
+    this.plugin = plugin;
+    if (options?.hook !== undefined) this.hook = options.hook;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Turns what the user typed for `-i` (an address or an interface name such
+ * as `eth0`) into the form the socket calls take.
+ *
+ * @module
+ */
+
+import { addressFamily, isMulticast } from "./address.ts";
+import { McastTypeError } from "./errors.ts";
+import type { Family } from "./transport.ts";
+
+/** One network interface address, as `Deno.networkInterfaces()` lists it. */
+export interface InterfaceEntry {
+  /** Interface name, such as `eth0`. */
+  name: string;
+  /** Address family. */
+  family: Family;
+  /** Interface address. */
+  address: string;
+  /** IPv6 scope id (the interface index). */
+  scopeid?: number | null;
+}
+
+function listInterfaces(spec: string): InterfaceEntry[] {
+  try {
+    return Deno.networkInterfaces();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new McastTypeError(
+        "ERR_INVALID_INTERFACE",
+        `Cannot resolve interface name "${spec}": needs --allow-sys=networkInterfaces (or give the interface's address)`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Resolves an interface given by address or by name for a socket of
+ * `family`. IPv4 gives the interface's address; IPv6 gives `::%name`, the
+ * form `node:dgram` takes for joins and outgoing multicast.
+ *
+ * @param spec An address (`10.0.0.2`, `fe80::1%eth0`) or a name (`eth0`).
+ * @param family The family of the group it serves.
+ * @param list Where names are looked up (default: `Deno.networkInterfaces()`, which needs `--allow-sys=networkInterfaces`).
+ * @returns The address to hand to the socket.
+ * @throws {McastTypeError} `ERR_INVALID_INTERFACE` for an unknown name, a multicast or wrong-family address.
+ *
+ * @example Resolve by address and by name
+ * ```ts
+ * import { resolveInterface } from "./interface.ts";
+ * const list = [{ name: "lo", family: "IPv4" as const, address: "127.0.0.1" }];
+ * console.assert(resolveInterface("127.0.0.1", "IPv4", list) === "127.0.0.1");
+ * console.assert(resolveInterface("lo", "IPv4", list) === "127.0.0.1");
+ * console.assert(resolveInterface("lo", "IPv6", list) === "::%lo");
+ * ```
+ */
+export function resolveInterface(
+  spec: string,
+  family: Family,
+  list?: InterfaceEntry[],
+): string {
+  const given = addressFamily(spec);
+  if (given !== undefined) {
+    if (isMulticast(spec)) {
+      throw new McastTypeError(
+        "ERR_INVALID_INTERFACE",
+        `Invalid interface "${spec}": a multicast address cannot be an interface`,
+      );
+    }
+    if (given !== family) {
+      throw new McastTypeError(
+        "ERR_INVALID_INTERFACE",
+        `Invalid interface "${spec}": an ${given} address cannot serve an ${family} group`,
+      );
+    }
+    return spec;
+  }
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(spec)) {
+    throw new McastTypeError(
+      "ERR_INVALID_INTERFACE",
+      `Invalid interface "${spec}": neither an IP address nor an interface name`,
+    );
+  }
+  const entries = list ?? listInterfaces(spec);
+  const named = entries.filter((entry) => entry.name === spec);
+  if (named.length === 0) {
+    const names = [...new Set(entries.map((entry) => entry.name))].join(", ");
+    throw new McastTypeError(
+      "ERR_INVALID_INTERFACE",
+      `Unknown interface "${spec}" (this host has: ${names || "none"})`,
+    );
+  }
+  if (family === "IPv6") return `::%${spec}`;
+  const v4 = named.find((entry) => entry.family === "IPv4");
+  if (v4 === undefined) {
+    throw new McastTypeError(
+      "ERR_INVALID_INTERFACE",
+      `Interface "${spec}" has no IPv4 address to join an IPv4 group on`,
+    );
+  }
+  return v4.address;
+}

@@ -1,0 +1,194 @@
+/**
+ * The two plugin interfaces: a {@linkcode Codec} turns payload bytes into
+ * values and back; a {@linkcode Responder} decides what to answer. Both are
+ * plain objects, usually made by a factory that takes options.
+ *
+ * @module
+ */
+
+import type { Peer } from "./transport.ts";
+
+/**
+ * Turns payload bytes into values and back. Pure: `decode` throws
+ * `SyntaxError` on bytes it cannot read, `encode` throws `TypeError` on a
+ * value it cannot write.
+ *
+ * @typeParam T The decoded value's type.
+ *
+ * @example A codec for upper-case text
+ * ```ts
+ * import type { Codec } from "./plugin.ts";
+ * const shout: Codec<string> = {
+ *   name: "shout",
+ *   encode: (value) => new TextEncoder().encode(value.toUpperCase()),
+ *   decode: (bytes) => new TextDecoder().decode(bytes),
+ * };
+ * console.assert(shout.encode("hi")[0] === 72);
+ * ```
+ */
+export interface Codec<T = unknown> {
+  /** The codec's name, as chosen with `--codec`. */
+  readonly name: string;
+  /** Writes a value as payload bytes. */
+  encode(value: T): Uint8Array;
+  /** Reads payload bytes; throws `SyntaxError` when they are not valid. */
+  decode(bytes: Uint8Array): T;
+  /** Turns command-line text into a value to send (default: the text itself). */
+  parse?(text: string): T;
+  /** Turns a decoded value into something JSON can show (default: the value). */
+  show?(value: T): unknown;
+}
+
+/** The counters of a listener; every received datagram ends in exactly one of the outcome counters. */
+export interface ListenerStats {
+  /** Datagrams received. */
+  received: number;
+  /** Replies sent. */
+  replied: number;
+  /** Datagrams the responder chose not to answer. */
+  unanswered: number;
+  /** Datagrams the codec could not decode. */
+  decodeErrors: number;
+  /** Datagrams whose responder threw, returned a wrong type, timed out, or whose reply did not encode. */
+  pluginErrors: number;
+  /** Replies the socket failed to send. */
+  sendErrors: number;
+  /** Datagrams whose asynchronous responder has not answered yet. */
+  pending: number;
+}
+
+/** What a responder knows about the listener it serves. */
+export interface ResponderContext {
+  /** The group joined. */
+  readonly group: string;
+  /** The UDP port listened on. */
+  readonly port: number;
+  /** The interface joined on, when one was chosen. */
+  readonly interface: string | undefined;
+  /** When the listener started (milliseconds since the epoch). */
+  readonly startedAt: number;
+  /** The listener's live counters. */
+  readonly stats: Readonly<ListenerStats>;
+}
+
+/**
+ * One received datagram, decoded.
+ *
+ * @typeParam T The decoded payload's type.
+ */
+export interface Message<T = unknown> {
+  /** The decoded payload. */
+  readonly payload: T;
+  /** The raw payload bytes. */
+  readonly bytes: Uint8Array;
+  /** Who sent it (a reply goes back there). */
+  readonly from: Peer;
+}
+
+/**
+ * What a responder's `respond` may return: a value for the codec to encode,
+ * raw bytes to send as they are, or `undefined` for no reply.
+ */
+export type Reply<T = unknown> = T | Uint8Array | undefined;
+
+/**
+ * Decides what to answer to each message. Hooks run in this order:
+ * `setup` once after the group is joined, `respond` per decoded message,
+ * `teardown` once when the listener closes. The listener wraps a throw from
+ * any hook so it names the responder and the hook, and never dies from it.
+ *
+ * @typeParam In The decoded payload's type.
+ * @typeParam Out The type of the value a reply carries.
+ *
+ * @example A responder that answers "pong" to "ping"
+ * ```ts
+ * import type { Responder } from "./plugin.ts";
+ * const pong: Responder<string, string> = {
+ *   name: "pong",
+ *   respond: (message) => message.payload === "ping" ? "pong" : undefined,
+ * };
+ * console.assert(pong.name === "pong");
+ * ```
+ */
+export interface Responder<In = unknown, Out = unknown> {
+  /** The responder's name, used in logs and errors. */
+  readonly name: string;
+  /** Runs once after the listener joined, before the first message. */
+  setup?(context: ResponderContext): void | Promise<void>;
+  /** Answers one message: a value, bytes, or `undefined` for none. */
+  respond(
+    message: Message<In>,
+    context: ResponderContext,
+  ): Reply<Out> | Promise<Reply<Out>>;
+  /** Runs once when the listener closes. */
+  teardown?(): void | Promise<void>;
+}
+
+/** Options handed to a plugin factory (`--option key=value` on the command line). */
+export type PluginOptions = Record<string, string>;
+
+/**
+ * Makes a responder from options. A plugin module's default export is a
+ * responder or one of these.
+ *
+ * @example A factory with an option
+ * ```ts
+ * import type { ResponderFactory } from "./plugin.ts";
+ * const say: ResponderFactory = (options) => ({
+ *   name: "say",
+ *   respond: () => options.text ?? "hello",
+ * });
+ * console.assert(typeof say === "function");
+ * ```
+ */
+export type ResponderFactory = (
+  options: PluginOptions,
+) => Responder | Promise<Responder>;
+
+/**
+ * Makes a codec from options. A codec module's default export is a codec or
+ * one of these.
+ *
+ * @example A factory
+ * ```ts
+ * import type { CodecFactory } from "./plugin.ts";
+ * const raw: CodecFactory = () => ({
+ *   name: "raw",
+ *   encode: (value) => value as Uint8Array,
+ *   decode: (bytes) => bytes,
+ * });
+ * console.assert(raw({}).name === "raw");
+ * ```
+ */
+export type CodecFactory = (options: PluginOptions) => Codec | Promise<Codec>;
+
+/**
+ * Checks that a plugin factory got only the options it knows, so a typo in
+ * `--option` is an error instead of being ignored.
+ *
+ * @param plugin The plugin's name, for the message.
+ * @param options What the factory was given.
+ * @param known The option names it accepts.
+ * @throws {TypeError} naming the unknown option and the known ones.
+ *
+ * @example
+ * ```ts
+ * import { checkPluginOptions } from "./plugin.ts";
+ * checkPluginOptions("ack", { text: "pong" }, ["text"]);
+ * ```
+ */
+export function checkPluginOptions(
+  plugin: string,
+  options: PluginOptions,
+  known: readonly string[],
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Plugin "${plugin}" has no option "${key}" (${
+          known.length === 0 ? "it takes none" : `it takes: ${known.join(", ")}`
+        })`,
+      );
+    }
+  }
+}

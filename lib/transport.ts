@@ -1,0 +1,83 @@
+/**
+ * The one small interface between mcast and the operating system's UDP
+ * sockets. `node:dgram` is the portable implementation
+ * (`dgram_transport.ts`); faster or more capable ones (FFI on Linux) plug in
+ * behind the same interface.
+ *
+ * @module
+ */
+
+/** Address family of a socket. */
+export type Family = "IPv4" | "IPv6";
+
+/** Where a datagram came from. */
+export interface Peer {
+  /** Source address, without zone for IPv4. */
+  address: string;
+  /** Source UDP port. */
+  port: number;
+  /** Address family. */
+  family: Family;
+}
+
+/**
+ * Called once per received datagram. `data` is only valid during the call
+ * when the transport reuses its receive buffers (`reusesBuffers`): copy it
+ * to keep it.
+ */
+export type DatagramHandler = (data: Uint8Array, from: Peer) => void;
+
+/** What a transport needs to open a socket. */
+export interface TransportOpenOptions {
+  /** Address family of the socket. */
+  family: Family;
+  /** Local address to bind (`0.0.0.0`, `::`, a group address, an interface address). */
+  address: string;
+  /** Local port; 0 picks an ephemeral one. */
+  port: number;
+  /** Share the port with other sockets (SO_REUSEADDR / SO_REUSEPORT). */
+  reuseAddress: boolean;
+}
+
+/**
+ * A bound UDP socket with multicast controls. Methods throw synchronously
+ * on bad arguments or OS refusals; `send` rejects when the OS refuses.
+ */
+export interface Transport {
+  /** Address family of the socket. */
+  readonly family: Family;
+  /** True when `data` passed to the handler is reused after the call returns. */
+  readonly reusesBuffers: boolean;
+  /** The bound local address and port. */
+  localAddress(): { address: string; port: number };
+  /** Join `group`, on the interface with address `iface` (or the OS's choice). */
+  join(group: string, iface?: string): void;
+  /** Join `group` for datagrams from `source` only (SSM). */
+  joinSource(source: string, group: string, iface?: string): void;
+  /** Leave a group joined with `join`. */
+  leave(group: string, iface?: string): void;
+  /** Leave a group joined with `joinSource`. */
+  leaveSource(source: string, group: string, iface?: string): void;
+  /** Set the IP TTL / hop limit of outgoing multicast datagrams. */
+  setTtl(ttl: number): void;
+  /** Whether this host's own sockets receive what this socket multicasts. */
+  setLoopback(on: boolean): void;
+  /** Send outgoing multicast through the interface with this address. */
+  setInterface(iface: string): void;
+  /** Send one datagram. */
+  send(data: Uint8Array, port: number, address: string): Promise<void>;
+  /** Install the receive handler (one per socket); datagrams before it are dropped. */
+  onDatagram(handler: DatagramHandler): void;
+  /** Install the handler for asynchronous socket errors. */
+  onError(handler: (error: Error) => void): void;
+  /** Close the socket; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and binds a socket. Implementations reject with `SocketError` when
+ * the OS refuses.
+ */
+export type TransportFactory = (
+  options: TransportOpenOptions,
+) => Promise<Transport>;

@@ -1,0 +1,49 @@
+/**
+ * The `text` codec: payloads are UTF-8 text. Bytes that are not valid
+ * UTF-8 fail to decode (they are counted, never replaced silently).
+ *
+ * @module
+ */
+
+import type { Codec } from "../../lib/plugin.ts";
+
+/**
+ * Makes the `text` codec.
+ *
+ * @returns A codec that reads and writes UTF-8 strings.
+ *
+ * @example Round trip
+ * ```ts
+ * import { text } from "./text.ts";
+ * const codec = text();
+ * console.assert(codec.decode(codec.encode("héllo")) === "héllo");
+ * ```
+ */
+export function text(): Codec<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const encoder = new TextEncoder();
+  return {
+    name: "text",
+    encode(value: string): Uint8Array {
+      if (typeof value !== "string") {
+        throw new TypeError(
+          `The text codec encodes strings, got ${
+            value === null ? "null" : typeof value
+          }`,
+        );
+      }
+      return encoder.encode(value);
+    },
+    decode(bytes: Uint8Array): string {
+      try {
+        return decoder.decode(bytes);
+      } catch {
+        throw new SyntaxError(
+          `Payload of ${bytes.byteLength} bytes is not valid UTF-8 text`,
+        );
+      }
+    },
+  };
+}
+
+export default text;
