@@ -35,9 +35,11 @@ function exitCode(error: unknown): number {
     error instanceof UsageError || error instanceof McastTypeError ||
     error instanceof McastRangeError || error instanceof SyntaxError
   ) return 2;
+  // A plugin that cannot be found or loaded, or whose factory refuses its
+  // options, is a launch-time mistake; a hook failing at run time is not.
   if (
     error instanceof PluginError &&
-    error.code !== "ERR_PLUGIN_HOOK"
+    (error.code !== "ERR_PLUGIN_HOOK" || error.hook === "factory")
   ) return 2;
   return 1;
 }

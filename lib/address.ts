@@ -224,7 +224,9 @@ export function validateUnicast(
   if (isMulticast(address)) {
     throw new McastTypeError(
       code,
-      `Invalid ${what} "${address}": a multicast address cannot be an ${what}`,
+      `Invalid ${what} "${address}": a multicast address cannot be ${
+        what === "source" ? "a source" : "an interface"
+      }`,
     );
   }
   return family;

@@ -14,6 +14,7 @@ import { SocketError } from "./errors.ts";
 import type {
   DatagramHandler,
   Family,
+  Peer,
   Transport,
   TransportFactory,
   TransportOpenOptions,
@@ -147,11 +148,14 @@ class DgramTransport implements Transport {
 
   onDatagram(handler: DatagramHandler): void {
     this.#socket.removeAllListeners("message");
-    // rinfo already has address, port and family: pass it on as the Peer.
-    this.#socket.on(
-      "message",
-      handler as (msg: Uint8Array, rinfo: unknown) => void,
-    );
+    // rinfo already has address, port and family: it serves as the Peer.
+    // The Buffer becomes a plain Uint8Array view (no copy), as every
+    // transport hands out.
+    this.#socket.on("message", (message: Uint8Array, rinfo: Peer) =>
+      handler(
+        new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
+        rinfo,
+      ));
   }
 
   onError(handler: (error: Error) => void): void {

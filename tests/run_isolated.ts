@@ -1,0 +1,84 @@
+/**
+ * Runs a command (the test suite) inside a fresh network namespace with
+ * only `lo` up, so no test can reach a real interface. Falls back to
+ * running it directly, on loopback, where that cannot be done (not root,
+ * no `unshare`), and says so.
+ *
+ * Usage: deno run --allow-run --allow-env run_isolated.ts deno-args...
+ * The first argument after the script is handed to this Deno binary.
+ *
+ * @module
+ */
+
+const args = Deno.args;
+const deno = Deno.execPath();
+
+async function run(
+  command: string,
+  commandArgs: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
+  const child = new Deno.Command(command, {
+    args: commandArgs,
+    env,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = () => child.kill("SIGTERM");
+  Deno.addSignalListener("SIGINT", forward);
+  try {
+    return (await child.status).code;
+  } finally {
+    Deno.removeSignalListener("SIGINT", forward);
+  }
+}
+
+async function canIsolate(): Promise<string | undefined> {
+  if (Deno.env.get("MCAST_ISOLATED") === "1") return "already inside one";
+  if (Deno.uid() !== 0) return "not root";
+  try {
+    const probe = await new Deno.Command("unshare", {
+      args: ["--net", "--", "ip", "link", "set", "lo", "up"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!probe.success) {
+      return `unshare --net failed: ${
+        new TextDecoder().decode(probe.stderr).trim()
+      }`;
+    }
+    return undefined;
+  } catch (error) {
+    return `cannot run unshare and ip: ${(error as Error).message}`;
+  }
+}
+
+const why = await canIsolate();
+let code: number;
+if (why === undefined) {
+  console.error(
+    "mcast tests: running inside a fresh network namespace (only lo is up)",
+  );
+  code = await run(
+    "unshare",
+    [
+      "--net",
+      "--",
+      "sh",
+      "-c",
+      'ip link set lo up && exec "$0" "$@"',
+      deno,
+      ...args,
+    ],
+    { MCAST_ISOLATED: "1" },
+  );
+} else {
+  if (why !== "already inside one") {
+    console.error(
+      `mcast tests: not isolated in a network namespace (${why}); tests pin 127.0.0.1`,
+    );
+  }
+  code = await run(deno, args);
+}
+Deno.exit(code);
