@@ -1,0 +1,646 @@
+/**
+ * The slice of Linux's C library that the FFI transport calls through
+ * `Deno.dlopen("libc.so.6")`: the symbol tables, the socket constants and
+ * struct layouts of Linux on x86_64 and aarch64 (checked against the
+ * system headers), errno, and {@link Libc}, a thin typed wrapper that
+ * encodes arguments into one off-heap scratch buffer per library handle.
+ *
+ * Every buffer the kernel reads or writes here lives in a large
+ * `ArrayBuffer` allocated once (V8 keeps small typed arrays on its moving
+ * heap, where the kernel must never see them) and stays referenced by the
+ * {@link Libc} object for as long as the handle is open.
+ *
+ * @module
+ */
+
+import type { Family } from "./transport.ts";
+
+/**
+ * Path of the glibc shared object that both threads open.
+ *
+ * @example
+ * ```ts
+ * import { LIBC_PATH } from "./ffi_libc.ts";
+ * console.assert(LIBC_PATH.startsWith("libc.so"));
+ * ```
+ */
+export const LIBC_PATH = "libc.so.6";
+
+/**
+ * Socket constants of Linux (x86_64 and aarch64 share them), verified
+ * against `/usr/include` with a C program printing each one.
+ *
+ * @example Read a constant
+ * ```ts
+ * import { LINUX } from "./ffi_libc.ts";
+ * console.assert(LINUX.IP_ADD_MEMBERSHIP === 35);
+ * ```
+ */
+export const LINUX = {
+  AF_INET: 2,
+  AF_INET6: 10,
+  SOCK_DGRAM: 2,
+  SOCK_CLOEXEC: 0x80000,
+  SOL_SOCKET: 1,
+  SO_REUSEADDR: 2,
+  SO_RCVBUF: 8,
+  SO_REUSEPORT: 15,
+  SO_RCVTIMEO: 20,
+  SO_RCVBUFFORCE: 33,
+  IPPROTO_IP: 0,
+  IPPROTO_IPV6: 41,
+  IP_MULTICAST_IF: 32,
+  IP_MULTICAST_TTL: 33,
+  IP_MULTICAST_LOOP: 34,
+  IP_ADD_MEMBERSHIP: 35,
+  IP_DROP_MEMBERSHIP: 36,
+  IP_ADD_SOURCE_MEMBERSHIP: 39,
+  IP_DROP_SOURCE_MEMBERSHIP: 40,
+  IP_MULTICAST_ALL: 49,
+  IPV6_MULTICAST_IF: 17,
+  IPV6_MULTICAST_HOPS: 18,
+  IPV6_MULTICAST_LOOP: 19,
+  IPV6_JOIN_GROUP: 20,
+  IPV6_LEAVE_GROUP: 21,
+  IPV6_MULTICAST_ALL: 29,
+  MCAST_JOIN_SOURCE_GROUP: 46,
+  MCAST_LEAVE_SOURCE_GROUP: 47,
+  SHUT_RD: 0,
+  MSG_DONTWAIT: 0x40,
+  MSG_TRUNC: 0x20,
+  MSG_WAITFORONE: 0x10000,
+  EINTR: 4,
+  EAGAIN: 11,
+  EBADF: 9,
+  EFAULT: 14,
+  EINVAL: 22,
+  EMSGSIZE: 90,
+  ENOTSOCK: 88,
+  ENOPROTOOPT: 92,
+  ENOTCONN: 107,
+} as const;
+
+/**
+ * Sizes and offsets of the structs that `recvmmsg` fills on Linux
+ * x86_64/aarch64 (`struct mmsghdr`, `struct msghdr`, `struct iovec`,
+ * `struct sockaddr_in6`), as `offsetof`/`sizeof` print them.
+ *
+ * @example Find the length of datagram `i` in a mmsghdr array
+ * ```ts
+ * import { MMSG } from "./ffi_libc.ts";
+ * const lengthOffset = 3 * MMSG.MMSGHDR_SIZE + MMSG.MSG_LEN;
+ * console.assert(lengthOffset === 3 * 64 + 56);
+ * ```
+ */
+export const MMSG = {
+  /** `sizeof(struct mmsghdr)`. */
+  MMSGHDR_SIZE: 64,
+  /** `offsetof(struct msghdr, msg_name)`. */
+  MSG_NAME: 0,
+  /** `offsetof(struct msghdr, msg_namelen)`. */
+  MSG_NAMELEN: 8,
+  /** `offsetof(struct msghdr, msg_iov)`. */
+  MSG_IOV: 16,
+  /** `offsetof(struct msghdr, msg_iovlen)`. */
+  MSG_IOVLEN: 24,
+  /** `offsetof(struct msghdr, msg_control)`. */
+  MSG_CONTROL: 32,
+  /** `offsetof(struct msghdr, msg_controllen)`. */
+  MSG_CONTROLLEN: 40,
+  /** `offsetof(struct msghdr, msg_flags)`. */
+  MSG_FLAGS: 48,
+  /** `offsetof(struct mmsghdr, msg_len)`. */
+  MSG_LEN: 56,
+  /** `sizeof(struct iovec)`. */
+  IOVEC_SIZE: 16,
+  /** Room kept per source address: `sizeof(struct sockaddr_in6)` is 28. */
+  SOCKADDR_SLOT: 32,
+  /** `sizeof(struct sockaddr_in)`. */
+  SOCKADDR_IN_SIZE: 16,
+  /** `sizeof(struct sockaddr_in6)`. */
+  SOCKADDR_IN6_SIZE: 28,
+} as const;
+
+/**
+ * The symbols that the main thread calls. None of them blocks: the socket
+ * is blocking for the receiver Worker, so `sendto` is called with
+ * `MSG_DONTWAIT`.
+ *
+ * @example Open them yourself (needs `--allow-ffi`)
+ * ```ts ignore
+ * import { LIBC_PATH, LIBC_SYMBOLS } from "./ffi_libc.ts";
+ * const lib = Deno.dlopen(LIBC_PATH, LIBC_SYMBOLS);
+ * lib.close();
+ * ```
+ */
+export const LIBC_SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: {
+    parameters: ["i32", "i32", "i32", "pointer", "u32"],
+    result: "i32",
+  },
+  getsockopt: {
+    parameters: ["i32", "i32", "i32", "pointer", "pointer"],
+    result: "i32",
+  },
+  bind: { parameters: ["i32", "pointer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "pointer", "usize", "i32", "pointer", "u32"],
+    result: "isize",
+  },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  inet_pton: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
+  inet_ntop: {
+    parameters: ["i32", "pointer", "pointer", "u32"],
+    result: "pointer",
+  },
+  if_nametoindex: { parameters: ["pointer"], result: "u32" },
+  if_indextoname: { parameters: ["u32", "pointer"], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * The symbols that the receiver Worker calls. `recvmmsg` blocks, which is
+ * why it runs on the Worker's thread and is declared synchronous
+ * (a `nonblocking: true` call would run on a pool thread while the
+ * buffers it writes are still reachable from JavaScript).
+ *
+ * @example Open them in a Worker (needs `--allow-ffi`)
+ * ```ts ignore
+ * import { LIBC_PATH, RECEIVER_SYMBOLS } from "./ffi_libc.ts";
+ * const lib = Deno.dlopen(LIBC_PATH, RECEIVER_SYMBOLS);
+ * lib.close();
+ * ```
+ */
+export const RECEIVER_SYMBOLS = {
+  recvmmsg: {
+    parameters: ["i32", "pointer", "u32", "i32", "pointer"],
+    result: "i32",
+  },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  88: "ENOTSOCK",
+  89: "EDESTADDRREQ",
+  90: "EMSGSIZE",
+  92: "ENOPROTOOPT",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
+  104: "ECONNRESET",
+  105: "ENOBUFS",
+  106: "EISCONN",
+  107: "ENOTCONN",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
+};
+
+/**
+ * The symbolic name of a Linux errno value (`98` is `"EADDRINUSE"`), or
+ * `"errno N"` for one this table does not know.
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "./ffi_libc.ts";
+ * console.assert(errnoName(98) === "EADDRINUSE");
+ * ```
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/**
+ * A libc call failed; `code` is the errno name (`EADDRINUSE`) and
+ * `message` adds the C library's description. The transport wraps it as
+ * the `cause` of a `SocketError` that names the operation.
+ *
+ * @example
+ * ```ts
+ * import { ErrnoError } from "./ffi_libc.ts";
+ * const error = new ErrnoError("bind", 98, "Address already in use");
+ * console.assert(error.code === "EADDRINUSE");
+ * console.assert(error.message === "bind: EADDRINUSE (Address already in use)");
+ * ```
+ */
+export class ErrnoError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+  /** The errno name, such as `EADDRINUSE`. */
+  readonly code: string;
+  /** The libc function that failed. */
+  readonly syscall: string;
+  /**
+   * Builds the error from the failed call and its errno.
+   *
+   * @param syscall The libc function that failed.
+   * @param errno Its errno value.
+   * @param description The C library's text for it (`strerror`).
+   */
+  constructor(syscall: string, errno: number, description?: string) {
+    const code = errnoName(errno);
+    super(`${syscall}: ${code}${description ? ` (${description})` : ""}`);
+    this.name = "ErrnoError";
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+  }
+
+  /** `EADDRINUSE (Address already in use)`: the part a message quotes. */
+  get detail(): string {
+    return this.message.slice(this.syscall.length + 2);
+  }
+}
+
+/**
+ * A socket address as libc takes it: raw IP bytes, port and IPv6 scope.
+ *
+ * @example The IPv4 loopback address, port 31000
+ * ```ts
+ * import type { RawSocketAddress } from "./ffi_libc.ts";
+ * const address: RawSocketAddress = {
+ *   family: "IPv4", ip: new Uint8Array([127, 0, 0, 1]), port: 31000, scopeId: 0,
+ * };
+ * console.assert(address.ip.byteLength === 4);
+ * ```
+ */
+export interface RawSocketAddress {
+  /** Address family. */
+  family: Family;
+  /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
+  ip: Uint8Array;
+  /** UDP port, host order. */
+  port: number;
+  /** IPv6 scope (interface index); 0 when none. */
+  scopeId: number;
+}
+
+// Layout of the scratch buffer (one per library handle, main thread only;
+// every call is synchronous, so one buffer serves them all).
+const OPT = 0; // option values and multicast request structs (<= 264 bytes)
+const LEN = 512; // socklen_t in/out
+const ADDR = 576; // a sockaddr (bind, sendto, getsockname)
+const STR_IN = 640; // a C string handed to libc (255 bytes + NUL)
+const STR_OUT = 1024; // a C string written by libc (inet_ntop, if_indextoname)
+const DATA = 4096; // staging for the payload of sendto
+const MAX_PAYLOAD = 65536;
+const SCRATCH_SIZE = DATA + MAX_PAYLOAD;
+const MAX_C_STRING = 255;
+
+/**
+ * A reference-counted handle on libc for the main thread, with one
+ * off-heap scratch buffer that every call encodes its arguments into.
+ * Failing calls throw {@link ErrnoError}. Linux only; needs `--allow-ffi`.
+ *
+ * @example Open, bind and close a UDP socket
+ * ```ts ignore
+ * import { Libc } from "./ffi_libc.ts";
+ * const libc = Libc.acquire();
+ * try {
+ *   const fd = libc.socket("IPv4");
+ *   const ip = libc.parseAddress("IPv4", "127.0.0.1")!;
+ *   libc.bind(fd, { family: "IPv4", ip, port: 0, scopeId: 0 });
+ *   console.log(libc.socketName(fd).port);
+ *   libc.close(fd);
+ * } finally {
+ *   libc.release();
+ * }
+ * ```
+ */
+export class Libc {
+  static #shared: Libc | undefined;
+  static #references = 0;
+
+  /**
+   * Opens libc on first use (or reuses the open handle); pair every call
+   * with {@link Libc.release}. Throws when `libc.so.6` cannot be opened.
+   */
+  static acquire(): Libc {
+    Libc.#shared ??= new Libc(Deno.dlopen(LIBC_PATH, LIBC_SYMBOLS));
+    Libc.#references++;
+    return Libc.#shared;
+  }
+
+  readonly #library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  readonly #fn: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+  readonly #errno: Deno.UnsafePointerView;
+  // Held for as long as the handle is open: the pointers below point into it.
+  readonly #scratch = new ArrayBuffer(SCRATCH_SIZE);
+  readonly #view = new DataView(this.#scratch);
+  readonly #bytes = new Uint8Array(this.#scratch);
+  readonly #base: Deno.PointerObject;
+  readonly #optPtr: Deno.PointerObject;
+  readonly #lenPtr: Deno.PointerObject;
+  readonly #addrPtr: Deno.PointerObject;
+  readonly #strInPtr: Deno.PointerObject;
+  readonly #strOutPtr: Deno.PointerObject;
+  readonly #dataPtr: Deno.PointerObject;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>) {
+    this.#library = library;
+    this.#fn = library.symbols;
+    const errnoPointer = this.#fn.__errno_location();
+    if (errnoPointer === null) throw new Error("__errno_location failed");
+    // errno is thread-local; JavaScript always runs on this thread.
+    this.#errno = new Deno.UnsafePointerView(errnoPointer);
+    const base = Deno.UnsafePointer.of(this.#scratch);
+    if (base === null) throw new Error("Cannot take a pointer to scratch");
+    this.#base = base;
+    this.#optPtr = this.#at(OPT);
+    this.#lenPtr = this.#at(LEN);
+    this.#addrPtr = this.#at(ADDR);
+    this.#strInPtr = this.#at(STR_IN);
+    this.#strOutPtr = this.#at(STR_OUT);
+    this.#dataPtr = this.#at(DATA);
+  }
+
+  #at(offset: number): Deno.PointerObject {
+    return Deno.UnsafePointer.offset(this.#base, offset) as Deno.PointerObject;
+  }
+
+  /** Drops one reference; the last one closes the library. */
+  release(): void {
+    if (Libc.#shared !== this || Libc.#references === 0) return;
+    if (--Libc.#references === 0) {
+      Libc.#shared = undefined;
+      this.#library.close();
+    }
+  }
+
+  #fail(syscall: string): never {
+    const errno = this.#errno.getInt32();
+    throw new ErrnoError(syscall, errno, this.describe(errno));
+  }
+
+  /** The C library's description of an errno value (`strerror`). */
+  describe(errno: number): string {
+    const text = this.#fn.strerror(errno);
+    return text === null ? "" : Deno.UnsafePointerView.getCString(text);
+  }
+
+  /** Opens a close-on-exec, blocking UDP socket; returns its descriptor. */
+  socket(family: Family): number {
+    const fd = this.#fn.socket(
+      family === "IPv4" ? LINUX.AF_INET : LINUX.AF_INET6,
+      LINUX.SOCK_DGRAM | LINUX.SOCK_CLOEXEC,
+      0,
+    );
+    if (fd < 0) this.#fail("socket");
+    return fd;
+  }
+
+  /** `setsockopt` with an `int` value. */
+  setInt(fd: number, level: number, name: number, value: number): void {
+    this.#view.setInt32(OPT, value, true);
+    if (this.#fn.setsockopt(fd, level, name, this.#optPtr, 4) < 0) {
+      this.#fail("setsockopt");
+    }
+  }
+
+  /** `setsockopt` with a `struct timeval` of `milliseconds` (`SO_RCVTIMEO`). */
+  setTimeval(fd: number, level: number, name: number, milliseconds: number) {
+    this.#view.setBigInt64(OPT, BigInt(Math.floor(milliseconds / 1000)), true);
+    this.#view.setBigInt64(OPT + 8, BigInt((milliseconds % 1000) * 1000), true);
+    this.#setStruct(fd, level, name, 16);
+  }
+
+  /** `getsockopt` of an `int` value. */
+  getInt(fd: number, level: number, name: number): number {
+    this.#view.setInt32(OPT, 0, true);
+    this.#view.setUint32(LEN, 4, true);
+    if (this.#fn.getsockopt(fd, level, name, this.#optPtr, this.#lenPtr) < 0) {
+      this.#fail("getsockopt");
+    }
+    // Linux answers a 1-byte value for some IPv4 options when asked so.
+    return this.#view.getUint32(LEN, true) === 1
+      ? this.#view.getUint8(OPT)
+      : this.#view.getInt32(OPT, true);
+  }
+
+  /** `getsockopt` of a 4-byte IPv4 address (`IP_MULTICAST_IF`). */
+  getAddressOption(fd: number, level: number, name: number): Uint8Array {
+    this.#view.setUint32(LEN, 4, true);
+    if (this.#fn.getsockopt(fd, level, name, this.#optPtr, this.#lenPtr) < 0) {
+      this.#fail("getsockopt");
+    }
+    return this.#bytes.slice(OPT, OPT + 4);
+  }
+
+  /**
+   * `setsockopt` with `struct ip_mreqn` (IPv4 join/leave and
+   * `IP_MULTICAST_IF`): group, local interface address and index.
+   */
+  setIpMreqn(
+    fd: number,
+    name: number,
+    group: Uint8Array,
+    iface: Uint8Array,
+    ifindex: number,
+  ): void {
+    this.#bytes.set(group, OPT);
+    this.#bytes.set(iface, OPT + 4);
+    this.#view.setInt32(OPT + 8, ifindex, true);
+    this.#setStruct(fd, LINUX.IPPROTO_IP, name, 12);
+  }
+
+  /** `setsockopt` with `struct ip_mreq_source` (IPv4 SSM by address). */
+  setIpMreqSource(
+    fd: number,
+    name: number,
+    group: Uint8Array,
+    iface: Uint8Array,
+    source: Uint8Array,
+  ): void {
+    this.#bytes.set(group, OPT);
+    this.#bytes.set(iface, OPT + 4);
+    this.#bytes.set(source, OPT + 8);
+    this.#setStruct(fd, LINUX.IPPROTO_IP, name, 12);
+  }
+
+  /** `setsockopt` with `struct ipv6_mreq` (IPv6 join/leave). */
+  setIpv6Mreq(
+    fd: number,
+    name: number,
+    group: Uint8Array,
+    ifindex: number,
+  ): void {
+    this.#bytes.set(group, OPT);
+    this.#view.setUint32(OPT + 16, ifindex, true);
+    this.#setStruct(fd, LINUX.IPPROTO_IPV6, name, 20);
+  }
+
+  /**
+   * `setsockopt` with `struct group_source_req` (SSM by interface index,
+   * `MCAST_JOIN_SOURCE_GROUP` / `MCAST_LEAVE_SOURCE_GROUP`), for IPv6 or
+   * for IPv4 by interface name.
+   */
+  setGroupSourceReq(
+    fd: number,
+    level: number,
+    name: number,
+    family: Family,
+    ifindex: number,
+    group: Uint8Array,
+    source: Uint8Array,
+  ): void {
+    this.#bytes.fill(0, OPT, OPT + 264);
+    this.#view.setUint32(OPT, ifindex, true);
+    this.#encodeSockaddr(OPT + 8, { family, ip: group, port: 0, scopeId: 0 });
+    this.#encodeSockaddr(OPT + 136, {
+      family,
+      ip: source,
+      port: 0,
+      scopeId: 0,
+    });
+    this.#setStruct(fd, level, name, 264);
+  }
+
+  #setStruct(fd: number, level: number, name: number, size: number): void {
+    if (this.#fn.setsockopt(fd, level, name, this.#optPtr, size) < 0) {
+      this.#fail("setsockopt");
+    }
+  }
+
+  #encodeSockaddr(offset: number, address: RawSocketAddress): number {
+    const view = this.#view;
+    if (address.family === "IPv4") {
+      this.#bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN_SIZE);
+      view.setUint16(offset, LINUX.AF_INET, true);
+      view.setUint16(offset + 2, address.port, false);
+      this.#bytes.set(address.ip, offset + 4);
+      return MMSG.SOCKADDR_IN_SIZE;
+    }
+    this.#bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN6_SIZE);
+    view.setUint16(offset, LINUX.AF_INET6, true);
+    view.setUint16(offset + 2, address.port, false);
+    this.#bytes.set(address.ip, offset + 8);
+    view.setUint32(offset + 24, address.scopeId, true);
+    return MMSG.SOCKADDR_IN6_SIZE;
+  }
+
+  /** Binds `fd` to an address. */
+  bind(fd: number, address: RawSocketAddress): void {
+    const size = this.#encodeSockaddr(ADDR, address);
+    if (this.#fn.bind(fd, this.#addrPtr, size) < 0) this.#fail("bind");
+  }
+
+  /** The address `fd` is bound to (`getsockname`). */
+  socketName(fd: number): RawSocketAddress {
+    this.#view.setUint32(LEN, 64, true);
+    if (this.#fn.getsockname(fd, this.#addrPtr, this.#lenPtr) < 0) {
+      this.#fail("getsockname");
+    }
+    const view = this.#view;
+    const port = view.getUint16(ADDR + 2, false);
+    if (view.getUint16(ADDR, true) === LINUX.AF_INET) {
+      const ip = this.#bytes.slice(ADDR + 4, ADDR + 8);
+      return { family: "IPv4", ip, port, scopeId: 0 };
+    }
+    const ip = this.#bytes.slice(ADDR + 8, ADDR + 24);
+    const scopeId = view.getUint32(ADDR + 24, true);
+    return { family: "IPv6", ip, port, scopeId };
+  }
+
+  /**
+   * Sends one datagram without blocking (`MSG_DONTWAIT`): copies `data`
+   * into the off-heap staging area first. Throws {@link ErrnoError}
+   * (`EAGAIN` when the send buffer is full).
+   */
+  sendTo(fd: number, data: Uint8Array, to: RawSocketAddress): void {
+    if (data.byteLength > MAX_PAYLOAD) {
+      throw new ErrnoError("sendto", LINUX.EMSGSIZE, this.describe(90));
+    }
+    this.#bytes.set(data, DATA);
+    const size = this.#encodeSockaddr(ADDR, to);
+    const sent = this.#fn.sendto(
+      fd,
+      this.#dataPtr,
+      BigInt(data.byteLength),
+      LINUX.MSG_DONTWAIT,
+      this.#addrPtr,
+      size,
+    );
+    if (sent < 0n) this.#fail("sendto");
+  }
+
+  /** `shutdown(fd, how)`; errors are returned, not thrown. */
+  shutdown(fd: number, how: number): number {
+    return this.#fn.shutdown(fd, how) < 0 ? this.#errno.getInt32() : 0;
+  }
+
+  /** `close(fd)`; errors are returned, not thrown. */
+  close(fd: number): number {
+    return this.#fn.close(fd) < 0 ? this.#errno.getInt32() : 0;
+  }
+
+  #cString(text: string): boolean {
+    const { read, written } = this.#encoder.encodeInto(
+      text,
+      this.#bytes.subarray(STR_IN, STR_IN + MAX_C_STRING),
+    );
+    if (
+      read !== text.length || this.#bytes.indexOf(0, STR_IN) < STR_IN + written
+    ) {
+      return false; // too long, or holds a NUL
+    }
+    this.#bytes[STR_IN + written] = 0;
+    return true;
+  }
+
+  /**
+   * Parses a numeric address of `family` (`inet_pton`, no zone, no host
+   * names); null when it is not one.
+   */
+  parseAddress(family: Family, text: string): Uint8Array | null {
+    if (!this.#cString(text)) return null;
+    const af = family === "IPv4" ? LINUX.AF_INET : LINUX.AF_INET6;
+    if (this.#fn.inet_pton(af, this.#strInPtr, this.#optPtr) !== 1) return null;
+    return this.#bytes.slice(OPT, OPT + (family === "IPv4" ? 4 : 16));
+  }
+
+  /** Formats 4 or 16 address bytes (`inet_ntop`). */
+  formatAddress(ip: Uint8Array): string {
+    this.#bytes.set(ip, OPT);
+    const af = ip.byteLength === 4 ? LINUX.AF_INET : LINUX.AF_INET6;
+    const text = this.#fn.inet_ntop(af, this.#optPtr, this.#strOutPtr, 64);
+    if (text === null) this.#fail("inet_ntop");
+    return Deno.UnsafePointerView.getCString(text);
+  }
+
+  /** The index of the interface called `name`, or 0 when there is none. */
+  interfaceIndex(name: string): number {
+    if (!this.#cString(name)) return 0;
+    return this.#fn.if_nametoindex(this.#strInPtr);
+  }
+
+  /** The name of the interface with index `index`, when there is one. */
+  interfaceName(index: number): string | undefined {
+    const name = this.#fn.if_indextoname(index, this.#strOutPtr);
+    return name === null ? undefined : Deno.UnsafePointerView.getCString(name);
+  }
+}
