@@ -50,3 +50,27 @@ export function keyValues(items: string[] | undefined): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Reads a numeric flag: a finite number >= 0 (an integer when asked).
+ * Throws `UsageError` naming the flag and the bad value.
+ */
+export function numberFlag(
+  flag: string,
+  value: string | undefined,
+  integer = false,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (
+    value.trim() === "" || !Number.isFinite(number) || number < 0 ||
+    (integer && !Number.isInteger(number))
+  ) {
+    throw new UsageError(
+      `Invalid --${flag} "${value}": expected ${
+        integer ? "an integer" : "a number"
+      } >= 0`,
+    );
+  }
+  return number;
+}

@@ -23,6 +23,7 @@ loopback interface 127.0.0.1 only, sends them one message with TTL 1 and
 prints every reply. Nothing leaves this host.`;
 
 const LOOPBACK = "127.0.0.1";
+const STATUS_CAP = 512;
 
 /** Runs the loopback demo; returns 0 when every listener answered. */
 export async function demoCommand(
@@ -49,12 +50,19 @@ export async function demoCommand(
         responder,
         codec: text(),
         signal,
+        // A status document is larger than the request; by default replies
+        // never are (no amplification), so this listener raises its cap.
+        maxReplyBytes: responder.name === "status" ? STATUS_CAP : 0,
       });
       // The first listener takes an ephemeral port; the others share it.
       port = listener.port;
       listeners.push(listener);
       io.out(
-        `listener ${listeners.length}: ${responder.name} on ${DEFAULT_GROUP} port ${port} via ${LOOPBACK}`,
+        `listener ${listeners.length}: ${responder.name} on ${DEFAULT_GROUP} port ${port} via ${LOOPBACK}${
+          responder.name === "status"
+            ? ` (--max-reply-bytes ${STATUS_CAP}: replies may outgrow requests)`
+            : ""
+        }`,
       );
     }
     io.out(`sending "${DEFAULT_MESSAGE}" with TTL 1 through ${LOOPBACK}`);

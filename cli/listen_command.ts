@@ -7,11 +7,15 @@
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { listen, type ListenEvent } from "../lib/listen.ts";
 import { loadCodec, loadResponder } from "../lib/loader.ts";
+import type { ListenerStats } from "../lib/plugin.ts";
 import { validatePort } from "../lib/numbers.ts";
 import { builtins } from "../plugins/builtins.ts";
-import { type Flags, keyValues, parse } from "./args.ts";
+import { resolve } from "node:path";
+import { readKeyFile } from "../lib/auth.ts";
+import { type Flags, keyValues, numberFlag, parse } from "./args.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
+import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]
@@ -28,7 +32,20 @@ Options:
       --option KEY=VALUE option for the responder (repeatable)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --json             NDJSON output, one event per line
-  -h, --help             show this help`;
+${TRANSPORT_HELP}
+  -h, --help             show this help
+
+Safety (defaults are safe; see the README's "Safety" section):
+      --allow-from CIDR  answer senders in this range (repeatable; default: the
+                         subnets this host is directly connected to)
+      --max-reply-bytes N  allow replies up to N bytes even when larger than
+                         the request (default 0: never larger than the request)
+      --rate-limit R     replies per second to one source (default 10; 0 = off)
+      --burst B          replies one source may get at once (default 2 x rate)
+      --global-rate R    replies per second in total (default 1000; 0 = off)
+      --jitter D         delay each reply by a random 0..D (default 0)
+      --key-file FILE    require requests signed with this key (HMAC-SHA256)
+                         and sign replies`;
 
 const FLAGS: Flags = {
   group: { type: "string", short: "g" },
@@ -39,7 +56,15 @@ const FLAGS: Flags = {
   option: { type: "string", multiple: true },
   codec: { type: "string" },
   json: { type: "boolean" },
+  transport: { type: "string" },
   help: { type: "boolean", short: "h" },
+  "allow-from": { type: "string", multiple: true },
+  "max-reply-bytes": { type: "string" },
+  "rate-limit": { type: "string" },
+  burst: { type: "string" },
+  "global-rate": { type: "string" },
+  jitter: { type: "string" },
+  "key-file": { type: "string" },
 };
 
 function eventLine(event: ListenEvent): string {
@@ -55,6 +80,33 @@ function eventLine(event: ListenEvent): string {
         event.from === undefined ? "" : ` from ${event.from}:${event.port}`
       }: ${event.message}`;
   }
+}
+
+const COUNTER_NAMES: [keyof ListenerStats, string][] = [
+  ["refused", "refused (not an allowed sender)"],
+  ["rateLimited", "rate-limited"],
+  ["oversize", "oversize replies dropped"],
+  ["unsigned", "unsigned"],
+  ["badSignature", "bad signatures"],
+  ["stale", "stale"],
+  ["replayed", "replayed"],
+  ["decodeErrors", "undecodable"],
+  ["pluginErrors", "plugin errors"],
+  ["sendErrors", "send errors"],
+  ["pending", "still pending"],
+];
+
+/** The human summary: the main counters always, the others when not zero. */
+function summaryLine(stats: ListenerStats): string {
+  const parts = [
+    `${stats.received} received`,
+    `${stats.replied} replied`,
+    `${stats.unanswered} unanswered`,
+  ];
+  for (const [key, name] of COUNTER_NAMES) {
+    if (stats[key] > 0) parts.push(`${stats[key]} ${name}`);
+  }
+  return parts.join(", ");
 }
 
 /** Runs `listen` until `signal` aborts; returns the exit code. */
@@ -91,6 +143,9 @@ export async function listenCommand(
     options,
   });
   const json = values.json === true;
+  const perSource = numberFlag("rate-limit", text("rate-limit"));
+  const global = numberFlag("global-rate", text("global-rate"));
+  const keyFile = text("key-file");
   const listener = await listen({
     group,
     port,
@@ -99,6 +154,18 @@ export async function listenCommand(
     responder,
     codec,
     signal,
+    transport: chooseTransport(text("transport")),
+    allowFrom: values["allow-from"] as string[] | undefined,
+    maxReplyBytes: numberFlag("max-reply-bytes", text("max-reply-bytes"), true),
+    rateLimit: {
+      perSource,
+      perSourceBurst: numberFlag("burst", text("burst")),
+      global,
+    },
+    jitter: text("jitter"),
+    key: keyFile === undefined
+      ? undefined
+      : await readKeyFile(resolve(io.cwd, keyFile)),
     onEvent: (event) => {
       if (json) io.out(ndjson({ ...event }));
       else if (event.event === "error") io.err(eventLine(event));
@@ -127,10 +194,7 @@ export async function listenCommand(
   if (json) io.out(ndjson({ event: "summary", ...stats }));
   else {
     io.out(`--- ${listener.group} port ${listener.port} ---`);
-    io.out(
-      `${stats.received} received, ${stats.replied} replied, ${stats.unanswered} unanswered, ` +
-        `${stats.decodeErrors} undecodable, ${stats.pluginErrors} plugin errors, ${stats.sendErrors} send errors`,
-    );
+    io.out(summaryLine(stats));
   }
   return 0;
 }

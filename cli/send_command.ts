@@ -9,12 +9,15 @@ import {
   DEFAULT_MESSAGE,
   DEFAULT_PORT,
 } from "../lib/defaults.ts";
+import { resolve } from "node:path";
+import { readKeyFile } from "../lib/auth.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 import type { Codec } from "../lib/plugin.ts";
 import { send, type SendReply } from "../lib/send.ts";
 import { builtins } from "../plugins/builtins.ts";
 import { type Flags, parse } from "./args.ts";
+import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 
 /** Help for `send`. */
@@ -33,7 +36,9 @@ Options:
       --interval D       time between messages (default 1s)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --no-loopback      do not deliver to listeners on this host
+      --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
       --json             NDJSON output, one event per line
+${TRANSPORT_HELP}
   -h, --help             show this help
 
 Durations: 500ms, 2s, 1m, or a bare number of milliseconds.
@@ -50,6 +55,8 @@ const FLAGS: Flags = {
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
   json: { type: "boolean" },
+  transport: { type: "string" },
+  "key-file": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -81,7 +88,12 @@ export async function sendCommand(
   const text = (name: string) => values[name] as string | undefined;
   const show = (value: unknown) => codec.show ? codec.show(value) : value;
 
+  const keyFile = text("key-file");
+  const key = keyFile === undefined
+    ? undefined
+    : await readKeyFile(resolve(io.cwd, keyFile));
   const events = send(message, {
+    key,
     group,
     port,
     ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
@@ -92,11 +104,13 @@ export async function sendCommand(
     loopback: values["no-loopback"] !== true,
     codec,
     signal,
+    transport: chooseTransport(text("transport")),
   });
   let replies = 0;
   for await (const event of events) {
     if (event.event === "reply") {
-      replies++;
+      // With a key, only a reply that verified counts as an answer.
+      if (event.verified !== false) replies++;
       io.out(json ? replyJson(event, show) : replyLine(event, show));
     } else if (json) {
       io.out(ndjson({ ...event }));
@@ -107,7 +121,7 @@ export async function sendCommand(
           event.replies === 1 ? "reply" : "replies"
         } from ${event.responders} ${
           event.responders === 1 ? "responder" : "responders"
-        }`,
+        }${event.verified === undefined ? "" : `, ${event.verified} verified`}`,
       );
     }
   }
@@ -129,7 +143,16 @@ function replyJson(reply: SendReply, show: (v: unknown) => unknown): string {
 function replyLine(reply: SendReply, show: (v: unknown) => unknown): string {
   const head = `reply from ${reply.from}:${reply.port}  rtt=${
     reply.rttMs.toFixed(3)
-  } ms  ${reply.size} bytes`;
+  } ms  ${reply.size} bytes${
+    reply.verified === undefined
+      ? ""
+      : reply.verified
+      ? "  verified"
+      : `  NOT VERIFIED (${reply.authError})`
+  }`;
+  if (reply.authError !== undefined) {
+    return `${head}  ${showText(reply.payload)}`;
+  }
   if (reply.decodeError !== undefined) {
     return `${head}  (undecodable: ${reply.decodeError}) ${
       showText(reply.payload)

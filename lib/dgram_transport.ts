@@ -10,7 +10,7 @@
  */
 
 import dgram from "node:dgram";
-import { SocketError } from "./errors.ts";
+import { McastRangeError, SocketError } from "./errors.ts";
 import type {
   DatagramHandler,
   Family,
@@ -99,6 +99,14 @@ class DgramTransport implements Transport {
   }
 
   setTtl(ttl: number): void {
+    if (this.family === "IPv6" && ttl !== 1) {
+      // Measured on Deno 2.9.6: setMulticastTTL on udp6 returns success and
+      // changes nothing; the hop limit stays at the kernel default, 1.
+      throw new McastRangeError(
+        "ERR_INVALID_TTL",
+        `Cannot set IPv6 hop limit ${ttl} with the node:dgram transport: Deno ignores it and every datagram leaves with hop limit 1; use the ffi transport (--transport ffi, Linux) to set it`,
+      );
+    }
     try {
       this.#socket.setMulticastTTL(ttl);
     } catch (error) {

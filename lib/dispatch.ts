@@ -163,6 +163,7 @@ function withTimeout(
  * @example Dispatch in memory, without sockets
  * ```ts
  * import { dispatch } from "./dispatch.ts";
+ * import { newListenerStats } from "./plugin.ts";
  * const outcome = dispatch(
  *   new TextEncoder().encode("ping"),
  *   { address: "127.0.0.1", port: 5000, family: "IPv4" },
@@ -170,7 +171,7 @@ function withTimeout(
  *     responder: { name: "pong", respond: () => "pong" },
  *     context: {
  *       group: "239.1.1.1", port: 10000, interface: undefined, startedAt: 0,
- *       stats: { received: 1, replied: 0, unanswered: 0, decodeErrors: 0, pluginErrors: 0, sendErrors: 0, pending: 0 },
+ *       stats: newListenerStats(),
  *     },
  *   },
  * );

@@ -11,15 +11,19 @@ import { DEFAULT_GROUP, DEFAULT_PORT } from "./defaults.ts";
 import { openDgramTransport } from "./dgram_transport.ts";
 import { dispatch, type Outcome, type Pipeline } from "./dispatch.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import { McastTypeError, PluginError } from "./errors.ts";
+import { Authenticator } from "./auth.ts";
+import { McastRangeError, McastTypeError, PluginError } from "./errors.ts";
 import { resolveInterface } from "./interface.ts";
 import { validatePort } from "./numbers.ts";
-import type {
-  Codec,
-  ListenerStats,
-  Responder,
-  ResponderContext,
+import {
+  type Codec,
+  type ListenerStats,
+  newListenerStats,
+  type Responder,
+  type ResponderContext,
 } from "./plugin.ts";
+import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";
+import { SourceFilter } from "./source_filter.ts";
 import type { Peer, Transport, TransportFactory } from "./transport.ts";
 
 /** Options for {@linkcode listen}. */
@@ -46,6 +50,25 @@ export interface ListenOptions {
   loopback?: boolean;
   /** How long an asynchronous responder may take per message. @default {5000} */
   respondTimeout?: Duration;
+  /**
+   * Senders answered, as CIDR blocks or addresses. Others are refused and
+   * counted. @default this host's directly connected subnets (needs `--allow-sys=networkInterfaces`)
+   */
+  allowFrom?: readonly string[];
+  /**
+   * The largest reply, in bytes, beside the request's own size: a reply
+   * may be as large as the larger of the two. Larger replies are dropped
+   * and counted, never truncated. @default {0} (no reply larger than its request)
+   */
+  maxReplyBytes?: number;
+  /** Reply rate limits per source and in total; `false` turns them off. @default 10/s per source (burst 20), 1000/s in total (burst 2000) */
+  rateLimit?: RateLimitOptions | false;
+  /** Delay each reply by a random time up to this (implosion control). @default {0} */
+  jitter?: Duration;
+  /** Shared key: requests must be signed with it (HMAC-SHA256), replies are signed. */
+  key?: Uint8Array;
+  /** How far a signed request's timestamp may be from this host's clock. @default {30000} */
+  authWindow?: Duration;
   /** Closes the listener when aborted. */
   signal?: AbortSignal;
   /** Opens the socket. @default the `node:dgram` transport */
@@ -85,7 +108,15 @@ export interface ErrorEvent {
   /** Always `"error"`. */
   event: "error";
   /** Which stage failed. */
-  kind: "decode" | "plugin" | "send" | "socket" | "teardown" | "leave";
+  kind:
+    | "decode"
+    | "plugin"
+    | "oversize"
+    | "auth"
+    | "send"
+    | "socket"
+    | "teardown"
+    | "leave";
   /** Sender address, when a datagram was involved. */
   from?: string;
   /** Sender port, when a datagram was involved. */
@@ -111,9 +142,12 @@ export interface Listener extends AsyncDisposable {
   readonly stats: Readonly<ListenerStats>;
   /** Resolves with the final counters once the listener has closed. */
   readonly closed: Promise<ListenerStats>;
-  /** Leaves the group, closes the socket, runs the responder's teardown; idempotent. */
+  /** Leaves the group, closes the socket, runs the responder's teardown (for 500 ms at most); idempotent. */
   close(): Promise<ListenerStats>;
 }
+
+/** How long a responder's teardown may take before the listener closes without it. */
+const TEARDOWN_LIMIT_MS = 500;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -190,6 +224,22 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     options.respondTimeout ?? 5000,
     "respond timeout",
   );
+  const jitterMs = parseDuration(options.jitter ?? 0, "jitter");
+  const maxReplyBytes = options.maxReplyBytes ?? 0;
+  if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 0) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid max reply bytes ${maxReplyBytes}: must be an integer >= 0`,
+    );
+  }
+  const filter = new SourceFilter(options.allowFrom);
+  const limiter = options.rateLimit === false
+    ? undefined
+    : new RateLimiter(options.rateLimit);
+  const auth = options.key === undefined ? undefined : new Authenticator(
+    options.key,
+    { windowMs: parseDuration(options.authWindow ?? 30_000, "auth window") },
+  );
   const onEvent = options.onEvent;
 
   const open = options.transport ?? openDgramTransport;
@@ -214,15 +264,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     throw error;
   }
 
-  const stats: ListenerStats = {
-    received: 0,
-    replied: 0,
-    unanswered: 0,
-    decodeErrors: 0,
-    pluginErrors: 0,
-    sendErrors: 0,
-    pending: 0,
-  };
+  const stats = newListenerStats();
   const context: ResponderContext = {
     group: group.address,
     port: boundPort,
@@ -251,35 +293,100 @@ export async function listen(options: ListenOptions): Promise<Listener> {
 
   let closing = false;
   const show = options.codec?.show?.bind(options.codec);
+  const jitterTimers = new Set<ReturnType<typeof setTimeout>>();
+  let oversizeLoggedAt = -Infinity;
 
-  const finish = (outcome: Outcome, from: Peer) => {
-    switch (outcome.kind) {
-      case "reply": {
-        const size = outcome.reply.byteLength;
-        transport.send(outcome.reply, from.port, from.address).then(
-          () => {
-            stats.replied++;
-            onEvent?.({
-              event: "reply",
-              to: from.address,
-              port: from.port,
-              size,
-            });
-          },
-          (error) => {
-            stats.sendErrors++;
-            onEvent?.({
-              event: "error",
-              kind: "send",
-              from: from.address,
-              port: from.port,
-              message: message(error),
-              code: codeOf(error),
-            });
-          },
-        );
-        break;
+  const transmit = (reply: Uint8Array, to: Peer) => {
+    transport.send(reply, to.port, to.address).then(
+      () => {
+        stats.pending--;
+        stats.replied++;
+        onEvent?.({
+          event: "reply",
+          to: to.address,
+          port: to.port,
+          size: reply.byteLength,
+        });
+      },
+      (error) => {
+        stats.pending--;
+        stats.sendErrors++;
+        onEvent?.({
+          event: "error",
+          kind: "send",
+          from: to.address,
+          port: to.port,
+          message: message(error),
+          code: codeOf(error),
+        });
+      },
+    );
+  };
+
+  const answer = (
+    reply: Uint8Array,
+    from: Peer,
+    requestSize: number,
+    nonce: Uint8Array | undefined,
+  ) => {
+    const datagram = auth === undefined || nonce === undefined
+      ? reply
+      : auth.signReply(reply, nonce);
+    const cap = Math.max(requestSize, maxReplyBytes);
+    if (datagram.byteLength > cap) {
+      stats.oversize++;
+      // One line a second at most: the counter has the exact number.
+      const now = performance.now();
+      if (now - oversizeLoggedAt >= 1000) {
+        oversizeLoggedAt = now;
+        onEvent?.({
+          event: "error",
+          kind: "oversize",
+          from: from.address,
+          port: from.port,
+          message:
+            `Reply of ${datagram.byteLength} bytes from "${responder.name}" dropped: larger than the ${requestSize}-byte request (raise the cap with --max-reply-bytes ${datagram.byteLength})`,
+        });
       }
+      return;
+    }
+    if (
+      limiter !== undefined && !limiter.allow(from.address, performance.now())
+    ) {
+      stats.rateLimited++;
+      return;
+    }
+    stats.pending++;
+    if (jitterMs > 0) {
+      const timer = setTimeout(() => {
+        jitterTimers.delete(timer);
+        transmit(datagram, from);
+      }, Math.random() * jitterMs);
+      jitterTimers.add(timer);
+    } else {
+      transmit(datagram, from);
+    }
+  };
+
+  const finish = (
+    outcome: Outcome,
+    from: Peer,
+    requestSize: number,
+    nonce: Uint8Array | undefined,
+  ) => {
+    if (onEvent !== undefined && outcome.kind !== "decode-error") {
+      onEvent({
+        event: "message",
+        from: from.address,
+        port: from.port,
+        size: requestSize,
+        payload: show ? show(outcome.payload) : outcome.payload,
+      });
+    }
+    switch (outcome.kind) {
+      case "reply":
+        answer(outcome.reply, from, requestSize, nonce);
+        break;
       case "unanswered":
         stats.unanswered++;
         break;
@@ -307,6 +414,13 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
   };
 
+  const AUTH_COUNTERS = {
+    "unsigned": "unsigned",
+    "bad-signature": "badSignature",
+    "stale": "stale",
+    "replayed": "replayed",
+  } as const;
+
   transport.onError((error) => {
     onEvent?.({
       event: "error",
@@ -318,37 +432,32 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   transport.onDatagram((data: Uint8Array, from: Peer) => {
     if (closing) return;
     stats.received++;
-    const bytes = transport.reusesBuffers ? data.slice() : data;
-    const outcome = dispatch(bytes, from, pipeline);
-    if (onEvent !== undefined && !(outcome instanceof Promise)) {
-      if (outcome.kind !== "decode-error") {
-        onEvent({
-          event: "message",
-          from: from.address,
-          port: from.port,
-          size: bytes.byteLength,
-          payload: show ? show(outcome.payload) : outcome.payload,
-        });
-      }
+    if (!filter.allows(from.address)) {
+      stats.refused++;
+      return;
     }
+    const requestSize = data.byteLength;
+    let bytes = transport.reusesBuffers ? data.slice() : data;
+    let nonce: Uint8Array | undefined;
+    if (auth !== undefined) {
+      const opened = auth.openRequest(bytes);
+      if (!opened.ok) {
+        stats[AUTH_COUNTERS[opened.reason]]++;
+        return;
+      }
+      bytes = opened.payload;
+      nonce = opened.nonce;
+    }
+    const outcome = dispatch(bytes, from, pipeline);
     if (outcome instanceof Promise) {
       stats.pending++;
       outcome.then((settled) => {
         if (closing) return;
         stats.pending--;
-        if (onEvent !== undefined && settled.kind !== "decode-error") {
-          onEvent({
-            event: "message",
-            from: from.address,
-            port: from.port,
-            size: bytes.byteLength,
-            payload: show ? show(settled.payload) : settled.payload,
-          });
-        }
-        finish(settled, from);
+        finish(settled, from, requestSize, nonce);
       });
     } else {
-      finish(outcome, from);
+      finish(outcome, from, requestSize, nonce);
     }
   });
 
@@ -361,14 +470,28 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     closingPromise ??= (async () => {
       closing = true;
       options.signal?.removeEventListener("abort", abort);
+      for (const timer of jitterTimers) clearTimeout(timer);
       try {
         leaveGroup();
       } catch (error) {
         onEvent?.({ event: "error", kind: "leave", message: message(error) });
       }
       await transport.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await responder.teardown?.();
+        // A teardown gets a bounded time, so a stop always completes.
+        await Promise.race([
+          responder.teardown?.(),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new Error(`did not finish within ${TEARDOWN_LIMIT_MS} ms`),
+                ),
+              TEARDOWN_LIMIT_MS,
+            );
+          }),
+        ]);
       } catch (error) {
         onEvent?.({
           event: "error",
@@ -379,6 +502,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
           code: "ERR_PLUGIN_HOOK",
         });
       }
+      clearTimeout(timer);
       const final = { ...stats };
       resolveClosed(final);
       return final;

@@ -39,7 +39,10 @@ export interface Codec<T = unknown> {
   show?(value: T): unknown;
 }
 
-/** The counters of a listener; every received datagram ends in exactly one of the outcome counters. */
+/**
+ * The counters of a listener. Every received datagram is in exactly one of
+ * the others: `received` is always their sum.
+ */
 export interface ListenerStats {
   /** Datagrams received. */
   received: number;
@@ -47,14 +50,58 @@ export interface ListenerStats {
   replied: number;
   /** Datagrams the responder chose not to answer. */
   unanswered: number;
+  /** Datagrams from senders outside the allowed ranges (not answered, not decoded). */
+  refused: number;
+  /** Replies not sent because the sender or the listener was over its rate limit. */
+  rateLimited: number;
+  /** Replies not sent because they were larger than the cap (by default: the request's size). */
+  oversize: number;
+  /** Datagrams without a signature, when a key is set. */
+  unsigned: number;
+  /** Datagrams whose signature did not verify. */
+  badSignature: number;
+  /** Signed datagrams whose timestamp was outside the window. */
+  stale: number;
+  /** Signed datagrams seen before. */
+  replayed: number;
   /** Datagrams the codec could not decode. */
   decodeErrors: number;
   /** Datagrams whose responder threw, returned a wrong type, timed out, or whose reply did not encode. */
   pluginErrors: number;
   /** Replies the socket failed to send. */
   sendErrors: number;
-  /** Datagrams whose asynchronous responder has not answered yet. */
+  /** Datagrams still being answered (an asynchronous responder, a jitter delay, a send under way). */
   pending: number;
+}
+
+/**
+ * Makes a set of listener counters, all zero.
+ *
+ * @returns Fresh counters.
+ *
+ * @example
+ * ```ts
+ * import { newListenerStats } from "./plugin.ts";
+ * console.assert(newListenerStats().received === 0);
+ * ```
+ */
+export function newListenerStats(): ListenerStats {
+  return {
+    received: 0,
+    replied: 0,
+    unanswered: 0,
+    refused: 0,
+    rateLimited: 0,
+    oversize: 0,
+    unsigned: 0,
+    badSignature: 0,
+    stale: 0,
+    replayed: 0,
+    decodeErrors: 0,
+    pluginErrors: 0,
+    sendErrors: 0,
+    pending: 0,
+  };
 }
 
 /** What a responder knows about the listener it serves. */

@@ -6,6 +6,7 @@
  */
 
 import { validateGroup } from "./address.ts";
+import { Authenticator, type AuthFailure } from "./auth.ts";
 import {
   DEFAULT_GROUP,
   DEFAULT_PORT,
@@ -40,6 +41,10 @@ export interface SendOptions {
   interval?: Duration;
   /** Encodes the message and decodes replies; without one, replies are raw bytes. */
   codec?: Codec;
+  /** Shared key: requests are signed (HMAC-SHA256) and replies verified. */
+  key?: Uint8Array;
+  /** How far a signed reply's timestamp may be from this host's clock. @default {30000} */
+  authWindow?: Duration;
   /** Stops sending and waiting; the summary still comes. */
   signal?: AbortSignal;
   /** Opens the socket. @default the `node:dgram` transport */
@@ -62,6 +67,10 @@ export interface SendReply {
   payload: unknown;
   /** Why the reply did not decode, when it did not. */
   decodeError?: string;
+  /** With a key: whether the reply's signature verified against one of this run's requests. */
+  verified?: boolean;
+  /** With a key: why verification failed. */
+  authError?: AuthFailure;
 }
 
 /** The end of a run. */
@@ -74,6 +83,8 @@ export interface SendSummary {
   replies: number;
   /** Distinct responder addresses. */
   responders: number;
+  /** With a key: replies whose signature verified. */
+  verified?: number;
 }
 
 /** What {@linkcode send} yields: every reply, then one summary. */
@@ -138,6 +149,12 @@ export async function* send(
   const codec = options.codec;
   const bytes = encodeMessage(message, codec);
   const signal = options.signal;
+  const auth = options.key === undefined ? undefined : new Authenticator(
+    options.key,
+    { windowMs: parseDuration(options.authWindow ?? 30_000, "auth window") },
+  );
+  // Nonces of the latest requests, newest first: a reply must answer one.
+  const nonces: Uint8Array[] = [];
 
   const open = options.transport ?? openDgramTransport;
   const transport = await open({
@@ -150,6 +167,7 @@ export async function* send(
   let wake: (() => void) | undefined;
   let lastSentAt = 0;
   let replies = 0;
+  let verified = 0;
   const responders = new Set<string>();
   let socketError: Error | undefined;
 
@@ -163,7 +181,7 @@ export async function* send(
     });
     transport.onDatagram((data: Uint8Array, from: Peer) => {
       const rttMs = Math.round((performance.now() - lastSentAt) * 1000) / 1000;
-      const copy = transport.reusesBuffers ? data.slice() : data;
+      let copy = transport.reusesBuffers ? data.slice() : data;
       const reply: SendReply = {
         event: "reply",
         from: from.address,
@@ -172,7 +190,18 @@ export async function* send(
         size: data.byteLength,
         payload: copy,
       };
-      if (codec !== undefined) {
+      let decodable = true;
+      if (auth !== undefined) {
+        const opened = auth.openReply(copy, nonces);
+        reply.verified = opened.ok;
+        if (opened.ok) verified++;
+        if (opened.ok) copy = reply.payload = opened.payload;
+        else {
+          reply.authError = opened.reason;
+          decodable = false;
+        }
+      }
+      if (codec !== undefined && decodable) {
         try {
           reply.payload = codec.decode(copy);
         } catch (error) {
@@ -199,8 +228,15 @@ export async function* send(
       if (signal?.aborted) break;
       const now = performance.now();
       if ((count === 0 || sent < count) && now >= nextSendAt) {
+        let datagram = bytes;
+        if (auth !== undefined) {
+          const signed = auth.signRequest(bytes);
+          datagram = signed.datagram;
+          nonces.unshift(signed.nonce);
+          if (nonces.length > 64) nonces.pop();
+        }
         lastSentAt = performance.now();
-        await transport.send(bytes, port, group.address);
+        await transport.send(datagram, port, group.address);
         sent++;
         nextSendAt = lastSentAt + intervalMs;
         if (sent === count) deadline = performance.now() + timeoutMs;
@@ -226,7 +262,14 @@ export async function* send(
       responders.add(reply.from);
       yield reply;
     }
-    yield { event: "summary", sent, replies, responders: responders.size };
+    const summary: SendSummary = {
+      event: "summary",
+      sent,
+      replies,
+      responders: responders.size,
+    };
+    if (auth !== undefined) summary.verified = verified;
+    yield summary;
   } finally {
     await transport.close();
   }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { dispatch, type Outcome, type Pipeline } from "../lib/dispatch.ts";
 import { PluginError } from "../lib/errors.ts";
-import type {
-  ListenerStats,
-  Responder,
-  ResponderContext,
+import {
+  newListenerStats,
+  type Responder,
+  type ResponderContext,
 } from "../lib/plugin.ts";
 import type { Peer } from "../lib/transport.ts";
 import { json } from "../plugins/codecs/json.ts";
@@ -19,15 +19,8 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
 
 function context(): ResponderContext {
-  const stats: ListenerStats = {
-    received: 1,
-    replied: 0,
-    unanswered: 0,
-    decodeErrors: 0,
-    pluginErrors: 0,
-    sendErrors: 0,
-    pending: 0,
-  };
+  const stats = newListenerStats();
+  stats.received = 1;
   return {
     group: "239.1.2.3",
     port: 10000,

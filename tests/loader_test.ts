@@ -5,6 +5,7 @@ import {
   loadResponder,
   resolvePluginSpecifier,
 } from "../lib/loader.ts";
+import { newListenerStats } from "../lib/plugin.ts";
 import { builtins } from "../plugins/builtins.ts";
 
 const root = new URL("..", import.meta.url);
@@ -80,15 +81,7 @@ Deno.test("loader: every built-in loads by name, with options", async () => {
       port: 1,
       interface: undefined,
       startedAt: 0,
-      stats: {
-        received: 0,
-        replied: 0,
-        unanswered: 0,
-        decodeErrors: 0,
-        pluginErrors: 0,
-        sendErrors: 0,
-        pending: 0,
-      },
+      stats: newListenerStats(),
     }),
     "pong",
   );

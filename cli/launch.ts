@@ -1,0 +1,121 @@
+/**
+ * The least-privilege launcher behind `deno task send` and
+ * `deno task listen`. A task's permissions are fixed in deno.json, but what
+ * a command needs depends on its arguments: this reads them, then runs
+ * `cli.ts` in a child Deno with exactly that:
+ *
+ * - always `--allow-net` and `--allow-sys=networkInterfaces` (plus
+ *   `hostname` for listen, for the status responder);
+ * - `--allow-read=FILE` only for a plugin, codec or key file named on the
+ *   command line;
+ * - `--allow-import=HOST` only for the host of a plugin or codec URL named
+ *   on the command line;
+ * - `--allow-ffi` (and reading the receiver Worker's module) only with
+ *   `--transport ffi`.
+ *
+ * The child, which parses network input and runs plugins, gets no other
+ * permission; it runs in the directory the user ran the task from, so
+ * relative paths mean what the user meant. This launcher only reads
+ * arguments and spawns the child. SIGTERM is passed on; Ctrl-C reaches the
+ * child directly (it is in the terminal's process group).
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { builtins } from "../plugins/builtins.ts";
+
+/** Permission flags for running `cli.ts COMMAND ARGS`. */
+export function permissionsFor(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+): string[] {
+  const read = new Set<string>();
+  const imports = new Set<string>();
+  let ffi = false;
+  const named = (flag: string, value: string | undefined) => {
+    if (value === undefined) return;
+    if (flag === "transport") {
+      ffi = value === "ffi";
+      return;
+    }
+    const known = flag === "plugin"
+      ? builtins.responders
+      : flag === "codec"
+      ? builtins.codecs
+      : {};
+    if (flag !== "key-file" && value in known) return;
+    if (/^https?:/i.test(value)) {
+      try {
+        imports.add(new URL(value).host);
+      } catch { /* the child reports the bad URL */ }
+      return;
+    }
+    if (/^file:/i.test(value)) {
+      try {
+        read.add(decodeURIComponent(new URL(value).pathname));
+      } catch { /* the child reports it */ }
+      return;
+    }
+    read.add(isAbsolute(value) ? value : resolve(cwd, value));
+  };
+  const flags = ["plugin", "codec", "key-file", "transport"];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    for (const flag of flags) {
+      if (arg === `--${flag}`) named(flag, args[++i]);
+      else if (arg.startsWith(`--${flag}=`)) {
+        named(flag, arg.slice(flag.length + 3));
+      }
+    }
+  }
+  const permissions = [
+    "--allow-net",
+    command === "send"
+      ? "--allow-sys=networkInterfaces"
+      : "--allow-sys=networkInterfaces,hostname",
+  ];
+  if (ffi) {
+    // Deno reads the receiver Worker's module to start it.
+    read.add(
+      new URL("../lib/ffi_receiver_worker.ts", import.meta.url).pathname,
+    );
+  }
+  if (read.size > 0) permissions.push(`--allow-read=${[...read].join(",")}`);
+  if (imports.size > 0) {
+    permissions.push(`--allow-import=${[...imports].join(",")}`);
+  }
+  if (ffi) permissions.push("--allow-ffi");
+  return permissions;
+}
+
+if (import.meta.main) {
+  const [command = "help", ...args] = Deno.args;
+  let cwd = Deno.cwd();
+  try {
+    cwd = Deno.env.get("INIT_CWD") ?? cwd;
+  } catch { /* no --allow-env: stay here */ }
+  const cli = new URL("../cli.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...permissionsFor(command, args, cwd),
+      cli,
+      command,
+      ...args,
+    ],
+    cwd,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const passOn = () => child.kill("SIGTERM");
+  const ignore = () => {};
+  Deno.addSignalListener("SIGTERM", passOn);
+  Deno.addSignalListener("SIGINT", ignore);
+  const status = await child.status;
+  Deno.exit(status.signal === null ? status.code : 128 + (status.code || 0));
+}

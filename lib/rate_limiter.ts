@@ -1,0 +1,132 @@
+/**
+ * Token buckets per source and for the whole listener, with a bounded
+ * source table so a flood of spoofed sources cannot grow memory.
+ *
+ * @module
+ */
+
+import { McastRangeError } from "./errors.ts";
+
+/** Limits on replies; a rate of 0 turns that limit off. */
+export interface RateLimitOptions {
+  /** Replies per second to one source address. @default {10} */
+  perSource?: number;
+  /** Replies one source may get in a burst. @default {20} */
+  perSourceBurst?: number;
+  /** Replies per second in total. @default {1000} */
+  global?: number;
+  /** Replies in a burst in total. @default {2000} */
+  globalBurst?: number;
+  /** Source addresses tracked at once; the least recently seen is forgotten first. @default {10000} */
+  maxSources?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+function positive(value: number, what: string): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid ${what} ${value}: must be a finite number >= 0`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Decides whether a reply to a source may go now. Each source has a bucket
+ * of `perSourceBurst` tokens refilled at `perSource` per second; the
+ * listener as a whole has one of `globalBurst` refilled at `global`.
+ *
+ * @example Two replies allowed, the third refused
+ * ```ts
+ * import { RateLimiter } from "./rate_limiter.ts";
+ * const limiter = new RateLimiter({ perSource: 1, perSourceBurst: 2 });
+ * console.assert(limiter.allow("10.0.0.1", 0));
+ * console.assert(limiter.allow("10.0.0.1", 0));
+ * console.assert(!limiter.allow("10.0.0.1", 0));
+ * console.assert(limiter.allow("10.0.0.2", 0));
+ * ```
+ */
+export class RateLimiter {
+  readonly #perSource: number;
+  readonly #perSourceBurst: number;
+  readonly #global: number;
+  readonly #globalBurst: number;
+  readonly #maxSources: number;
+  readonly #sources = new Map<string, Bucket>();
+  readonly #all: Bucket;
+
+  /**
+   * Creates the limiter.
+   *
+   * @param options Rates, bursts and the size of the source table.
+   * @throws {McastRangeError} for a negative or non-finite number.
+   */
+  constructor(options: RateLimitOptions = {}) {
+    this.#perSource = positive(options.perSource ?? 10, "per-source rate");
+    this.#perSourceBurst = positive(
+      options.perSourceBurst ?? Math.max(1, this.#perSource * 2),
+      "per-source burst",
+    );
+    this.#global = positive(options.global ?? 1000, "global rate");
+    this.#globalBurst = positive(
+      options.globalBurst ?? Math.max(1, this.#global * 2),
+      "global burst",
+    );
+    this.#maxSources = Math.max(
+      1,
+      Math.floor(positive(options.maxSources ?? 10_000, "source table size")),
+    );
+    this.#all = { tokens: this.#globalBurst, at: 0 };
+  }
+
+  /** How many sources are tracked now (never more than `maxSources`). */
+  get sources(): number {
+    return this.#sources.size;
+  }
+
+  /**
+   * Takes a token for a reply to `source`, if both buckets have one.
+   *
+   * @param source The source address.
+   * @param now Milliseconds on a monotonic clock (`performance.now()`).
+   * @returns True when the reply may go.
+   */
+  allow(source: string, now: number): boolean {
+    let bucket: Bucket | undefined;
+    if (this.#perSource > 0) {
+      bucket = this.#sources.get(source);
+      if (bucket === undefined) {
+        if (this.#sources.size >= this.#maxSources) {
+          // Maps iterate in insertion order: the first key is the least recently seen.
+          this.#sources.delete(this.#sources.keys().next().value!);
+        }
+        bucket = { tokens: this.#perSourceBurst, at: now };
+      } else {
+        this.#sources.delete(source);
+        refill(bucket, now, this.#perSource, this.#perSourceBurst);
+      }
+      this.#sources.set(source, bucket);
+      if (bucket.tokens < 1) return false;
+    }
+    if (this.#global > 0) {
+      refill(this.#all, now, this.#global, this.#globalBurst);
+      if (this.#all.tokens < 1) return false;
+      this.#all.tokens -= 1;
+    }
+    if (bucket !== undefined) bucket.tokens -= 1;
+    return true;
+  }
+}
+
+function refill(bucket: Bucket, now: number, rate: number, burst: number) {
+  const elapsed = now - bucket.at;
+  if (elapsed > 0) {
+    bucket.tokens = Math.min(burst, bucket.tokens + (elapsed * rate) / 1000);
+    bucket.at = now;
+  }
+}
