@@ -6,7 +6,7 @@
  * @module
  */
 
-import { demoCommand } from "./cli/demo_command.ts";
+import { DEMO_HELP, demoCommand } from "./cli/demo_command.ts";
 import { type Io, processIo } from "./cli/io.ts";
 import { LISTEN_HELP, listenCommand } from "./cli/listen_command.ts";
 import { SEND_HELP, sendCommand } from "./cli/send_command.ts";
@@ -23,6 +23,8 @@ Usage:
   mcast help [command]             this help, or a command's
 
 Run "mcast COMMAND --help" for a command's options.`;
+
+const TOPICS = { send: SEND_HELP, listen: LISTEN_HELP, demo: DEMO_HELP };
 
 const COMMANDS = {
   send: sendCommand,
@@ -64,9 +66,14 @@ export async function main(
     command === "--help"
   ) {
     const topic = command === "help" ? rest[0] : undefined;
-    if (topic === "send") io.out(SEND_HELP);
-    else if (topic === "listen") io.out(LISTEN_HELP);
-    else io.out(HELP);
+    const help = topic === undefined
+      ? HELP
+      : TOPICS[topic as keyof typeof TOPICS];
+    if (help === undefined) {
+      io.err(`mcast help: no help on "${topic}" (try send, listen or demo)`);
+      return 2;
+    }
+    io.out(help);
     return command === undefined ? 2 : 0;
   }
   if (command === "--version" || command === "-V") {

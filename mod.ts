@@ -31,17 +31,22 @@
  */
 
 export * from "./lib/address.ts";
+export * from "./lib/auth.ts";
+export * from "./lib/cidr.ts";
 export * from "./lib/defaults.ts";
 export * from "./lib/dgram_transport.ts";
 export * from "./lib/dispatch.ts";
 export * from "./lib/duration.ts";
 export * from "./lib/errors.ts";
+export * from "./lib/ffi_transport.ts";
 export * from "./lib/interface.ts";
 export * from "./lib/listen.ts";
 export * from "./lib/loader.ts";
 export * from "./lib/numbers.ts";
 export * from "./lib/plugin.ts";
+export * from "./lib/rate_limiter.ts";
 export * from "./lib/send.ts";
+export * from "./lib/source_filter.ts";
 export * from "./lib/transport.ts";
 export * from "./lib/version.ts";
 export * from "./plugins/builtins.ts";

@@ -31,8 +31,18 @@ export function parse(args: string[], flags: Flags): Parsed {
     });
     return { values: values as Parsed["values"], positionals };
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify.*$/s, "");
-    throw new UsageError(message);
+    // Node's messages run over several lines; keep the first, and say
+    // plainly how to pass a negative value.
+    const first = (error as Error).message.split("\n")[0]
+      .replace(/\. To specify.*$/s, "");
+    const ambiguous = /argument is ambiguous/.test(first);
+    throw new UsageError(
+      ambiguous
+        ? `${
+          first.replace(/ argument is ambiguous\.?/, " has no value")
+        } (a value starting with "-" must be attached, as in --count=-1 or -c-1)`
+        : first,
+    );
   }
 }
 

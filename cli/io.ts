@@ -13,11 +13,21 @@ export interface Io {
   out(line: string): void;
   /** Writes one line of diagnostics. */
   err(line: string): void;
+  /** Writes text to the output as it is (no newline): for a progress line. */
+  write(text: string): void;
+  /** Whether the output is a terminal (progress lines are shown only there). */
+  isTerminal: boolean;
   /** The directory relative plugin paths start from. */
   cwd: string;
 }
 
 const encoder = new TextEncoder();
+
+/** Writes all of `text`: `writeSync` may write less than asked to a pipe. */
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string) {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}
 
 /** The process's real stdout, stderr and starting directory. */
 export function processIo(): Io {
@@ -28,8 +38,10 @@ export function processIo(): Io {
     // no --allow-env: the task's own directory it is
   }
   return {
-    out: (line) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
-    err: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    out: (line) => writeAll(Deno.stdout, line + "\n"),
+    err: (line) => writeAll(Deno.stderr, line + "\n"),
+    write: (text) => writeAll(Deno.stdout, text),
+    isTerminal: Deno.stdout.isTerminal(),
     cwd,
   };
 }

@@ -117,5 +117,6 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGTERM", passOn);
   Deno.addSignalListener("SIGINT", ignore);
   const status = await child.status;
-  Deno.exit(status.signal === null ? status.code : 128 + (status.code || 0));
+  // Deno reports a child killed by a signal as code 128 + signal already.
+  Deno.exit(status.code);
 }

@@ -28,7 +28,9 @@ Options:
   -p, --port N           UDP port (default ${DEFAULT_PORT})
   -i, --interface IF     join on this interface, address or name (default: OS choice)
       --source ADDR      source-specific join: only this sender's datagrams
-      --plugin NAME      responder: ack, echo, status, silent, a path or a URL (default ack)
+      --plugin NAME      responder: ack, echo, status, silent, a path or a URL (default ack);
+                         status answers with ~150 bytes of JSON, more than a short
+                         request, so it needs --max-reply-bytes 512 (see Safety)
       --option KEY=VALUE option for the responder (repeatable)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --json             NDJSON output, one event per line

@@ -1,24 +1,28 @@
 /**
- * `mcast send [message]`: multicast a message and report the replies.
+ * `mcast send [message]`: multicast a message and report the replies; with
+ * `--count`, `--rate` and `--seq` a multicast ping that reports loss,
+ * duplicates, reordering and round-trip times per responder.
  *
  * @module
  */
 
+import { resolve } from "node:path";
+import { readKeyFile } from "../lib/auth.ts";
 import {
   DEFAULT_GROUP,
   DEFAULT_MESSAGE,
   DEFAULT_PORT,
 } from "../lib/defaults.ts";
-import { resolve } from "node:path";
-import { readKeyFile } from "../lib/auth.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 import type { Codec } from "../lib/plugin.ts";
-import { send, type SendReply } from "../lib/send.ts";
+import type { ResponderSummary } from "../lib/round_trip_stats.ts";
+import { send, type SendReply, type SendSummary } from "../lib/send.ts";
 import { builtins } from "../plugins/builtins.ts";
-import { type Flags, parse } from "./args.ts";
-import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
+import { type Flags, numberFlag, parse } from "./args.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
+import { Progress } from "./progress.ts";
+import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
 
 /** Help for `send`. */
 export const SEND_HELP = `Usage: mcast send [options] [message]
@@ -34,6 +38,10 @@ Options:
   -w, --timeout D        wait this long for replies after the last send (default 1s)
   -c, --count N          messages to send (default 1; 0 = until Ctrl-C)
       --interval D       time between messages (default 1s)
+      --rate R           messages per second (instead of --interval)
+      --seq              number the requests: per-responder loss, duplicates,
+                         reordering and RTT min/avg/p50/p99/max in the summary
+  -q, --quiet            print only the summary (and the progress line)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --no-loopback      do not deliver to listeners on this host
       --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
@@ -52,6 +60,9 @@ const FLAGS: Flags = {
   timeout: { type: "string", short: "w" },
   count: { type: "string", short: "c" },
   interval: { type: "string" },
+  rate: { type: "string" },
+  seq: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
   json: { type: "boolean" },
@@ -77,23 +88,25 @@ export async function sendCommand(
     io.out(SEND_HELP);
     return 0;
   }
-  const codec = await loadCodec(values.codec as string ?? "text", {
+  const text = (name: string) => values[name] as string | undefined;
+  const codec = await loadCodec(text("codec") ?? "text", {
     builtins: builtins.codecs,
     cwd: io.cwd,
   });
   const message = messageValue(codec, positionals);
   const json = values.json === true;
-  const group = values.group as string | undefined ?? DEFAULT_GROUP;
+  const quiet = values.quiet === true;
+  const group = text("group") ?? DEFAULT_GROUP;
   const port = validatePort(values.port ?? DEFAULT_PORT);
-  const text = (name: string) => values[name] as string | undefined;
   const show = (value: unknown) => codec.show ? codec.show(value) : value;
-
   const keyFile = text("key-file");
   const key = keyFile === undefined
     ? undefined
     : await readKeyFile(resolve(io.cwd, keyFile));
+  const rate = numberFlag("rate", text("rate"));
+  const progress = new Progress(io, !json && io.isTerminal);
+
   const events = send(message, {
-    key,
     group,
     port,
     ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
@@ -101,55 +114,56 @@ export async function sendCommand(
     timeout: text("timeout"),
     count: values.count === undefined ? undefined : validateCount(values.count),
     interval: text("interval"),
+    rate,
+    sequence: values.seq === true,
     loopback: values["no-loopback"] !== true,
     codec,
+    key,
     signal,
     transport: chooseTransport(text("transport")),
+    onSent: (sent) => progress.sent(sent),
   });
-  let replies = 0;
-  for await (const event of events) {
-    if (event.event === "reply") {
-      // With a key, only a reply that verified counts as an answer.
-      if (event.verified !== false) replies++;
-      io.out(json ? replyJson(event, show) : replyLine(event, show));
-    } else if (json) {
-      io.out(ndjson({ ...event }));
-    } else {
-      io.out(`--- ${group} port ${port} ---`);
-      io.out(
-        `${event.sent} sent, ${event.replies} ${
-          event.replies === 1 ? "reply" : "replies"
-        } from ${event.responders} ${
-          event.responders === 1 ? "responder" : "responders"
-        }${event.verified === undefined ? "" : `, ${event.verified} verified`}`,
-      );
+  let answers = 0;
+  try {
+    for await (const event of events) {
+      if (event.event === "reply") {
+        // With a key, only a reply that verified counts as an answer.
+        if (event.verified !== false) answers++;
+        progress.reply();
+        if (json) io.out(replyJson(event, show));
+        else if (!quiet) progress.print(replyLine(event, show));
+      } else {
+        progress.stop();
+        if (json) io.out(ndjson({ ...event }));
+        else for (const line of summaryLines(event, group, port)) io.out(line);
+      }
     }
+  } finally {
+    progress.stop();
   }
-  return replies > 0 ? 0 : 1;
+  return answers > 0 ? 0 : 1;
 }
 
 function replyJson(reply: SendReply, show: (v: unknown) => unknown): string {
   const { decodeError, ...rest } = reply;
-  const payload = decodeError === undefined
-    ? show(reply.payload)
-    : reply.payload;
+  const readable = decodeError === undefined && reply.authError === undefined;
   return ndjson({
     ...rest,
-    payload: jsonValue(payload),
+    payload: jsonValue(readable ? show(reply.payload) : reply.payload),
     ...(decodeError === undefined ? {} : { decodeError }),
   });
 }
 
 function replyLine(reply: SendReply, show: (v: unknown) => unknown): string {
-  const head = `reply from ${reply.from}:${reply.port}  rtt=${
+  const seq = reply.seq === undefined ? "" : `  seq=${reply.seq}`;
+  const check = reply.verified === undefined
+    ? ""
+    : reply.verified
+    ? "  verified"
+    : `  NOT VERIFIED (${reply.authError})`;
+  const head = `reply from ${reply.from}:${reply.port}${seq}  rtt=${
     reply.rttMs.toFixed(3)
-  } ms  ${reply.size} bytes${
-    reply.verified === undefined
-      ? ""
-      : reply.verified
-      ? "  verified"
-      : `  NOT VERIFIED (${reply.authError})`
-  }`;
+  } ms  ${reply.size} bytes${check}`;
   if (reply.authError !== undefined) {
     return `${head}  ${showText(reply.payload)}`;
   }
@@ -159,4 +173,32 @@ function replyLine(reply: SendReply, show: (v: unknown) => unknown): string {
     }`;
   }
   return `${head}  ${showText(show(reply.payload))}`;
+}
+
+function responderLine(responder: ResponderSummary): string {
+  const rtt = responder.rttMs === null
+    ? "no rtt"
+    : `rtt min/avg/p50/p99/max = ${responder.rttMs.min}/${responder.rttMs.avg}/${responder.rttMs.p50}/${responder.rttMs.p99}/${responder.rttMs.max} ms`;
+  return `${responder.from}:${responder.port}  ${responder.replies} replies, ${responder.lossPercent}% loss, ${responder.duplicates} duplicates, ${responder.reordered} reordered, ${rtt}`;
+}
+
+function summaryLines(
+  summary: SendSummary,
+  group: string,
+  port: number,
+): string[] {
+  const plural = (n: number, one: string, many: string) =>
+    `${n} ${n === 1 ? one : many}`;
+  const lines = [
+    `--- ${group} port ${port} ---`,
+    `${summary.sent} sent, ${
+      plural(summary.replies, "reply", "replies")
+    } from ${plural(summary.responders, "responder", "responders")}${
+      summary.verified === undefined ? "" : `, ${summary.verified} verified`
+    }`,
+  ];
+  for (const responder of summary.perResponder ?? []) {
+    lines.push(responderLine(responder));
+  }
+  return lines;
 }

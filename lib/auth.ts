@@ -145,9 +145,15 @@ export class Authenticator {
       ? timingSafeEqual(this.#mac(body), mac)
       : bound.some((nonce) => timingSafeEqual(this.#mac(body, nonce), mac));
     if (!valid) return { ok: false, reason: "bad-signature" };
-    const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+    const view = new DataView(
+      datagram.buffer,
+      datagram.byteOffset,
+      datagram.byteLength,
+    );
     const sentAt = Number(view.getBigUint64(4));
-    if (Math.abs(now - sentAt) > this.#windowMs) return { ok: false, reason: "stale" };
+    if (Math.abs(now - sentAt) > this.#windowMs) {
+      return { ok: false, reason: "stale" };
+    }
     const nonce = datagram.slice(12, HEADER);
     return { ok: true, payload: datagram.slice(HEADER, end), nonce };
   }
@@ -158,7 +164,9 @@ export class Authenticator {
    * @param payload The encoded message.
    * @returns The datagram and its nonce (to verify replies with).
    */
-  signRequest(payload: Uint8Array): { datagram: Uint8Array; nonce: Uint8Array } {
+  signRequest(
+    payload: Uint8Array,
+  ): { datagram: Uint8Array; nonce: Uint8Array } {
     return this.#seal(REQUEST, payload);
   }
 
@@ -170,13 +178,19 @@ export class Authenticator {
    * @param now This host's clock in milliseconds since the epoch.
    * @returns The payload, or why it was refused.
    */
-  openRequest(datagram: Uint8Array, now: number = Date.now()): Opened | Refused {
+  openRequest(
+    datagram: Uint8Array,
+    now: number = Date.now(),
+  ): Opened | Refused {
     const opened = this.#check(datagram, REQUEST, undefined, now);
     if (!opened.ok) return opened;
-    const id = Array.from(opened.nonce, (b) => b.toString(16).padStart(2, "0")).join("");
+    const id = Array.from(opened.nonce, (b) => b.toString(16).padStart(2, "0"))
+      .join("");
     // Forget nonces that are out of the window anyway (oldest first).
     for (const [old, at] of this.#seen) {
-      if (at >= now - 2 * this.#windowMs && this.#seen.size < this.#maxNonces) break;
+      if (at >= now - 2 * this.#windowMs && this.#seen.size < this.#maxNonces) {
+        break;
+      }
       this.#seen.delete(old);
     }
     if (this.#seen.has(id)) return { ok: false, reason: "replayed" };
@@ -237,7 +251,8 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
   }
   let start = 0;
   let end = bytes.byteLength;
-  const space = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+  const space = (b: number) =>
+    b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
   while (start < end && space(bytes[start])) start++;
   while (end > start && space(bytes[end - 1])) end--;
   if (end - start < 16) {

@@ -23,6 +23,7 @@ import {
   type ResponderContext,
 } from "./plugin.ts";
 import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";
+import { frameReply, unframeRequest } from "./sequence.ts";
 import { SourceFilter } from "./source_filter.ts";
 import type { Peer, Transport, TransportFactory } from "./transport.ts";
 
@@ -328,10 +329,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     from: Peer,
     requestSize: number,
     nonce: Uint8Array | undefined,
+    seq: number,
   ) => {
+    const framed = seq < 0 ? reply : frameReply(seq, reply);
     const datagram = auth === undefined || nonce === undefined
-      ? reply
-      : auth.signReply(reply, nonce);
+      ? framed
+      : auth.signReply(framed, nonce);
     const cap = Math.max(requestSize, maxReplyBytes);
     if (datagram.byteLength > cap) {
       stats.oversize++;
@@ -373,6 +376,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     from: Peer,
     requestSize: number,
     nonce: Uint8Array | undefined,
+    seq: number,
   ) => {
     if (onEvent !== undefined && outcome.kind !== "decode-error") {
       onEvent({
@@ -385,7 +389,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
     switch (outcome.kind) {
       case "reply":
-        answer(outcome.reply, from, requestSize, nonce);
+        answer(outcome.reply, from, requestSize, nonce, seq);
         break;
       case "unanswered":
         stats.unanswered++;
@@ -448,16 +452,23 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       bytes = opened.payload;
       nonce = opened.nonce;
     }
+    // A sequenced request (send --seq): the reply carries the number back.
+    let seq = -1;
+    const framed = unframeRequest(bytes);
+    if (framed !== undefined) {
+      seq = framed.seq;
+      bytes = framed.payload;
+    }
     const outcome = dispatch(bytes, from, pipeline);
     if (outcome instanceof Promise) {
       stats.pending++;
       outcome.then((settled) => {
         if (closing) return;
         stats.pending--;
-        finish(settled, from, requestSize, nonce);
+        finish(settled, from, requestSize, nonce, seq);
       });
     } else {
-      finish(outcome, from, requestSize, nonce);
+      finish(outcome, from, requestSize, nonce, seq);
     }
   });
 

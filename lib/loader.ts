@@ -93,7 +93,12 @@ async function importModule(spec: string, url: URL): Promise<unknown> {
     return await import(url.href);
   } catch (error) {
     let hint = "";
-    if (error instanceof Deno.errors.NotCapable) {
+    // Deno 2.9 reports a refused import as a TypeError "Requires import
+    // access to ..." (NotCapable in other versions).
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      /Requires (import|read) access/.test(why(error))
+    ) {
       hint = url.protocol === "file:"
         ? ` (run with --allow-read=${decodeURIComponent(url.pathname)})`
         : ` (run with --allow-import=${url.host})`;
@@ -164,7 +169,10 @@ async function load(
       throw new PluginError(
         "ERR_PLUGIN_HOOK",
         spec,
-        `Plugin "${spec}" failed in its factory: ${why(error)}`,
+        // A factory that refuses its options says so itself.
+        why(error).startsWith("Plugin ")
+          ? why(error)
+          : `Plugin "${spec}" failed in its factory: ${why(error)}`,
         { hook: "factory", cause: error },
       );
     }

@@ -15,11 +15,18 @@ import {
 } from "./defaults.ts";
 import { openDgramTransport } from "./dgram_transport.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import { McastTypeError } from "./errors.ts";
+import { McastRangeError, McastTypeError } from "./errors.ts";
 import { resolveInterface } from "./interface.ts";
 import { validateCount, validatePort, validateTtl } from "./numbers.ts";
 import type { Codec } from "./plugin.ts";
 import type { Peer, TransportFactory } from "./transport.ts";
+import { type ResponderSummary, RoundTripStats } from "./round_trip_stats.ts";
+import { frameRequest, unframeReply } from "./sequence.ts";
+
+/** Send times remembered to match sequenced replies (a power of two). */
+const SENT_WINDOW = 65_536;
+/** Request nonces a signed reply may answer. */
+const NONCES_KEPT = 256;
 
 /** Options for {@linkcode send}. */
 export interface SendOptions {
@@ -39,6 +46,16 @@ export interface SendOptions {
   count?: number;
   /** Time between two sends. @default {1000} */
   interval?: Duration;
+  /** Messages per second; sets the interval (give one or the other). */
+  rate?: number;
+  /**
+   * Frame each request with a sequence number (listeners frame their reply
+   * with it): exact round-trip times and, in the summary, loss,
+   * duplicates and reordering per responder. @default {false}
+   */
+  sequence?: boolean;
+  /** Called after each send with the number sent so far (for progress displays). */
+  onSent?: (sent: number) => void;
   /** Encodes the message and decodes replies; without one, replies are raw bytes. */
   codec?: Codec;
   /** Shared key: requests are signed (HMAC-SHA256) and replies verified. */
@@ -71,6 +88,8 @@ export interface SendReply {
   verified?: boolean;
   /** With a key: why verification failed. */
   authError?: AuthFailure;
+  /** With `sequence`: the sequence number of the request this reply answers. */
+  seq?: number;
 }
 
 /** The end of a run. */
@@ -85,6 +104,8 @@ export interface SendSummary {
   responders: number;
   /** With a key: replies whose signature verified. */
   verified?: number;
+  /** With `sequence`: loss, duplicates, reordering and round-trip times per responder. */
+  perResponder?: ResponderSummary[];
 }
 
 /** What {@linkcode send} yields: every reply, then one summary. */
@@ -142,7 +163,24 @@ export async function* send(
     options.timeout ?? DEFAULT_TIMEOUT_MS,
     "timeout",
   );
-  const intervalMs = parseDuration(options.interval ?? 1000, "interval");
+  if (options.rate !== undefined && options.interval !== undefined) {
+    throw new McastTypeError(
+      "ERR_INVALID_OPTION",
+      "Give a rate or an interval, not both",
+    );
+  }
+  const rate = options.rate;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid rate ${rate}: must be a number of messages per second > 0`,
+    );
+  }
+  const intervalMs = rate !== undefined
+    ? 1000 / rate
+    : parseDuration(options.interval ?? 1000, "interval");
+  const sequence = options.sequence === true;
+  const onSent = options.onSent;
   const iface = options.interface === undefined
     ? undefined
     : resolveInterface(options.interface, group.family);
@@ -155,6 +193,9 @@ export async function* send(
   );
   // Nonces of the latest requests, newest first: a reply must answer one.
   const nonces: Uint8Array[] = [];
+  // With sequence numbers: when each of the latest requests left.
+  const sentAt = new Float64Array(SENT_WINDOW);
+  const rounds = sequence ? new RoundTripStats() : undefined;
 
   const open = options.transport ?? openDgramTransport;
   const transport = await open({
@@ -166,6 +207,7 @@ export async function* send(
   const queue: SendReply[] = [];
   let wake: (() => void) | undefined;
   let lastSentAt = 0;
+  let sent = 0;
   let replies = 0;
   let verified = 0;
   const responders = new Set<string>();
@@ -180,7 +222,8 @@ export async function* send(
       wake?.();
     });
     transport.onDatagram((data: Uint8Array, from: Peer) => {
-      const rttMs = Math.round((performance.now() - lastSentAt) * 1000) / 1000;
+      const arrived = performance.now();
+      const rttMs = Math.round((arrived - lastSentAt) * 1000) / 1000;
       let copy = transport.reusesBuffers ? data.slice() : data;
       const reply: SendReply = {
         event: "reply",
@@ -201,6 +244,19 @@ export async function* send(
           decodable = false;
         }
       }
+      if (rounds !== undefined && decodable) {
+        const framed = unframeReply(copy);
+        if (framed !== undefined) {
+          copy = reply.payload = framed.payload;
+          reply.seq = framed.seq;
+          if (sent - framed.seq <= SENT_WINDOW && framed.seq < sent) {
+            reply.rttMs = Math.round(
+              (arrived - sentAt[framed.seq % SENT_WINDOW]) * 1000,
+            ) / 1000;
+            rounds.reply(from.address, from.port, framed.seq, reply.rttMs);
+          }
+        }
+      }
       if (codec !== undefined && decodable) {
         try {
           reply.payload = codec.decode(copy);
@@ -214,7 +270,6 @@ export async function* send(
       wake?.();
     });
 
-    let sent = 0;
     let nextSendAt = performance.now();
     let deadline = Infinity;
     while (true) {
@@ -228,17 +283,21 @@ export async function* send(
       if (signal?.aborted) break;
       const now = performance.now();
       if ((count === 0 || sent < count) && now >= nextSendAt) {
-        let datagram = bytes;
+        let datagram = sequence ? frameRequest(sent, bytes) : bytes;
         if (auth !== undefined) {
-          const signed = auth.signRequest(bytes);
+          const signed = auth.signRequest(datagram);
           datagram = signed.datagram;
           nonces.unshift(signed.nonce);
-          if (nonces.length > 64) nonces.pop();
+          if (nonces.length > NONCES_KEPT) nonces.pop();
         }
         lastSentAt = performance.now();
+        sentAt[sent % SENT_WINDOW] = lastSentAt;
         await transport.send(datagram, port, group.address);
         sent++;
-        nextSendAt = lastSentAt + intervalMs;
+        onSent?.(sent);
+        // On schedule, not from the last send: no drift at high rates; but
+        // after a stall, no burst of more than a second's worth.
+        nextSendAt = Math.max(nextSendAt + intervalMs, lastSentAt - 1000);
         if (sent === count) deadline = performance.now() + timeoutMs;
         continue;
       }
@@ -269,6 +328,7 @@ export async function* send(
       responders: responders.size,
     };
     if (auth !== undefined) summary.verified = verified;
+    if (rounds !== undefined) summary.perResponder = rounds.summary(sent);
     yield summary;
   } finally {
     await transport.close();

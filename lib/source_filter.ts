@@ -32,7 +32,9 @@ export class SourceFilter {
    * @throws {McastTypeError} for a bad range, or when the connected subnets cannot be read.
    */
   constructor(allowFrom?: readonly string[]) {
-    this.#blocks = allowFrom === undefined ? connectedSubnets() : allowFrom.map(parseCidr);
+    this.#blocks = allowFrom === undefined
+      ? connectedSubnets()
+      : allowFrom.map(parseCidr);
     this.ranges = this.#blocks.map((block) => block.text);
   }
 
