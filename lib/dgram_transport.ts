@@ -10,7 +10,7 @@
  */
 
 import dgram from "node:dgram";
-import { McastRangeError, SocketError } from "./errors.ts";
+import { McastRangeError, McastTypeError, SocketError } from "./errors.ts";
 import type {
   DatagramHandler,
   Family,
@@ -62,6 +62,14 @@ class DgramTransport implements Transport {
   }
 
   joinSource(source: string, group: string, iface?: string): void {
+    if (this.family === "IPv6") {
+      // Measured on Deno 2.9.6: addSourceSpecificMembership on udp6 fails
+      // with EINVAL for every interface form, where the kernel accepts it.
+      throw new McastTypeError(
+        "ERR_INVALID_SOURCE",
+        `Cannot join IPv6 group ${group} from source ${source} with the node:dgram transport: Deno's IPv6 source-specific join fails (EINVAL); use the ffi transport (--transport ffi, Linux)`,
+      );
+    }
     try {
       this.#socket.addSourceSpecificMembership(source, group, iface);
     } catch (error) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { addressFamily, isMulticast } from "./address.ts";
+import { addressFamily, isMulticast, parseIPv6 } from "./address.ts";
 import { McastTypeError } from "./errors.ts";
 import type { Family } from "./transport.ts";
 
@@ -19,6 +19,22 @@ export interface InterfaceEntry {
   address: string;
   /** IPv6 scope id (the interface index). */
   scopeid?: number | null;
+}
+
+/** The interface list when permission to read it is already granted (never prompts). */
+function readableInterfaces(): InterfaceEntry[] | undefined {
+  const state = Deno.permissions.querySync?.({
+    name: "sys",
+    kind: "networkInterfaces",
+  }).state;
+  return state === "granted" ? Deno.networkInterfaces() : undefined;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const x = parseIPv6(a.split("%")[0]);
+  const y = parseIPv6(b.split("%")[0]);
+  if (x !== undefined && y !== undefined) return x.every((v, i) => v === y[i]);
+  return a === b;
 }
 
 function listInterfaces(spec: string): InterfaceEntry[] {
@@ -74,7 +90,32 @@ export function resolveInterface(
         `Invalid interface "${spec}": an ${given} address cannot serve an ${family} group`,
       );
     }
-    return spec;
+    if (family === "IPv6" && spec.includes("%")) return spec;
+    // Check the address is this host's, where the list can be read:
+    // otherwise the OS refuses it later with a vaguer error (or, for IPv6
+    // on node:dgram, ignores it).
+    const entries = list ?? readableInterfaces();
+    if (entries === undefined) {
+      if (family === "IPv4") return spec;
+      throw new McastTypeError(
+        "ERR_INVALID_INTERFACE",
+        `Cannot map interface address "${spec}" to its interface: needs --allow-sys=networkInterfaces (or give the interface's name)`,
+      );
+    }
+    const owner = entries.find((entry) =>
+      entry.family === family && sameAddress(entry.address, spec)
+    );
+    if (owner === undefined) {
+      throw new McastTypeError(
+        "ERR_INVALID_INTERFACE",
+        `No interface on this host has the address "${spec}" (this host has: ${
+          entries.filter((entry) => entry.family === family)
+            .map((entry) => `${entry.name} ${entry.address}`).join(", ") ||
+          "none"
+        })`,
+      );
+    }
+    return family === "IPv6" ? `::%${owner.name}` : spec;
   }
   if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(spec)) {
     throw new McastTypeError(

@@ -6,7 +6,12 @@
  * @module
  */
 
-import { addressFamily, validateGroup, validateUnicast } from "./address.ts";
+import {
+  addressFamily,
+  type Group,
+  validateGroup,
+  validateUnicast,
+} from "./address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "./defaults.ts";
 import { openDgramTransport } from "./dgram_transport.ts";
 import { dispatch, type Outcome, type Pipeline } from "./dispatch.ts";
@@ -147,6 +152,22 @@ export interface Listener extends AsyncDisposable {
   close(): Promise<ListenerStats>;
 }
 
+/**
+ * Where a listener binds by default. On Linux, the group address: the
+ * socket then gets only this group's datagrams. An IPv6 interface- or
+ * link-local group (ffx1::, ffx2::) can only be bound with a zone, taken
+ * from the interface; without one, the wildcard.
+ */
+function defaultBindAddress(group: Group, iface: string | undefined): string {
+  const any = group.family === "IPv4" ? "0.0.0.0" : "::";
+  if (Deno.build.os !== "linux") return any;
+  if (group.family === "IPv6" && /^ff[0-9a-f][12]:/i.test(group.address)) {
+    const zone = iface?.match(/%[^%]+$/)?.[0];
+    return zone === undefined ? any : group.address + zone;
+  }
+  return group.address;
+}
+
 /** How long a responder's teardown may take before the listener closes without it. */
 const TEARDOWN_LIMIT_MS = 500;
 
@@ -209,12 +230,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       "Invalid responder: expected an object with a respond() function",
     );
   }
-  const bindAddress = options.bindAddress ??
-    (Deno.build.os === "linux"
-      ? group.address
-      : group.family === "IPv4"
-      ? "0.0.0.0"
-      : "::");
+  const bindAddress = options.bindAddress ?? defaultBindAddress(group, iface);
   if (addressFamily(bindAddress) !== group.family) {
     throw new McastTypeError(
       "ERR_INVALID_OPTION",

@@ -307,3 +307,25 @@ Deno.test("resolveInterface: by address, by name, and clear errors", () => {
 Deno.test("resolveInterface looks names up on this host", () => {
   assert.equal(resolveInterface("lo", "IPv4"), "127.0.0.1");
 });
+
+Deno.test("resolveInterface: an address must be this host's; IPv6 maps to its interface", () => {
+  const list = [
+    { name: "eth0", family: "IPv4" as const, address: "10.77.1.2" },
+    { name: "eth0", family: "IPv6" as const, address: "fd77:1::2" },
+  ];
+  assert.equal(resolveInterface("10.77.1.2", "IPv4", list), "10.77.1.2");
+  assert.equal(resolveInterface("fd77:1:0::2", "IPv6", list), "::%eth0");
+  assert.equal(resolveInterface("fe80::1%eth0", "IPv6", list), "fe80::1%eth0");
+  throwsCoded(
+    () => resolveInterface("10.77.9.9", "IPv4", list),
+    McastTypeError,
+    "ERR_INVALID_INTERFACE",
+    'No interface on this host has the address "10.77.9.9"',
+  );
+  throwsCoded(
+    () => resolveInterface("fd77:9::9", "IPv6", list),
+    McastTypeError,
+    "ERR_INVALID_INTERFACE",
+    "eth0 fd77:1::2",
+  );
+});

@@ -943,6 +943,9 @@ class LabImpl implements Lab {
       "net.ipv6.conf.default.disable_ipv6",
       v6 ? "0" : "1",
     );
+    // The kernel's own link-local address would stay tentative (DAD) for
+    // over a second; nothing else shares these segments.
+    if (v6) await this.#sysctl(ns, "net.ipv6.conf.default.accept_dad", "0");
     await this.#plug(ns, "eth0", options.segment);
     await sh(["ip", "-n", ns, "addr", "add", options.address, "dev", "eth0"]);
     if (v6) {
