@@ -204,7 +204,7 @@ export type ResponderFactory = (
  *   encode: (value) => value as Uint8Array,
  *   decode: (bytes) => bytes,
  * });
- * console.assert(raw({}).name === "raw");
+ * console.assert((await raw({})).name === "raw");
  * ```
  */
 export type CodecFactory = (options: PluginOptions) => Codec | Promise<Codec>;
