@@ -12,17 +12,18 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import {
+  type ListenerProcess,
+  type McastOptions,
+  onLoopback,
+  ROOT,
+  runMcast,
+  startListener as startListenerProcess,
+} from "./support/cli_process.ts";
+import { LOOPBACK } from "./support/loopback.ts";
+import type { Finished } from "./support/subprocess.ts";
+import { tempDir } from "./support/temp_dir.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-sys",
-];
-const LOOPBACK = "127.0.0.1";
 /** Longest any one CLI run may take before the test kills it. */
 const RUN_TIMEOUT_MS = 10_000;
 /** Longest a listener may take to print its ready line. */
@@ -30,161 +31,9 @@ const READY_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------- helpers
 
-/** Reads a stream as text lines, so a test can wait for one. */
-class Lines {
-  readonly lines: string[] = [];
-  ended = false;
-  readonly done: Promise<void>;
-  #waiters = new Set<() => void>();
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = this.#pump(stream);
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let buffer = "";
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let at: number;
-        while ((at = buffer.indexOf("\n")) !== -1) {
-          this.lines.push(buffer.slice(0, at));
-          buffer = buffer.slice(at + 1);
-        }
-        this.#wake();
-      }
-    } finally {
-      if (buffer !== "") this.lines.push(buffer);
-      this.ended = true;
-      this.#wake();
-    }
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
-  }
-
-  /** Resolves with the first line at index >= `from` matching `match`; throws after `timeoutMs` or at the end of the stream. */
-  async waitFor(
-    match: (line: string) => boolean,
-    what: string,
-    { timeoutMs = READY_TIMEOUT_MS, from = 0 } = {},
-  ): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
-    let index = from;
-    while (true) {
-      for (; index < this.lines.length; index++) {
-        if (match(this.lines[index])) return this.lines[index];
-      }
-      const left = deadline - performance.now();
-      if (this.ended || left <= 0) {
-        throw new Error(
-          `${
-            this.ended ? "Output ended" : `Timed out after ${timeoutMs} ms`
-          } waiting for ${what}; lines so far:\n${this.lines.join("\n")}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#waiters.add(wake);
-      });
-    }
-  }
-
-  get text(): string {
-    return this.lines.join("\n");
-  }
-}
-
-interface Finished {
-  code: number;
-  signal: Deno.Signal | null;
-  stdout: string[];
-  stderr: string[];
-}
-
-interface RunOptions {
-  cwd?: string;
-  env?: Record<string, string>;
-  timeoutMs?: number;
-}
-
-/** A CLI process that keeps running (a listener); kill it with `stop`. */
-class Proc implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly out: Lines;
-  readonly err: Lines;
-  #status: Promise<Deno.CommandStatus>;
-  exited = false;
-
-  constructor(args: string[], options: RunOptions = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMISSIONS, CLI, ...args],
-      cwd: options.cwd ?? ROOT,
-      env: { NO_COLOR: "1", ...options.env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.out = new Lines(this.child.stdout);
-    this.err = new Lines(this.child.stderr);
-    this.#status = this.child.status.then((status) => {
-      this.exited = true;
-      return status;
-    });
-  }
-
-  /** Waits for the process to end by itself, at most `timeoutMs`; kills it when it does not. */
-  async wait(timeoutMs = RUN_TIMEOUT_MS): Promise<Finished> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const status = await Promise.race([this.#status, timeout]);
-    clearTimeout(timer);
-    if (status === "timeout") {
-      await this[Symbol.asyncDispose]();
-      throw new Error(
-        `mcast did not exit within ${timeoutMs} ms\nstdout:\n${this.out.text}\nstderr:\n${this.err.text}`,
-      );
-    }
-    await Promise.all([this.out.done, this.err.done]);
-    return {
-      code: status.code,
-      signal: status.signal,
-      stdout: this.out.lines,
-      stderr: this.err.lines,
-    };
-  }
-
-  /** Sends `signal` and waits (bounded) for the exit. */
-  stop(signal: Deno.Signal, timeoutMs = 1000): Promise<Finished> {
-    this.child.kill(signal);
-    return this.wait(timeoutMs);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.exited) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await this.#status;
-    await Promise.all([this.out.done, this.err.done]);
-  }
-}
-
 /** Runs the CLI to completion (bounded in time). */
-async function run(args: string[], options: RunOptions = {}) {
-  await using proc = new Proc(args, options);
-  return await proc.wait(options.timeoutMs);
+function run(args: string[], options: McastOptions = {}): Promise<Finished> {
+  return runMcast(args, { ...options, timeoutMs: RUN_TIMEOUT_MS });
 }
 
 type Json = Record<string, unknown>;
@@ -201,61 +50,41 @@ function parseLines(lines: string[]): Json[] {
   });
 }
 
-interface Listening extends AsyncDisposable {
-  proc: Proc;
-  ready: Json;
-  group: string;
-  port: number;
-}
-
 /** Starts `listen --json` on `group`/`port` via 127.0.0.1 and waits for its ready event. */
-async function startListener(
+function startListener(
   group: string,
   port: number,
   extra: string[],
-  options: RunOptions = {},
-): Promise<Listening> {
-  const proc = new Proc([
-    "listen",
-    "--json",
-    "-g",
-    group,
-    "-p",
-    String(port),
-    "-i",
-    LOOPBACK,
-    ...extra,
-  ], options);
-  try {
-    const line = await proc.out.waitFor(
-      (line) => line.startsWith('{"event":"ready"'),
-      `the ready event of a listener on ${group}:${port}`,
-    );
-    return {
-      proc,
-      ready: JSON.parse(line),
-      group,
-      port,
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
-  } catch (error) {
-    await proc[Symbol.asyncDispose]();
-    if (proc.err.lines.length > 0) {
-      throw new Error(`${(error as Error).message}\nstderr:\n${proc.err.text}`);
-    }
-    throw error;
-  }
+  options: McastOptions = {},
+): Promise<ListenerProcess> {
+  return startListenerProcess(group, port, extra, {
+    ...options,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+}
+
+/** The first `event` event a listener has printed, parsed; waits for it (bounded). */
+async function printedEvent(
+  listener: ListenerProcess,
+  event: string,
+): Promise<Json> {
+  const line = await listener.proc.out.waitFor(
+    (line) => line.includes(`"event":"${event}"`),
+    `a ${event} event on port ${listener.port}`,
+    READY_TIMEOUT_MS,
+  );
+  return JSON.parse(line);
 }
 
 /** Waits for listeners started together; when one fails, stops the others. */
 async function startAll(
-  starting: Promise<Listening>[],
-): Promise<Listening[]> {
+  starting: Promise<ListenerProcess>[],
+): Promise<ListenerProcess[]> {
   const settled = await Promise.allSettled(starting);
   const failed = settled.find((result) => result.status === "rejected");
   if (failed === undefined) {
     return settled.map((result) =>
-      (result as PromiseFulfilledResult<Listening>).value
+      (result as PromiseFulfilledResult<ListenerProcess>).value
     );
   }
   for (const result of settled) {
@@ -276,12 +105,7 @@ async function sendJson(
   const result = await run([
     "send",
     "--json",
-    "-g",
-    group,
-    "-p",
-    String(port),
-    "-i",
-    LOOPBACK,
+    ...onLoopback(group, port),
     "-w",
     "300ms",
     ...extra,
@@ -303,7 +127,7 @@ async function sendJson(
 }
 
 /** Stops a listener with `signal`, checks a clean exit and returns its events. */
-async function stopListener(listener: Listening, signal: Deno.Signal) {
+async function stopListener(listener: ListenerProcess, signal: Deno.Signal) {
   const started = performance.now();
   const result = await listener.proc.stop(signal, 1000);
   const took = performance.now() - started;
@@ -449,35 +273,18 @@ Deno.test("usage errors: exit 2 with one line naming the bad value", async () =>
 
 Deno.test("usage errors: a negative value after a short flag still exits 2", async () => {
   // node:util parseArgs takes "-2" for a flag; the CLI must still refuse it
-  // as bad usage. (Its message does not name the value; see the report.)
+  // as bad usage, and say how to pass a negative value.
   const results = await Promise.all([
-    run([
-      "send",
-      "-g",
-      "239.40.1.1",
-      "-p",
-      "40101",
-      "-i",
-      LOOPBACK,
-      "-c",
-      "-2",
-    ]),
-    run([
-      "send",
-      "-g",
-      "239.40.1.1",
-      "-p",
-      "40101",
-      "-i",
-      LOOPBACK,
-      "-t",
-      "-1",
-    ]),
+    run(["send", ...onLoopback("239.40.1.1", 40101), "-c", "-2"]),
+    run(["send", ...onLoopback("239.40.1.1", 40101), "-t", "-1"]),
   ]);
   for (const { code, stdout, stderr } of results) {
     assert.equal(code, 2);
     assert.deepEqual(stdout, []);
-    assert.match(stderr[0], /^mcast send: /);
+    assert.match(
+      stderr[0],
+      /^mcast send: Option '-[ct]' has no value .*--count=-1/,
+    );
   }
 });
 
@@ -499,12 +306,7 @@ Deno.test("send exits like ping: 1 and replies 0 with no listener", async () => 
   // The plain-text summary says the same.
   const text = await run([
     "send",
-    "-g",
-    "239.40.1.2",
-    "-p",
-    "40102",
-    "-i",
-    LOOPBACK,
+    ...onLoopback("239.40.1.2", 40102),
     "-w",
     "200ms",
   ]);
@@ -553,20 +355,11 @@ for (
     });
 
     // The listener reports the message and its reply before we stop it.
-    const out = listener.proc.out;
-    const messageLine = await out.waitFor(
-      (line) => line.includes('"event":"message"'),
-      "the listener's message event",
-    );
-    const seen = JSON.parse(messageLine);
+    const seen = await printedEvent(listener, "message");
     assert.equal(seen.from, LOOPBACK);
     assert.equal(seen.payload, message);
     assert.equal(seen.size, reply.size);
-    const replyLine = await out.waitFor(
-      (line) => line.includes('"event":"reply"'),
-      "the listener's reply event",
-    );
-    const answered = JSON.parse(replyLine);
+    const answered = await printedEvent(listener, "reply");
     assert.equal(answered.to, LOOPBACK);
     assert.equal(answered.size, reply.size);
 
@@ -643,13 +436,8 @@ Deno.test("every built-in responder and codec through the CLI", async () => {
     assert.equal(toBinary.replies[0].size, 4);
 
     // The listeners saw the decoded messages, shown the codec's way.
-    const message = async (listener: Listening) =>
-      JSON.parse(
-        await listener.proc.out.waitFor(
-          (line) => line.includes('"event":"message"'),
-          `a message event on port ${listener.port}`,
-        ),
-      ).payload;
+    const message = async (listener: ListenerProcess) =>
+      (await printedEvent(listener, "message")).payload;
     assert.deepEqual(await message(json), { a: [1, 2], b: null });
     assert.equal(await message(binary), "deadbeef");
     assert.equal(await message(silent), "hello?");
@@ -673,12 +461,7 @@ Deno.test("every built-in responder and codec through the CLI", async () => {
 Deno.test("an unknown plugin option exits 2 naming it", async () => {
   const { code, stdout, stderr } = await run([
     "listen",
-    "-g",
-    "239.40.1.6",
-    "-p",
-    "40112",
-    "-i",
-    LOOPBACK,
+    ...onLoopback("239.40.1.6", 40112),
     "--plugin",
     "ack",
     "--option",
@@ -692,11 +475,10 @@ Deno.test("an unknown plugin option exits 2 naming it", async () => {
 });
 
 Deno.test("a file plugin by relative path, from the caller's directory", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "mcast_cli_plugin_" });
-  try {
-    await Deno.writeTextFile(
-      `${tmp}/mine.ts`,
-      `export default function mine(options: Record<string, string>) {
+  await using tmp = await tempDir("mcast_cli_plugin_");
+  await Deno.writeTextFile(
+    `${tmp.path}/mine.ts`,
+    `export default function mine(options: Record<string, string>) {
   const prefix = options.prefix ?? "mine";
   return {
     name: "mine",
@@ -704,68 +486,51 @@ Deno.test("a file plugin by relative path, from the caller's directory", async (
   };
 }
 `,
-    );
-    await Deno.writeTextFile(
-      `${tmp}/bad.ts`,
-      `export default { name: "bad", answer: () => "no" };\n`,
-    );
+  );
+  await Deno.writeTextFile(
+    `${tmp.path}/bad.ts`,
+    `export default { name: "bad", answer: () => "no" };\n`,
+  );
 
-    // Run from the plugin's directory, the CLI at an absolute path.
-    {
-      await using listener = await startListener("239.40.1.7", 40113, [
-        "--plugin",
-        "./mine.ts",
-        "--option",
-        "prefix=got",
-        "--max-reply-bytes",
-        "64",
-      ], { cwd: tmp, env: { INIT_CWD: tmp } });
-      assert.equal(listener.ready.plugin, "mine");
-      const sent = await sendJson("239.40.1.7", 40113, ["hi"]);
-      assert.equal(sent.code, 0);
-      assert.equal(sent.replies.length, 1);
-      assert.equal(sent.replies[0].payload, "got:hi");
-      const { summary } = await stopListener(listener, "SIGINT");
-      assert.equal(summary.replied, 1);
-    }
-
-    // `deno task` runs in the project directory and passes the caller's
-    // directory in INIT_CWD: relative paths start there. A module of the
-    // wrong shape is refused, naming the plugin and what it lacks.
-    const bad = await run([
-      "listen",
-      "-g",
-      "239.40.1.7",
-      "-p",
-      "40114",
-      "-i",
-      LOOPBACK,
+  // Run from the plugin's directory, the CLI at an absolute path.
+  {
+    await using listener = await startListener("239.40.1.7", 40113, [
       "--plugin",
-      "./bad.ts",
-    ], { cwd: ROOT, env: { INIT_CWD: tmp } });
-    assert.equal(bad.code, 2);
-    assert.deepEqual(bad.stdout, []);
-    assert.equal(bad.stderr.length, 1, bad.stderr.join("\n"));
-    assert.ok(bad.stderr[0].includes("./bad.ts"), bad.stderr[0]);
-    assert.ok(bad.stderr[0].includes("respond"), bad.stderr[0]);
-
-    // A path that does not exist: exit 2, naming the path.
-    const missing = await run([
-      "listen",
-      "-g",
-      "239.40.1.7",
-      "-p",
-      "40114",
-      "-i",
-      LOOPBACK,
-      "--plugin",
-      "./missing.ts",
-    ], { cwd: tmp, env: { INIT_CWD: tmp } });
-    assert.equal(missing.code, 2);
-    assert.ok(missing.stderr[0].includes("./missing.ts"), missing.stderr[0]);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
+      "./mine.ts",
+      "--option",
+      "prefix=got",
+      "--max-reply-bytes",
+      "64",
+    ], { cwd: tmp.path, env: { INIT_CWD: tmp.path } });
+    assert.equal(listener.ready.plugin, "mine");
+    const sent = await sendJson("239.40.1.7", 40113, ["hi"]);
+    assert.equal(sent.code, 0);
+    assert.equal(sent.replies.length, 1);
+    assert.equal(sent.replies[0].payload, "got:hi");
+    const { summary } = await stopListener(listener, "SIGINT");
+    assert.equal(summary.replied, 1);
   }
+
+  // `deno task` runs in the project directory and passes the caller's
+  // directory in INIT_CWD: relative paths start there. A module of the
+  // wrong shape is refused, naming the plugin and what it lacks.
+  const bad = await run(
+    ["listen", ...onLoopback("239.40.1.7", 40114), "--plugin", "./bad.ts"],
+    { cwd: ROOT, env: { INIT_CWD: tmp.path } },
+  );
+  assert.equal(bad.code, 2);
+  assert.deepEqual(bad.stdout, []);
+  assert.equal(bad.stderr.length, 1, bad.stderr.join("\n"));
+  assert.ok(bad.stderr[0].includes("./bad.ts"), bad.stderr[0]);
+  assert.ok(bad.stderr[0].includes("respond"), bad.stderr[0]);
+
+  // A path that does not exist: exit 2, naming the path.
+  const missing = await run(
+    ["listen", ...onLoopback("239.40.1.7", 40114), "--plugin", "./missing.ts"],
+    { cwd: tmp.path, env: { INIT_CWD: tmp.path } },
+  );
+  assert.equal(missing.code, 2);
+  assert.ok(missing.stderr[0].includes("./missing.ts"), missing.stderr[0]);
 });
 
 Deno.test("demo exits 0 and prints 3 replies", async () => {

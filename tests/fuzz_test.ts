@@ -6,9 +6,7 @@
  * accounted for. Reproduce a run with MCAST_FUZZ_SEED=N.
  */
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import { dispatch, type Outcome } from "../lib/dispatch.ts";
-import { listen } from "../lib/listen.ts";
 import { type Codec, newListenerStats, type Responder } from "../lib/plugin.ts";
 import { binary } from "../plugins/codecs/binary.ts";
 import { json } from "../plugins/codecs/json.ts";
@@ -17,9 +15,11 @@ import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
 import { silent } from "../plugins/responders/silent.ts";
 import { status } from "../plugins/responders/status.ts";
+import { listenOnLoopback, LOOPBACK as LO } from "./support/loopback.ts";
+import { RawSender } from "./support/raw_sender.ts";
+import { until } from "./support/until.ts";
 
 const SEED = Number(Deno.env.get("MCAST_FUZZ_SEED") ?? 20261125);
-const LO = "127.0.0.1";
 const MAX_DATAGRAM = 65_507;
 
 /** mulberry32: a small, fast, seeded PRNG. */
@@ -177,71 +177,46 @@ Deno.test(`fuzz: 100,000 datagrams per codec through the dispatcher never throw 
 Deno.test(`fuzz: 105,000 datagrams into real listeners, every one accounted for (seed ${SEED})`, async () => {
   const next = datagrams(prng(SEED + 1));
   const deadline = performance.now() + 120_000;
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LO, () => resolve()));
-  socket.setMulticastInterface(LO);
+  /** Waits for `condition`, failing once the whole run is over its time bound. */
+  const untilInTime = (condition: () => boolean, intervalMs: number) =>
+    until(condition, deadline - performance.now(), {
+      intervalMs,
+      message: "fuzz run over its time bound",
+    });
+  await using socket = await RawSender.open();
   const replies = { count: 0 };
-  socket.on("message", () => replies.count++);
+  socket.onMessage(() => replies.count++);
   let group = 1;
   let total = 0;
-  try {
-    for (const makeCodec of CODECS) {
-      for (const makeResponder of RESPONDERS) {
-        const listener = await listen({
-          group: `239.22.1.${group++}`,
-          port: 0,
-          interface: LO,
-          codec: makeCodec(),
-          responder: makeResponder(),
-          rateLimit: false,
-          respondTimeout: 20,
-        });
-        try {
-          const count = 7_000;
-          for (let sent = 0; sent < count; sent++) {
-            // Stay at most 64 datagrams ahead of the listener, so the kernel never drops one.
-            while (listener.stats.received < sent - 64) {
-              assert.ok(
-                performance.now() < deadline,
-                "fuzz run over its time bound",
-              );
-              await new Promise((resolve) => setTimeout(resolve, 0));
-            }
-            const datagram = next();
-            await new Promise<void>((resolve, reject) =>
-              socket.send(
-                datagram,
-                listener.port,
-                listener.group,
-                (error) => error ? reject(error) : resolve(),
-              )
-            );
-          }
-          while (
-            listener.stats.received < count || listener.stats.pending > 0
-          ) {
-            assert.ok(
-              performance.now() < deadline,
-              "fuzz run over its time bound",
-            );
-            await new Promise((resolve) => setTimeout(resolve, 5));
-          }
-          const stats = { ...listener.stats };
-          const { received, ...outcomes } = stats;
-          assert.equal(received, count, "no datagram lost on loopback");
-          assert.equal(
-            Object.values(outcomes).reduce((a, b) => a + b, 0),
-            received,
-            `every datagram in exactly one counter: ${JSON.stringify(stats)}`,
-          );
-          total += received;
-        } finally {
-          await listener.close();
-        }
+  for (const makeCodec of CODECS) {
+    for (const makeResponder of RESPONDERS) {
+      await using listener = await listenOnLoopback({
+        group: `239.22.1.${group++}`,
+        codec: makeCodec(),
+        responder: makeResponder(),
+        rateLimit: false,
+        respondTimeout: 20,
+      });
+      const count = 7_000;
+      for (let sent = 0; sent < count; sent++) {
+        // Stay at most 64 datagrams ahead of the listener, so the kernel never drops one.
+        await untilInTime(() => listener.stats.received >= sent - 64, 0);
+        await socket.send(next(), listener.port, listener.group);
       }
+      await untilInTime(
+        () => listener.stats.received >= count && listener.stats.pending <= 0,
+        5,
+      );
+      const stats = { ...listener.stats };
+      const { received, ...outcomes } = stats;
+      assert.equal(received, count, "no datagram lost on loopback");
+      assert.equal(
+        Object.values(outcomes).reduce((a, b) => a + b, 0),
+        received,
+        `every datagram in exactly one counter: ${JSON.stringify(stats)}`,
+      );
+      total += received;
     }
-  } finally {
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
   assert.equal(total, 105_000);
   assert.ok(replies.count > 0);

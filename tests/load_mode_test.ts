@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { listen } from "../lib/listen.ts";
 import type { Responder } from "../lib/plugin.ts";
 import { RoundTripStats, summariseRtt } from "../lib/round_trip_stats.ts";
-import {
-  send,
-  type SendOptions,
-  type SendReply,
-  type SendSummary,
-} from "../lib/send.ts";
+import { send, type SendOptions } from "../lib/send.ts";
 import {
   frameReply,
   frameRequest,
@@ -18,21 +12,21 @@ import {
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { Progress } from "../cli/progress.ts";
+import {
+  type Collected,
+  collectReplies,
+  listenOnLoopback,
+  LOOPBACK as LO,
+} from "./support/loopback.ts";
 
 // Loopback only; groups 239.23.x.x.
-const LO = "127.0.0.1";
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-async function run(message: string, options: SendOptions) {
-  const replies: SendReply[] = [];
-  let summary: SendSummary | undefined;
-  for await (
-    const event of send(message, { interface: LO, codec: text(), ...options })
-  ) {
-    if (event.event === "reply") replies.push(event);
-    else summary = event;
-  }
-  return { replies, summary: summary! };
+function run(
+  message: string,
+  options: Omit<SendOptions, "interface">,
+): Promise<Collected> {
+  return collectReplies(message, { codec: text(), ...options });
 }
 
 Deno.test("sequence frames round-trip and are not confused with text", () => {
@@ -86,18 +80,15 @@ Deno.test("send --seq: exact RTTs and loss per responder against real listeners"
     name: "half",
     respond: () => (seen++ % 2 === 0 ? "ok" : undefined),
   };
-  const all = await listen({
+  const all = await listenOnLoopback({
     group,
-    port: 0,
-    interface: LO,
     responder: ack(),
     codec: text(),
     rateLimit: false,
   });
-  const some = await listen({
+  const some = await listenOnLoopback({
     group,
     port: all.port,
-    interface: LO,
     responder: half,
     codec: text(),
     rateLimit: false,
@@ -202,11 +193,17 @@ Deno.test("send --rate paces the requests; rate and interval together are refuse
   assert.equal(summary.sent, 21);
   assert.ok(performance.now() - started >= 90, "20 intervals of 5 ms");
   await assert.rejects(
-    send("x", { group: "239.23.0.3", rate: 10, interval: 5 }).next(),
+    send("x", {
+      group: "239.23.0.3",
+      interface: "127.0.0.1",
+      rate: 10,
+      interval: 5,
+    })
+      .next(),
     /rate or an interval, not both/,
   );
   await assert.rejects(
-    send("x", { group: "239.23.0.3", rate: 0 }).next(),
+    send("x", { group: "239.23.0.3", interface: "127.0.0.1", rate: 0 }).next(),
     /Invalid rate 0/,
   );
 });

@@ -12,15 +12,14 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { listen } from "../lib/listen.ts";
-import { send, type SendEvent } from "../lib/send.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
+import { onLoopback, ROOT, runMcast } from "./support/cli_process.ts";
+import { LOOPBACK, sendEvents } from "./support/loopback.ts";
+import { Subprocess } from "./support/subprocess.ts";
+import { tempDir } from "./support/temp_dir.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const LOOPBACK = "127.0.0.1";
 const PROCESS_TIMEOUT_MS = 10_000;
 
 /** The classic sender: TTL in one byte, the interface pinned, a socket timeout, every reply collected. */
@@ -52,7 +51,7 @@ import json, socket, struct, sys
 group, port, iface, answers, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-sock.bind(("", port))
+sock.bind((group, port))  # the group address: only this group's datagrams
 mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(iface))
 sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
 sock.settimeout(timeout)
@@ -73,147 +72,20 @@ finally:
 sys.exit(code)
 `;
 
-/** Reads a stream as text lines, so a test can wait for one. */
-class Lines {
-  readonly lines: string[] = [];
-  ended = false;
-  readonly done: Promise<void>;
-  #waiters = new Set<() => void>();
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = this.#pump(stream);
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let buffer = "";
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let at: number;
-        while ((at = buffer.indexOf("\n")) !== -1) {
-          this.lines.push(buffer.slice(0, at));
-          buffer = buffer.slice(at + 1);
-        }
-        this.#wake();
-      }
-    } finally {
-      if (buffer !== "") this.lines.push(buffer);
-      this.ended = true;
-      this.#wake();
-    }
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
-  }
-
-  /** The first line at index >= `from` matching `match`; throws after `timeoutMs` or at the end of the stream. */
-  async waitFor(
-    match: (line: string) => boolean,
-    what: string,
-    timeoutMs: number,
-    from = 0,
-  ): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
-    let index = from;
-    while (true) {
-      for (; index < this.lines.length; index++) {
-        if (match(this.lines[index])) return this.lines[index];
-      }
-      const left = deadline - performance.now();
-      if (this.ended || left <= 0) {
-        throw new Error(
-          `${
-            this.ended ? "Output ended" : `Timed out after ${timeoutMs} ms`
-          } waiting for ${what}; lines so far:\n${this.lines.join("\n")}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#waiters.add(wake);
-      });
-    }
-  }
-}
-
-/** A subprocess with its output read line by line; disposal kills it. */
-class Proc implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly out: Lines;
-  readonly err: Lines;
-  readonly status: Promise<Deno.CommandStatus>;
-  exited = false;
-
-  constructor(command: string, args: string[], cwd = ROOT) {
-    this.child = new Deno.Command(command, {
-      args,
-      cwd,
-      env: { NO_COLOR: "1", PYTHONDONTWRITEBYTECODE: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.out = new Lines(this.child.stdout);
-    this.err = new Lines(this.child.stderr);
-    this.status = this.child.status.then((status) => {
-      this.exited = true;
-      return status;
-    });
-  }
-
-  /** Waits (bounded) for the exit; kills the process when it takes longer. */
-  async wait(timeoutMs = PROCESS_TIMEOUT_MS) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const status = await Promise.race([this.status, timeout]);
-    clearTimeout(timer);
-    if (status === "timeout") {
-      await this[Symbol.asyncDispose]();
-      throw new Error(
-        `Process did not exit within ${timeoutMs} ms\nstdout:\n${
-          this.out.lines.join("\n")
-        }\nstderr:\n${this.err.lines.join("\n")}`,
-      );
-    }
-    await Promise.all([this.out.done, this.err.done]);
-    return {
-      code: status.code,
-      stdout: this.out.lines,
-      stderr: this.err.lines,
-    };
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.exited) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await this.status;
-    await Promise.all([this.out.done, this.err.done]);
-  }
+/** Runs `python3 -u script args...` from the checkout's root. */
+function python(script: string, args: string[]): Subprocess {
+  return new Subprocess("python3", ["-u", script, ...args], {
+    cwd: ROOT,
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+  });
 }
 
 /** Writes a Python script to a temp dir; removes the dir on disposal. */
 async function pythonScript(name: string, source: string) {
-  const dir = await Deno.makeTempDir({ prefix: "mcast_python_" });
-  const path = `${dir}/${name}`;
+  const dir = await tempDir("mcast_python_");
+  const path = `${dir.path}/${name}`;
   await Deno.writeTextFile(path, source);
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return { path, [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose]() };
 }
 
 Deno.test("a Python sender gets an ack from an mcast listener", async () => {
@@ -230,15 +102,13 @@ Deno.test("a Python sender gets an ack from an mcast listener", async () => {
     allowFrom: ["127.0.0.0/8"],
   });
 
-  await using python = new Proc("python3", [
-    "-u",
-    script.path,
+  await using sender = python(script.path, [
     group,
     String(port),
     "very important data",
     LOOPBACK,
   ]);
-  const { code, stdout, stderr } = await python.wait();
+  const { code, stdout, stderr } = await sender.wait(PROCESS_TIMEOUT_MS);
   assert.equal(code, 0, stderr.join("\n"));
   const lines = stdout.map((line) => JSON.parse(line));
   assert.deepEqual(lines.at(-1), { done: true });
@@ -259,36 +129,26 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   const port = 40302;
   await using script = await pythonScript("receiver.py", PYTHON_RECEIVER);
   // Two datagrams to answer (library, then CLI); gives up after 5 s idle.
-  await using python = new Proc("python3", [
-    "-u",
-    script.path,
+  await using receiver = python(script.path, [
     group,
     String(port),
     LOOPBACK,
     "2",
     "5",
   ]);
-  await python.out.waitFor(
+  await receiver.waitForLine(
     (line) => line.includes('"ready"'),
     "the Python receiver's ready line",
     PROCESS_TIMEOUT_MS,
-  ).catch((error) => {
-    throw new Error(
-      `${error.message}\nstderr:\n${python.err.lines.join("\n")}`,
-    );
-  });
+  );
 
   // The library.
-  const events: SendEvent[] = [];
-  for await (
-    const event of send("from the library", {
-      group,
-      port,
-      interface: LOOPBACK,
-      codec: text(),
-      timeout: "300ms",
-    })
-  ) events.push(event);
+  const events = await sendEvents("from the library", {
+    group,
+    port,
+    codec: text(),
+    timeout: "300ms",
+  });
   const replies = events.filter((event) => event.event === "reply");
   assert.equal(replies.length, 1, JSON.stringify(events));
   assert.equal(replies[0].event === "reply" && replies[0].payload, "ack");
@@ -299,7 +159,7 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
     replies: 1,
     responders: 1,
   });
-  const received = await python.out.waitFor(
+  const received = await receiver.out.waitFor(
     (line) => line.includes('"received"'),
     "the Python receiver's report",
     PROCESS_TIMEOUT_MS,
@@ -310,26 +170,17 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   });
 
   // The CLI.
-  await using cli = new Proc(Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-sys",
-    CLI,
-    "send",
-    "--json",
-    "-g",
-    group,
-    "-p",
-    String(port),
-    "-i",
-    LOOPBACK,
-    "-w",
-    "300ms",
-    "from the CLI",
-  ]);
-  const sent = await cli.wait();
+  const sent = await runMcast(
+    [
+      "send",
+      "--json",
+      ...onLoopback(group, port),
+      "-w",
+      "300ms",
+      "from the CLI",
+    ],
+    { timeoutMs: PROCESS_TIMEOUT_MS },
+  );
   assert.equal(sent.code, 0, sent.stderr.join("\n"));
   const cliEvents = sent.stdout.map((line) => JSON.parse(line));
   const cliReplies = cliEvents.filter((event) => event.event === "reply");
@@ -343,7 +194,7 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
     responders: 1,
   });
 
-  const done = await python.wait();
+  const done = await receiver.wait(PROCESS_TIMEOUT_MS);
   assert.equal(done.code, 0, done.stderr.join("\n"));
   assert.deepEqual(
     done.stdout.slice(1).map((line) => JSON.parse(line).received),

@@ -1,98 +1,52 @@
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import { Authenticator, readKeyFile } from "../lib/auth.ts";
 import { contains, parseCidr } from "../lib/cidr.ts";
 import { McastTypeError } from "../lib/errors.ts";
-import {
-  listen,
-  type Listener,
-  type ListenEvent,
-  type ListenOptions,
-} from "../lib/listen.ts";
+import type { Listener, ListenEvent, ListenOptions } from "../lib/listen.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
-import {
-  send,
-  type SendOptions,
-  type SendReply,
-  type SendSummary,
-} from "../lib/send.ts";
+import type { SendOptions } from "../lib/send.ts";
 import { SourceFilter } from "../lib/source_filter.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
 import { status } from "../plugins/responders/status.ts";
+import { groupSequence } from "./support/group_sequence.ts";
+import {
+  type Collected,
+  collectReplies,
+  listenOnLoopback,
+  LOOPBACK as LO,
+} from "./support/loopback.ts";
+import { sendRaw } from "./support/raw_sender.ts";
+import { tempDir } from "./support/temp_dir.ts";
+import { until } from "./support/until.ts";
 
 // Everything on the loopback interface; groups 239.21.x.x.
-const LO = "127.0.0.1";
-let nextGroup = 1;
-const newGroup = () =>
-  `239.21.${Math.floor(nextGroup / 250)}.${(nextGroup++ % 250) + 1}`;
+const newGroup = groupSequence("239.21");
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const KEY = utf8("0123456789abcdef-test-key");
+/** How long a listener's counters may take to catch up. */
+const SETTLE_MS = 3000;
 
 function start(
   options: Partial<ListenOptions> & { responder: Responder },
 ): Promise<Listener> {
-  return listen({
-    group: newGroup(),
-    port: 0,
-    interface: LO,
+  return listenOnLoopback({ group: newGroup(), codec: text(), ...options });
+}
+
+function collect(
+  listener: Listener,
+  message: unknown,
+  options: Omit<SendOptions, "interface"> = {},
+): Promise<Collected> {
+  return collectReplies(message, {
+    group: listener.group,
+    port: listener.port,
+    timeout: "150ms",
     codec: text(),
     ...options,
   });
-}
-
-async function collect(
-  listener: Listener,
-  message: unknown,
-  options: Partial<SendOptions> = {},
-) {
-  const replies: SendReply[] = [];
-  let summary: SendSummary | undefined;
-  for await (
-    const event of send(message, {
-      group: listener.group,
-      port: listener.port,
-      interface: LO,
-      timeout: "150ms",
-      codec: text(),
-      ...options,
-    })
-  ) {
-    if (event.event === "reply") replies.push(event);
-    else summary = event;
-  }
-  return { replies, summary: summary! };
-}
-
-async function sendRaw(
-  listener: Listener,
-  payloads: Uint8Array[],
-  from = LO,
-): Promise<void> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, from, () => resolve()));
-  socket.setMulticastInterface(LO);
-  for (const payload of payloads) {
-    await new Promise<void>((resolve, reject) =>
-      socket.send(
-        payload,
-        listener.port,
-        listener.group,
-        (error) => error ? reject(error) : resolve(),
-      )
-    );
-  }
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-}
-
-async function until(condition: () => boolean, ms = 3000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 function sum(stats: ReturnType<typeof newListenerStats>): number {
@@ -210,8 +164,9 @@ Deno.test("safety: the per-source token bucket caps replies; the rest are counte
     rateLimit: { perSource: 1, perSourceBurst: 5 },
   });
   await sendRaw(listener, Array.from({ length: 12 }, () => utf8("hit me")));
-  await until(() =>
-    listener.stats.received === 12 && listener.stats.pending === 0
+  await until(
+    () => listener.stats.received === 12 && listener.stats.pending === 0,
+    SETTLE_MS,
   );
   assert.equal(listener.stats.replied, 5);
   assert.equal(listener.stats.rateLimited, 7);
@@ -232,8 +187,9 @@ Deno.test("safety: the global cap holds across sources", async () => {
     Array.from({ length: 4 }, () => utf8("two")),
     "127.0.0.2",
   );
-  await until(() =>
-    listener.stats.received === 8 && listener.stats.pending === 0
+  await until(
+    () => listener.stats.received === 8 && listener.stats.pending === 0,
+    SETTLE_MS,
   );
   assert.equal(listener.stats.replied, 3);
   assert.equal(listener.stats.rateLimited, 5);
@@ -265,10 +221,10 @@ Deno.test("safety: the source table stays bounded under a flood of spoofed sourc
 // 4. Implosion control.
 
 Deno.test("safety: --jitter spreads replies and the sender still collects them all", async () => {
-  const first = await start({ responder: ack(), jitter: 200 });
-  const listeners = [first];
+  await using listeners = new AsyncDisposableStack();
+  const first = listeners.use(await start({ responder: ack(), jitter: 200 }));
   for (let i = 0; i < 4; i++) {
-    listeners.push(
+    listeners.use(
       await start({
         group: first.group,
         port: first.port,
@@ -277,7 +233,7 @@ Deno.test("safety: --jitter spreads replies and the sender still collects them a
       }),
     );
   }
-  try {
+  {
     const { replies } = await collect(first, "everyone", { timeout: "400ms" });
     assert.equal(replies.length, 5);
     const rtts = replies.map((reply) => reply.rttMs);
@@ -289,15 +245,13 @@ Deno.test("safety: --jitter spreads replies and the sender still collects them a
       Math.max(...rtts) <= 300,
       `no reply later than the jitter allows: ${rtts}`,
     );
-  } finally {
-    for (const listener of listeners) await listener.close();
   }
 });
 
 Deno.test("safety: closing drops replies still waiting out their jitter", async () => {
-  const listener = await start({ responder: ack(), jitter: 10_000 });
+  await using listener = await start({ responder: ack(), jitter: 10_000 });
   await sendRaw(listener, [utf8("later")]);
-  await until(() => listener.stats.pending === 1);
+  await until(() => listener.stats.pending === 1, SETTLE_MS);
   const stats = await listener.close();
   assert.equal(stats.pending, 1);
   assert.equal(stats.replied, 0);
@@ -331,8 +285,9 @@ Deno.test("safety: unsigned, forged, stale and replayed requests are dropped and
     signed,
     signed, // replay
   ]);
-  await until(() =>
-    listener.stats.received === 5 && listener.stats.pending === 0
+  await until(
+    () => listener.stats.received === 5 && listener.stats.pending === 0,
+    SETTLE_MS,
   );
   assert.deepEqual(listener.stats, {
     ...newListenerStats(),
@@ -371,25 +326,21 @@ Deno.test("safety: a keyed sender marks unsigned and foreign replies as not veri
 });
 
 Deno.test("safety: key files are read, trimmed and checked", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/good`, "  0123456789abcdef0123\n");
-    await Deno.writeTextFile(`${dir}/short`, "tooshort\n");
-    assert.equal(
-      new TextDecoder().decode(await readKeyFile(`${dir}/good`)),
-      "0123456789abcdef0123",
-    );
-    await assert.rejects(
-      readKeyFile(`${dir}/short`),
-      /"[^"]*short" holds 8 bytes/,
-    );
-    await assert.rejects(
-      readKeyFile(`${dir}/missing`),
-      /Cannot read key file "[^"]*missing"/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/good`, "  0123456789abcdef0123\n");
+  await Deno.writeTextFile(`${dir.path}/short`, "tooshort\n");
+  assert.equal(
+    new TextDecoder().decode(await readKeyFile(`${dir.path}/good`)),
+    "0123456789abcdef0123",
+  );
+  await assert.rejects(
+    readKeyFile(`${dir.path}/short`),
+    /"[^"]*short" holds 8 bytes/,
+  );
+  await assert.rejects(
+    readKeyFile(`${dir.path}/missing`),
+    /Cannot read key file "[^"]*missing"/,
+  );
 });
 
 // 6. Accounting invariant (the fuzz test covers it at scale).
@@ -407,8 +358,9 @@ Deno.test("safety: every received datagram is in exactly one counter", async () 
     auth.signRequest(utf8("ok two")).datagram, // rate-limited
     auth.signRequest(new Uint8Array([0xff])).datagram, // not UTF-8
   ]);
-  await until(() =>
-    listener.stats.received === 4 && listener.stats.pending === 0
+  await until(
+    () => listener.stats.received === 4 && listener.stats.pending === 0,
+    SETTLE_MS,
   );
   assert.equal(sum(listener.stats), listener.stats.received);
   assert.equal(listener.stats.replied, 1);

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import { McastRangeError, PluginError } from "../lib/errors.ts";
 import {
   listen,
@@ -8,13 +7,7 @@ import {
   type ListenOptions,
 } from "../lib/listen.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
-import {
-  send,
-  type SendEvent,
-  type SendOptions,
-  type SendReply,
-  type SendSummary,
-} from "../lib/send.ts";
+import { send, type SendOptions } from "../lib/send.ts";
 import { binary } from "../plugins/codecs/binary.ts";
 import { json } from "../plugins/codecs/json.ts";
 import { text } from "../plugins/codecs/text.ts";
@@ -22,74 +15,35 @@ import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
 import { silent } from "../plugins/responders/silent.ts";
 import { status } from "../plugins/responders/status.ts";
+import { groupSequence } from "./support/group_sequence.ts";
+import {
+  type Collected,
+  collectReplies,
+  listenOnLoopback,
+  LOOPBACK as LO,
+} from "./support/loopback.ts";
+import { RawSender, sendRaw } from "./support/raw_sender.ts";
+import { until } from "./support/until.ts";
 
 // Every socket here is pinned to the loopback interface; each test has its own group.
-const LO = "127.0.0.1";
-let nextGroup = 1;
-const newGroup = () =>
-  `239.20.${Math.floor(nextGroup / 250)}.${(nextGroup++ % 250) + 1}`;
+const newGroup = groupSequence("239.20");
+/** How long a listener's counters may take to catch up. */
+const SETTLE_MS = 2000;
 
 function start(
   group: string,
   options: Partial<ListenOptions> & { responder: Responder },
 ): Promise<Listener> {
-  return listen({ group, port: 0, interface: LO, ...options });
+  return listenOnLoopback({ group, ...options });
 }
 
-async function collect(
+function collect(
   message: unknown,
   group: string,
   port: number,
-  options: Partial<SendOptions> = {},
-): Promise<{ replies: SendReply[]; summary: SendSummary }> {
-  const replies: SendReply[] = [];
-  let summary: SendSummary | undefined;
-  for await (
-    const event of send(message, {
-      group,
-      port,
-      interface: LO,
-      timeout: "150ms",
-      ...options,
-    }) as AsyncIterable<
-      SendEvent
-    >
-  ) {
-    if (event.event === "reply") replies.push(event);
-    else summary = event;
-  }
-  assert.ok(summary, "send must end with a summary");
-  return { replies, summary };
-}
-
-/** Sends raw datagrams to the group from a plain node:dgram socket, then closes it. */
-async function sendRaw(
-  group: string,
-  port: number,
-  ...payloads: Uint8Array[]
-): Promise<void> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LO, () => resolve()));
-  socket.setMulticastInterface(LO);
-  for (const payload of payloads) {
-    await new Promise<void>((resolve, reject) =>
-      socket.send(
-        payload,
-        port,
-        group,
-        (error) => error ? reject(error) : resolve(),
-      )
-    );
-  }
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-}
-
-async function until(condition: () => boolean, ms = 2000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  options: Omit<SendOptions, "interface"> = {},
+): Promise<Collected> {
+  return collectReplies(message, { group, port, timeout: "150ms", ...options });
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -120,7 +74,7 @@ Deno.test("ack over text: one send, one reply, summary counts it", async () => {
     responders: 1,
   });
   assert.equal(listener.stats.received, 1);
-  await until(() => listener.stats.replied === 1);
+  await until(() => listener.stats.replied === 1, SETTLE_MS);
 });
 
 Deno.test("echo over every codec returns the payload unchanged", async () => {
@@ -172,23 +126,21 @@ Deno.test("status answers a JSON document; silent never answers", async () => {
 
 Deno.test("several listeners on one group all answer one send", async () => {
   const group = newGroup();
-  const first = await start(group, {
+  await using first = await start(group, {
     responder: ack({ text: "one" }),
     codec: text(),
   });
-  const others = [
-    await start(group, {
-      port: first.port,
-      responder: ack({ text: "two" }),
-      codec: text(),
-    }),
-    await start(group, {
-      port: first.port,
-      responder: ack({ text: "three" }),
-      codec: text(),
-    }),
-  ];
-  try {
+  await using _two = await start(group, {
+    port: first.port,
+    responder: ack({ text: "two" }),
+    codec: text(),
+  });
+  await using _three = await start(group, {
+    port: first.port,
+    responder: ack({ text: "three" }),
+    codec: text(),
+  });
+  {
     const { replies, summary } = await collect("roll call", group, first.port, {
       codec: text(),
     });
@@ -201,9 +153,6 @@ Deno.test("several listeners on one group all answer one send", async () => {
     assert.equal(summary.replies, 3);
     // On loopback every listener shares 127.0.0.1: one responder address.
     assert.equal(summary.responders, 1);
-  } finally {
-    await first.close();
-    for (const listener of others) await listener.close();
   }
 });
 
@@ -287,17 +236,16 @@ Deno.test("a listener survives undecodable payloads and a throwing plugin", asyn
     codec: json(),
     onEvent: (event) => events.push(event),
   });
-  await sendRaw(
-    group,
-    listener.port,
+  await sendRaw(listener, [
     new Uint8Array([0xff, 0xfe]), // not UTF-8
     utf8("{broken"), // not JSON
     new Uint8Array(), // empty: not JSON either
     utf8('"boom"'), // plugin throws
     utf8("[1, 2, 3]"), // fine (a reply no larger than the request)
-  );
-  await until(() =>
-    listener.stats.received === 5 && listener.stats.replied === 1
+  ]);
+  await until(
+    () => listener.stats.received === 5 && listener.stats.replied === 1,
+    SETTLE_MS,
   );
   assert.deepEqual(listener.stats, {
     ...newListenerStats(),
@@ -334,25 +282,22 @@ Deno.test("a listener survives undecodable payloads and a throwing plugin", asyn
 Deno.test("two listeners on one port with different groups each see only their own", async () => {
   const groupA = newGroup();
   const groupB = newGroup();
-  const a = await start(groupA, {
+  await using a = await start(groupA, {
     responder: ack({ text: "A" }),
     codec: text(),
   });
-  const b = await start(groupB, {
+  await using b = await start(groupB, {
     port: a.port,
     responder: ack({ text: "B" }),
     codec: text(),
   });
-  try {
+  {
     const toA = await collect("for A", groupA, a.port, { codec: text() });
     const toB = await collect("for B", groupB, a.port, { codec: text() });
     assert.deepEqual(toA.replies.map((r) => r.payload), ["A"]);
     assert.deepEqual(toB.replies.map((r) => r.payload), ["B"]);
     assert.equal(a.stats.received, 1);
     assert.equal(b.stats.received, 1);
-  } finally {
-    await a.close();
-    await b.close();
   }
 });
 
@@ -362,12 +307,10 @@ Deno.test("a listener bound to its group ignores unicast to the host", async () 
     responder: ack(),
     codec: text(),
   });
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, LO, () => resolve()));
-  await new Promise<void>((resolve) =>
-    socket.send("unicast", listener.port, LO, () => resolve())
-  );
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  {
+    await using socket = await RawSender.open();
+    await socket.send(utf8("unicast"), listener.port, LO);
+  }
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(listener.stats.received, 0);
 });
@@ -452,8 +395,9 @@ Deno.test("bad options are refused before any socket opens", async () => {
     start(newGroup(), { responder: {} as Responder }),
     /expected an object with a respond\(\) function/,
   );
+  // Pinned to loopback even here: if a check broke, nothing would leave.
   const iterate = (options: SendOptions, message: unknown = "x") =>
-    send(message, options).next();
+    send(message, { interface: "127.0.0.1", ...options }).next();
   await assert.rejects(iterate({ group: "224.0.0.1", ttl: 300 }), /TTL 300/);
   await assert.rejects(
     iterate({ group: "224.0.0.1", timeout: "soon" }),
@@ -473,8 +417,8 @@ Deno.test("an asynchronous responder that never answers is timed out and counted
     responder: { name: "hang", respond: () => new Promise(() => {}) },
     respondTimeout: 30,
   });
-  await sendRaw(group, listener.port, utf8("wait"));
-  await until(() => listener.stats.pluginErrors === 1);
+  await sendRaw(listener, [utf8("wait")]);
+  await until(() => listener.stats.pluginErrors === 1, SETTLE_MS);
   assert.equal(listener.stats.pending, 0);
   assert.equal(listener.stats.received, 1);
 });
