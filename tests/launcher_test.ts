@@ -1,0 +1,132 @@
+// The least-privilege launcher behind `deno task send|listen`: what it
+// grants for which arguments, and that a plugin really runs without more.
+// Loopback only: group 239.25.0.1, port 25001.
+import assert from "node:assert/strict";
+import { permissionsFor } from "../cli/launch.ts";
+import { ROOT } from "./support/cli_process.ts";
+import { collectReplies } from "./support/loopback.ts";
+import { Subprocess } from "./support/subprocess.ts";
+import { tempDir } from "./support/temp_dir.ts";
+import { text } from "../plugins/codecs/text.ts";
+
+const WORKER = `${ROOT}/lib/ffi_receiver_worker.ts`;
+
+Deno.test("launcher: built-ins need only the network and interface names", () => {
+  assert.deepEqual(
+    permissionsFor("listen", ["--plugin", "echo", "--codec", "json"], "/w"),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+    ],
+  );
+  assert.deepEqual(permissionsFor("send", ["-g", "239.1.1.1", "hello"], "/w"), [
+    "--allow-net",
+    "--allow-sys=networkInterfaces",
+  ]);
+});
+
+Deno.test("launcher: read only the named files, import only the named hosts, ffi only when asked", () => {
+  assert.deepEqual(
+    permissionsFor("listen", [
+      "--plugin",
+      "./p/mine.ts",
+      "--codec=/abs/codec.ts",
+      "--key-file",
+      "k.key",
+    ], "/w"),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-read=/w/p/mine.ts,/abs/codec.ts,/w/k.key",
+    ],
+  );
+  assert.deepEqual(
+    permissionsFor("listen", [
+      "--plugin",
+      "https://plugins.example.org:8443/x.ts",
+    ], "/w"),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-import=plugins.example.org:8443",
+    ],
+  );
+  assert.deepEqual(
+    permissionsFor("send", ["--transport", "ffi"], "/w"),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      `--allow-read=${WORKER}`,
+      "--allow-ffi",
+    ],
+  );
+  // A word after "--" is a message, not a flag.
+  assert.deepEqual(permissionsFor("send", ["--", "--plugin", "./x.ts"], "/w"), [
+    "--allow-net",
+    "--allow-sys=networkInterfaces",
+  ]);
+});
+
+const PROBE = `
+const query = (descriptor) => Deno.permissions.querySync(descriptor).state;
+export default {
+  name: "probe",
+  respond: () => JSON.stringify({
+    ownFile: query({ name: "read", path: new URL(import.meta.url).pathname }),
+    otherFile: query({ name: "read", path: "/etc/hostname" }),
+    env: query({ name: "env" }),
+    run: query({ name: "run" }),
+    write: query({ name: "write" }),
+    ffi: query({ name: "ffi" }),
+    net: query({ name: "net" }),
+  }),
+};
+`;
+
+Deno.test("launcher: a file plugin runs with its own file readable and nothing else", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/probe.ts`, PROBE);
+  await using launcher = new Subprocess(Deno.execPath(), [
+    "run",
+    "--allow-run",
+    "--allow-env=INIT_CWD",
+    `${ROOT}/cli/launch.ts`,
+    "listen",
+    "--json",
+    "-g",
+    "239.25.0.1",
+    "-p",
+    "25001",
+    "-i",
+    "127.0.0.1",
+    "--plugin",
+    "./probe.ts",
+    "--max-reply-bytes",
+    "512",
+  ], { cwd: ROOT, env: { INIT_CWD: dir.path }, name: "launcher" });
+  await launcher.waitForLine(
+    (line) => line.startsWith('{"event":"ready"'),
+    "ready",
+    10_000,
+  );
+  const { replies } = await collectReplies("what may you do?", {
+    group: "239.25.0.1",
+    port: 25001,
+    codec: text(),
+    timeout: "500ms",
+  });
+  assert.equal(replies.length, 1);
+  assert.deepEqual(JSON.parse(replies[0].payload as string), {
+    ownFile: "granted",
+    otherFile: "prompt",
+    env: "prompt",
+    run: "prompt",
+    write: "prompt",
+    ffi: "prompt",
+    net: "granted",
+  });
+  // SIGTERM reaches the child through the launcher: a clean stop with a summary.
+  const result = await launcher.stop("SIGTERM", 5_000);
+  assert.equal(result.code, 0);
+  assert.equal(JSON.parse(result.stdout.at(-1)!).event, "summary");
+});
