@@ -9,6 +9,7 @@
 import { PluginError } from "./errors.ts";
 import type { Codec, Message, Responder, ResponderContext } from "./plugin.ts";
 import type { Peer } from "./transport.ts";
+import { encodeUtf8 } from "./utf8.ts";
 
 /** What became of one datagram. */
 export type Outcome =
@@ -53,8 +54,6 @@ export interface Pipeline {
   respondTimeoutMs?: number;
 }
 
-const utf8 = new TextEncoder();
-
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -88,7 +87,7 @@ function encodeReply(
   const { codec, responder } = pipeline;
   if (codec === undefined) {
     if (typeof value === "string") {
-      return { kind: "reply", payload, reply: utf8.encode(value) };
+      return { kind: "reply", payload, reply: encodeUtf8(value) };
     }
     return {
       kind: "plugin-error",

@@ -313,12 +313,26 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const jitterTimers = new Set<ReturnType<typeof setTimeout>>();
   let oversizeLoggedAt = -Infinity;
 
+  // Without an onEvent, a send's outcome touches only counters: two
+  // shared callbacks, no closure per reply.
+  const sent = () => {
+    stats.pending--;
+    stats.replied++;
+  };
+  const notSent = () => {
+    stats.pending--;
+    stats.sendErrors++;
+  };
   const transmit = (reply: Uint8Array, to: Peer) => {
-    transport.send(reply, to.port, to.address).then(
+    const sending = transport.send(reply, to.port, to.address);
+    if (onEvent === undefined) {
+      sending.then(sent, notSent);
+      return;
+    }
+    sending.then(
       () => {
-        stats.pending--;
-        stats.replied++;
-        onEvent?.({
+        sent();
+        onEvent({
           event: "reply",
           to: to.address,
           port: to.port,
@@ -326,9 +340,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         });
       },
       (error) => {
-        stats.pending--;
-        stats.sendErrors++;
-        onEvent?.({
+        notSent();
+        onEvent({
           event: "error",
           kind: "send",
           from: to.address,

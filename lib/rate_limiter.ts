@@ -24,6 +24,7 @@ export interface RateLimitOptions {
 interface Bucket {
   tokens: number;
   at: number;
+  seen: number;
 }
 
 function positive(value: number, what: string): number {
@@ -81,7 +82,7 @@ export class RateLimiter {
       1,
       Math.floor(positive(options.maxSources ?? 10_000, "source table size")),
     );
-    this.#all = { tokens: this.#globalBurst, at: 0 };
+    this.#all = { tokens: this.#globalBurst, at: 0, seen: 0 };
   }
 
   /** How many sources are tracked now (never more than `maxSources`). */
@@ -105,12 +106,18 @@ export class RateLimiter {
           // Maps iterate in insertion order: the first key is the least recently seen.
           this.#sources.delete(this.#sources.keys().next().value!);
         }
-        bucket = { tokens: this.#perSourceBurst, at: now };
+        bucket = { tokens: this.#perSourceBurst, at: now, seen: now };
+        this.#sources.set(source, bucket);
       } else {
-        this.#sources.delete(source);
+        // Move it to the back (most recently seen), at most once a second:
+        // a Map delete and set on every reply would cost more than the rest.
+        if (now - bucket.seen >= 1000) {
+          this.#sources.delete(source);
+          this.#sources.set(source, bucket);
+          bucket.seen = now;
+        }
         refill(bucket, now, this.#perSource, this.#perSourceBurst);
       }
-      this.#sources.set(source, bucket);
       if (bucket.tokens < 1) return false;
     }
     if (this.#global > 0) {

@@ -6,6 +6,7 @@
  */
 
 import type { Codec } from "../../lib/plugin.ts";
+import { encodeUtf8 } from "../../lib/utf8.ts";
 
 /**
  * Formats bytes as lower-case hex, two digits a byte.
@@ -68,12 +69,11 @@ export function fromHex(text: string): Uint8Array {
  * ```
  */
 export function binary(): Codec<Uint8Array | string> {
-  const encoder = new TextEncoder();
   return {
     name: "binary",
     encode(value: Uint8Array | string): Uint8Array {
       if (value instanceof Uint8Array) return value;
-      if (typeof value === "string") return encoder.encode(value);
+      if (typeof value === "string") return encodeUtf8(value);
       throw new TypeError(
         `The binary codec encodes bytes or strings, got ${
           value === null ? "null" : typeof value
@@ -86,7 +86,7 @@ export function binary(): Codec<Uint8Array | string> {
     parse: fromHex,
     show(value: Uint8Array | string): string {
       return typeof value === "string"
-        ? toHex(encoder.encode(value))
+        ? toHex(encodeUtf8(value))
         : toHex(value);
     },
   };

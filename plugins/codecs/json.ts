@@ -5,6 +5,7 @@
  */
 
 import type { Codec } from "../../lib/plugin.ts";
+import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
 
 /**
  * Makes the `json` codec.
@@ -20,8 +21,6 @@ import type { Codec } from "../../lib/plugin.ts";
  * ```
  */
 export function json(): Codec<unknown> {
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  const encoder = new TextEncoder();
   return {
     name: "json",
     encode(value: unknown): Uint8Array {
@@ -29,12 +28,12 @@ export function json(): Codec<unknown> {
       if (text === undefined) {
         throw new TypeError(`The json codec cannot encode ${typeof value}`);
       }
-      return encoder.encode(text);
+      return encodeUtf8(text);
     },
     decode(bytes: Uint8Array): unknown {
       let text: string;
       try {
-        text = decoder.decode(bytes);
+        text = decodeUtf8(bytes);
       } catch {
         throw new SyntaxError(
           `Payload of ${bytes.byteLength} bytes is not valid UTF-8, so not JSON`,

@@ -6,6 +6,7 @@
  */
 
 import type { Codec } from "../../lib/plugin.ts";
+import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
 
 /**
  * Makes the `text` codec.
@@ -20,8 +21,6 @@ import type { Codec } from "../../lib/plugin.ts";
  * ```
  */
 export function text(): Codec<string> {
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  const encoder = new TextEncoder();
   return {
     name: "text",
     encode(value: string): Uint8Array {
@@ -32,11 +31,11 @@ export function text(): Codec<string> {
           }`,
         );
       }
-      return encoder.encode(value);
+      return encodeUtf8(value);
     },
     decode(bytes: Uint8Array): string {
       try {
-        return decoder.decode(bytes);
+        return decodeUtf8(bytes);
       } catch {
         throw new SyntaxError(
           `Payload of ${bytes.byteLength} bytes is not valid UTF-8 text`,
