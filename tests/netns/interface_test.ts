@@ -3,37 +3,54 @@
 // router with no multicast routes, so it forwards nothing) sits on two
 // segments: -i picks which one a datagram leaves by, and which one a
 // listener hears. Every test builds its own lab; nothing leaves the
-// namespaces. See lab.ts and mcast_cli.ts.
+// namespaces. See lab.ts, topologies.ts and mcast_cli.ts.
 //
-//   h1 10.77.1.11 ── seg "one" ── eth0 10.77.1.1 [dual] eth1 10.77.2.1 ── seg "two" ── h2 10.77.2.11
+//   dual is routedSegments' router "r", with routes: []
+//   h1 10.77.1.11 ── seg "left" ── eth0 10.77.1.1 [dual] eth1 10.77.2.1 ── seg "right" ── h2 10.77.2.11
 import assert from "node:assert/strict";
-import { createLab, type Lab, netnsTest } from "./lab.ts";
+import { netnsTest } from "./availability.ts";
+import { createLab, type Lab } from "./lab.ts";
 import {
-  CLI,
-  DENO,
+  assertHeard,
   describe,
+  groupFlags,
+  runMcast,
   send,
   type SendRun,
   startListener,
-  stopListener,
 } from "./mcast_cli.ts";
+import { routedSegments } from "./topologies.ts";
 
 const GROUP = "239.77.7.1";
 const WAIT = ["-w", "600ms"];
 
 async function twoSegments(lab: Lab) {
-  const one = await lab.segment("one");
-  const two = await lab.segment("two");
-  const dual = await lab.router("dual", {
-    interfaces: [
-      { segment: one, address: "10.77.1.1/24" },
-      { segment: two, address: "10.77.2.1/24" },
-    ],
+  const { left, right, router: dual } = await routedSegments(lab, {
     routes: [],
   });
-  const h1 = await lab.host("h1", { segment: one, address: "10.77.1.11/24" });
-  const h2 = await lab.host("h2", { segment: two, address: "10.77.2.11/24" });
+  const h1 = await lab.host("h1", { segment: left, address: "10.77.1.11/24" });
+  const h2 = await lab.host("h2", { segment: right, address: "10.77.2.11/24" });
   return { dual, h1, h2 };
+}
+
+/**
+ * Runs `mcast listen ARGS` and `mcast send ARGS` side by side on a lone host
+ * (10.77.1.11); a wrongly started listener is cut off after 10 s. Each
+ * result comes with `what`, its command, exit code and stderr for
+ * assertion messages.
+ */
+async function listenAndSend(args: (command: "listen" | "send") => string[]) {
+  await using lab = await createLab();
+  const lan = await lab.segment("lan");
+  const host = await lab.host("h", { segment: lan, address: "10.77.1.11/24" });
+  return await Promise.all(
+    (["listen", "send"] as const).map(async (command) => {
+      const r = await runMcast(host, [command, ...args(command)], {
+        timeoutMs: 10_000,
+      });
+      return { ...r, what: `${command}: exit ${r.code}\n${r.stderr}` };
+    }),
+  );
 }
 
 /** The two-homed node is a lab router: it runs smcrouted. */
@@ -49,17 +66,15 @@ netnsTest(
     const { dual, h1, h2 } = await twoSegments(lab);
     // h1 joins by name, h2 by address; -i eth0 resolves to eth0's address.
     const [l1, l2] = await Promise.all([
-      startListener(h1, ["-g", GROUP, "-p", "10401", "-i", "eth0"]),
-      startListener(h2, ["-g", GROUP, "-p", "10401", "-i", "10.77.2.11"]),
+      startListener(h1, groupFlags(GROUP, 10401, "eth0")),
+      startListener(h2, groupFlags(GROUP, 10401, "10.77.2.11")),
     ]);
     assert.equal(l1.ready.interface, "10.77.1.11");
     assert.equal(l2.ready.interface, "10.77.2.11");
 
     const choices = ["eth0", "10.77.1.1", "eth1", "10.77.2.1", "lo"];
     const runs = await Promise.all(
-      choices.map((i) =>
-        send(dual, ["-g", GROUP, "-p", "10401", "-i", i, ...WAIT])
-      ),
+      choices.map((i) => send(dual, [...groupFlags(GROUP, 10401, i), ...WAIT])),
     );
     const got = (run: SendRun) => ({
       code: run.code,
@@ -81,13 +96,7 @@ netnsTest(
     // Each host heard the two sends meant for its segment, from dual's
     // address on that segment.
     for (const [l, from] of [[l1, "10.77.1.1"], [l2, "10.77.2.1"]] as const) {
-      const result = await stopListener(l);
-      assert.deepEqual(
-        result.messages.map((m) => m.from),
-        [from, from],
-        result.output,
-      );
-      assert.equal(result.summary?.received, 2, result.output);
+      await assertHeard(l, [from, from], { checkReplied: false });
     }
   },
   DUAL,
@@ -99,20 +108,20 @@ netnsTest(
     await using lab = await createLab();
     const { dual, h1, h2 } = await twoSegments(lab);
     const [byName, byAddress] = await Promise.all([
-      startListener(dual, ["-g", GROUP, "-p", "10402", "-i", "eth1"]),
-      startListener(dual, ["-g", GROUP, "-p", "10403", "-i", "10.77.2.1"]),
+      startListener(dual, groupFlags(GROUP, 10402, "eth1")),
+      startListener(dual, groupFlags(GROUP, 10403, "10.77.2.1")),
     ]);
     assert.equal(byName.ready.interface, "10.77.2.1");
     assert.equal(byAddress.ready.interface, "10.77.2.1");
 
     const cases = [
-      { host: h1, port: "10402", code: 1, from: [] },
-      { host: h1, port: "10403", code: 1, from: [] },
-      { host: h2, port: "10402", code: 0, from: ["10.77.2.1"] },
-      { host: h2, port: "10403", code: 0, from: ["10.77.2.1"] },
+      { host: h1, port: 10402, code: 1, from: [] },
+      { host: h1, port: 10403, code: 1, from: [] },
+      { host: h2, port: 10402, code: 0, from: ["10.77.2.1"] },
+      { host: h2, port: 10403, code: 0, from: ["10.77.2.1"] },
     ];
     const runs = await Promise.all(
-      cases.map((c) => send(c.host, ["-g", GROUP, "-p", c.port, ...WAIT])),
+      cases.map((c) => send(c.host, [...groupFlags(GROUP, c.port), ...WAIT])),
     );
     assert.deepEqual(
       runs.map((r) => ({ code: r.code, from: r.replies.map((x) => x.from) })),
@@ -123,13 +132,7 @@ netnsTest(
     );
     // h1's datagrams arrived on eth0, which neither listener joined on.
     for (const l of [byName, byAddress]) {
-      const result = await stopListener(l);
-      assert.deepEqual(
-        result.messages.map((m) => m.from),
-        [h2.address],
-        result.output,
-      );
-      assert.equal(result.summary?.received, 1, result.output);
+      await assertHeard(l, [h2.address], { checkReplied: false });
     }
   },
   DUAL,
@@ -138,39 +141,16 @@ netnsTest(
 netnsTest(
   "interface: -i nosuch0 exits 2 naming it and listing the host's interfaces",
   async () => {
-    await using lab = await createLab();
-    const lan = await lab.segment("lan");
-    const host = await lab.host("h", {
-      segment: lan,
-      address: "10.77.1.11/24",
-    });
-    const runs = await Promise.all(
-      ["listen", "send"].map((command) =>
-        host.run([
-          DENO,
-          "run",
-          "-A",
-          CLI,
-          command,
-          "-g",
-          GROUP,
-          "-i",
-          "nosuch0",
-        ], { timeoutMs: 10_000 }) // a wrongly started listener is cut off
-      ),
-    );
-    for (const [i, r] of runs.entries()) {
-      const what = `${
-        i === 0 ? "listen" : "send"
-      }: exit ${r.code}\n${r.stderr}`;
-      assert.equal(r.code, 2, what);
-      assert.equal(r.stdout, "", what);
+    const runs = await listenAndSend(() => ["-g", GROUP, "-i", "nosuch0"]);
+    for (const r of runs) {
+      assert.equal(r.code, 2, r.what);
+      assert.equal(r.stdout, "", r.what);
       const first = r.stderr.split("\n")[0];
-      assert.match(first, /"nosuch0"/, what);
+      assert.match(first, /"nosuch0"/, r.what);
       // The interfaces the host does have: lo and eth0.
-      assert.match(first, /\blo\b/, what);
-      assert.match(first, /\beth0\b/, what);
-      assert.doesNotMatch(r.stderr, STACK, what);
+      assert.match(first, /\blo\b/, r.what);
+      assert.match(first, /\beth0\b/, r.what);
+      assert.doesNotMatch(r.stderr, STACK, r.what);
     }
   },
 );
@@ -178,43 +158,25 @@ netnsTest(
 netnsTest(
   "interface: -i with an IPv4 address this host lacks fails with one line naming it",
   async () => {
-    await using lab = await createLab();
-    const lan = await lab.segment("lan");
-    const host = await lab.host("h", {
-      segment: lan,
-      address: "10.77.1.11/24",
-    });
-    const runs = await Promise.all(
-      ["listen", "send"].map((command) =>
-        host.run([
-          DENO,
-          "run",
-          "-A",
-          CLI,
-          command,
-          "--json",
-          "-g",
-          GROUP,
-          "-i",
-          "10.77.9.9",
-          ...(command === "send" ? WAIT : []),
-        ], { timeoutMs: 10_000 }) // a wrongly started listener is cut off
-      ),
-    );
-    for (const [i, r] of runs.entries()) {
-      const what = `${
-        i === 0 ? "listen" : "send"
-      }: exit ${r.code}\n${r.stderr}`;
-      assert.notEqual(r.code, 0, what);
-      assert.ok(!r.timedOut, what);
+    const runs = await listenAndSend((command) => [
+      "--json",
+      "-g",
+      GROUP,
+      "-i",
+      "10.77.9.9",
+      ...(command === "send" ? WAIT : []),
+    ]);
+    for (const r of runs) {
+      assert.notEqual(r.code, 0, r.what);
+      assert.ok(!r.timedOut, r.what);
       // Nothing was joined or sent: no ready line, no summary.
-      assert.equal(r.stdout, "", what);
+      assert.equal(r.stdout, "", r.what);
       const lines = r.stderr.split("\n").filter((l) =>
         l.trim() !== "" && !/^Try "mcast/.test(l)
       );
-      assert.equal(lines.length, 1, what);
-      assert.match(lines[0], /^mcast (listen|send): .*10\.77\.9\.9/, what);
-      assert.doesNotMatch(r.stderr, STACK, what);
+      assert.equal(lines.length, 1, r.what);
+      assert.match(lines[0], /^mcast (listen|send): .*10\.77\.9\.9/, r.what);
+      assert.doesNotMatch(r.stderr, STACK, r.what);
     }
   },
 );

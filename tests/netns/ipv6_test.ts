@@ -3,41 +3,28 @@
 // groups, and the hop limit on the wire. Every test builds its own lab;
 // nothing leaves the namespaces. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { createLab, type Lab, netnsTest } from "./lab.ts";
+import { netnsTest } from "./availability.ts";
+import { createLab, linkLocal, waitForDad } from "./lab.ts";
 import {
+  assertHeard,
   describe,
-  linkLocal,
+  groupFlags,
   send,
   startListener,
-  stopListener,
   unzoned,
-  waitForCount,
-  waitForDad,
 } from "./mcast_cli.ts";
+import { senderAndListener } from "./topologies.ts";
 
 const WAIT = ["-w", "600ms"];
 
 /** Two IPv6 hosts on one segment: `snd` fd77:1::10 and `lst` fd77:1::11. */
-async function twoHosts(lab: Lab) {
-  const lan = await lab.segment("lan");
-  const sender = await lab.host("snd", {
-    segment: lan,
-    address: "10.77.1.10/24",
-    ipv6: "fd77:1::10/64",
-  });
-  const listener = await lab.host("lst", {
-    segment: lan,
-    address: "10.77.1.11/24",
-    ipv6: "fd77:1::11/64",
-  });
-  return { sender, listener };
-}
+const IPV6 = { ipv6: true };
 
 netnsTest(
   "ipv6: ff02::1:3a71 joined by name (-i eth0), reply from the listener's link-local address",
   async () => {
     await using lab = await createLab();
-    const { sender, listener } = await twoHosts(lab);
+    const { sender, listener } = await senderAndListener(lab, IPV6);
     // A link-scope destination makes the kernel pick link-local sources;
     // wait until they are usable so that the addresses below are certain.
     await Promise.all([waitForDad(sender), waitForDad(listener)]);
@@ -46,39 +33,18 @@ netnsTest(
       linkLocal(listener),
     ]);
     const group = "ff02::1:3a71";
-    const l = await startListener(listener, [
-      "-g",
-      group,
-      "-p",
-      "10201",
-      "-i",
-      "eth0",
-    ]);
+    const target = groupFlags(group, 10201, "eth0");
+    const l = await startListener(listener, target);
     assert.equal(l.ready.interface, "::%eth0", JSON.stringify(l.ready));
 
-    const run = await send(sender, [
-      "-g",
-      group,
-      "-p",
-      "10201",
-      "-i",
-      "eth0",
-      ...WAIT,
-    ]);
+    const run = await send(sender, [...target, ...WAIT]);
     assert.equal(run.code, 0, describe(run));
     assert.deepEqual(
       run.replies.map((r) => [unzoned(r.from), r.port]),
       [[listenerLL, 10201]],
       describe(run),
     );
-    const result = await stopListener(l);
-    assert.deepEqual(
-      result.messages.map((m) => unzoned(m.from)),
-      [senderLL],
-      result.output,
-    );
-    assert.equal(result.summary?.received, 1, result.output);
-    assert.equal(result.summary?.replied, 1, result.output);
+    await assertHeard(l, [senderLL], { view: (m) => unzoned(m.from) });
   },
 );
 
@@ -86,19 +52,14 @@ netnsTest(
   "ipv6: site- and organisation-scope groups (ff05::1:3a71, ff15::77), reply from the listener's fd77 address",
   async () => {
     await using lab = await createLab();
-    const { sender, listener } = await twoHosts(lab);
+    const { sender, listener } = await senderAndListener(lab, IPV6);
     const groups = ["ff05::1:3a71", "ff15::77"];
     // Both on one port: each listener is bound to its group, so each send
     // gets exactly one reply.
     const listeners = await Promise.all(
       groups.map((g) =>
         startListener(listener, [
-          "-g",
-          g,
-          "-p",
-          "10202",
-          "-i",
-          "eth0",
+          ...groupFlags(g, 10202, "eth0"),
           "--plugin",
           "echo",
         ])
@@ -106,7 +67,7 @@ netnsTest(
     );
     const runs = await Promise.all(
       groups.map((g) =>
-        send(sender, ["-g", g, "-p", "10202", "-i", "eth0", ...WAIT, `to ${g}`])
+        send(sender, [...groupFlags(g, 10202, "eth0"), ...WAIT, `to ${g}`])
       ),
     );
     runs.forEach((run, i) => {
@@ -120,14 +81,9 @@ netnsTest(
       );
     });
     for (const [i, l] of listeners.entries()) {
-      const result = await stopListener(l);
-      assert.deepEqual(
-        result.messages.map((m) => [m.from, m.payload]),
-        [[sender.ipv6, `to ${groups[i]}`]],
-        result.output,
-      );
-      assert.equal(result.summary?.received, 1, result.output);
-      assert.equal(result.summary?.replied, 1, result.output);
+      await assertHeard(l, [[sender.ipv6, `to ${groups[i]}`]], {
+        view: (m) => [m.from, m.payload],
+      });
     }
   },
 );
@@ -136,19 +92,11 @@ netnsTest(
   "ipv6: the hop limit on the wire equals --ttl (1 and 7)",
   async () => {
     await using lab = await createLab();
-    const { sender, listener } = await twoHosts(lab);
+    const { sender, listener } = await senderAndListener(lab, IPV6);
     const group = "ff05::1:3a71";
     // node:dgram in Deno cannot set the IPv6 hop limit: the ffi transport can.
-    await startListener(listener, [
-      "-g",
-      group,
-      "-p",
-      "10203",
-      "-i",
-      "eth0",
-      "--transport",
-      "ffi",
-    ]);
+    const target = groupFlags(group, 10203, "eth0");
+    await startListener(listener, [...target, "--transport", "ffi"]);
     await using cap = await lab.capture(
       listener,
       `udp and dst host ${group} and dst port 10203`,
@@ -156,12 +104,7 @@ netnsTest(
     const ttls = [1, 7];
     for (const [i, ttl] of ttls.entries()) {
       const run = await send(sender, [
-        "-g",
-        group,
-        "-p",
-        "10203",
-        "-i",
-        "eth0",
+        ...target,
         "--ttl",
         String(ttl),
         "--transport",
@@ -172,7 +115,7 @@ netnsTest(
       assert.equal(run.replies.length, 1, describe(run));
       // The reply came, so the datagram was on the wire: tcpdump just has
       // to print it.
-      await waitForCount(() => cap.packets, i + 1);
+      await cap.waitForCount(i + 1);
     }
     const packets = await cap.stop();
     assert.deepEqual(

@@ -1,15 +1,13 @@
-// Tests of the namespace lab itself, with ping, python3 and tcpdump as the
-// traffic tools (no mcast code involved).
+// Tests of the namespace harness itself (lab, namespaces, process and
+// tcpdump modules), with ping, python3 and tcpdump as the traffic tools (no
+// mcast code involved).
 import assert from "node:assert/strict";
-import {
-  createLab,
-  type Host,
-  listNamespaces,
-  netnsTest,
-  parseTcpdump,
-  Proc,
-  removeStaleLabs,
-} from "./lab.ts";
+import { netnsTest } from "./availability.ts";
+import { createLab, type Host } from "./lab.ts";
+import { listNamespaces, removeStaleLabs } from "./namespaces.ts";
+import { Proc } from "./process.ts";
+import { parseTcpdump } from "./tcpdump.ts";
+import { routedSegments } from "./topologies.ts";
 
 /** Joins a group, prints "ready", then "got SRC TTL PAYLOAD" per datagram. */
 const RECEIVER = `
@@ -136,14 +134,7 @@ netnsTest("lab: tcpdump shows the TTL on the wire", async () => {
 
 netnsTest("lab: the router forwards TTL 2 and not TTL 1", async () => {
   await using lab = await createLab();
-  const left = await lab.segment("left");
-  const right = await lab.segment("right");
-  const router = await lab.router("r", {
-    interfaces: [
-      { segment: left, address: "10.77.1.1/24" },
-      { segment: right, address: "10.77.2.1/24" },
-    ],
-  });
+  const { left, right, router } = await routedSegments(lab);
   const a = await lab.host("a", {
     segment: left,
     address: "10.77.1.2/24",

@@ -1,27 +1,54 @@
 /**
- * Helpers for namespace tests that drive the mcast command line: start
- * `mcast listen --json` in a lab node and wait for its `ready` event, run
- * `mcast send --json` and parse what it printed, capture with `tcpdump -vv`
- * (which prints IGMPv3/MLDv2 source lists), and wait for IPv6 duplicate
- * address detection. Every wait is bounded.
+ * Helpers for namespace tests that drive the mcast command line in a lab
+ * node: run `mcast ARGS...`, start `mcast listen --json` and wait for its
+ * `ready` event, stop it and parse what it printed, run `mcast send --json`
+ * and parse its replies, and assert on both. Every wait is bounded.
  *
  * @module
  */
 
-import {
-  type Host,
-  type Node,
-  type Packet,
-  parseTcpdump,
-  type Proc,
-} from "./lab.ts";
+import assert from "node:assert/strict";
+import type { Node } from "./lab.ts";
+import type { Proc, ProcResult } from "./process.ts";
 
 /** The CLI entry point. */
-export const CLI: string = new URL("../../cli.ts", import.meta.url).pathname;
+const CLI: string = new URL("../../cli.ts", import.meta.url).pathname;
 /** This Deno binary, so the CLI runs on the version under test. */
-export const DENO: string = Deno.execPath();
+const DENO: string = Deno.execPath();
 /** Deno starts slowly when several start at once: be generous. */
-export const READY_MS = 30_000;
+const READY_MS = 30_000;
+
+/** `mcast ARGS...` as a command line for a node. */
+function mcastArgv(args: string[]): string[] {
+  return [DENO, "run", "-A", CLI, ...args];
+}
+
+/** Runs `mcast ARGS...` in `node`; it is killed after `timeoutMs`. */
+export function runMcast(
+  node: Node,
+  args: string[],
+  options: { timeoutMs: number },
+): Promise<ProcResult> {
+  return node.run(mcastArgv(args), options);
+}
+
+/**
+ * `-g GROUP -p PORT`, and `-i IFACE` when given: the flags that pick a group
+ * and port (and interface), for listen and send alike.
+ */
+export function groupFlags(
+  group: string,
+  port: number,
+  iface?: string,
+): string[] {
+  return [
+    "-g",
+    group,
+    "-p",
+    String(port),
+    ...(iface === undefined ? [] : ["-i", iface]),
+  ];
+}
 
 /** One NDJSON event. */
 export type Json = Record<string, unknown>;
@@ -66,12 +93,9 @@ export async function startListener(
   node: Node,
   args: string[],
 ): Promise<RunningListener> {
-  const proc = node.spawn(
-    [DENO, "run", "-A", CLI, "listen", "--json", ...args],
-    {
-      timeoutMs: 120_000,
-    },
-  );
+  const proc = node.spawn(mcastArgv(["listen", "--json", ...args]), {
+    timeoutMs: 120_000,
+  });
   const line = await proc.waitForLine((l) => isEvent(l, "ready"), READY_MS);
   return { proc, ready: JSON.parse(line) };
 }
@@ -87,6 +111,8 @@ export function messagesSoFar(listener: RunningListener): Json[] {
 export interface ListenerResult {
   /** Exit code. */
   code: number;
+  /** The signal that ended it, if one did (SIGKILL after the 5 s grace). */
+  signal: Deno.Signal | null;
   /** Its `message` events. */
   messages: Json[];
   /** Its `reply` events. */
@@ -105,11 +131,33 @@ export async function stopListener(
   const events = parseJsonLines(r.stdout);
   return {
     code: r.code,
+    signal: r.signal,
     messages: events.filter((e) => e.event === "message"),
     replies: events.filter((e) => e.event === "reply"),
     summary: events.find((e) => e.event === "summary"),
     output: `exit ${r.code}\nstdout:\n${r.stdout}stderr:\n${r.stderr}`,
   };
+}
+
+/**
+ * Stops `listener` and asserts that it heard exactly `expected`, each
+ * message as `view` shows it (by default its sender), and that its summary
+ * counts them as received and (unless `checkReplied` is false) as replied
+ * to. Returns what it printed, for further checks.
+ */
+export async function assertHeard(
+  listener: RunningListener,
+  expected: unknown[],
+  options: { view?: (message: Json) => unknown; checkReplied?: boolean } = {},
+): Promise<ListenerResult> {
+  const { view = (m: Json) => m.from, checkReplied = true } = options;
+  const result = await stopListener(listener);
+  assert.deepEqual(result.messages.map(view), expected, result.output);
+  assert.equal(result.summary?.received, expected.length, result.output);
+  if (checkReplied) {
+    assert.equal(result.summary?.replied, expected.length, result.output);
+  }
+  return result;
 }
 
 /** What one `mcast send --json` run printed. */
@@ -128,12 +176,9 @@ export interface SendRun {
 
 /** Runs `mcast send --json ARGS...` in `node` (bounded) and parses its output. */
 export async function send(node: Node, args: string[]): Promise<SendRun> {
-  const r = await node.run(
-    [DENO, "run", "-A", CLI, "send", "--json", ...args],
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  const r = await runMcast(node, ["send", "--json", ...args], {
+    timeoutMs: 60_000,
+  });
   const events = parseJsonLines(r.stdout);
   return {
     code: r.code,
@@ -151,140 +196,18 @@ export function describe(run: SendRun): string {
   }\nstderr: ${run.stderr}`;
 }
 
+/** Asserts that `run` sent one datagram and got no reply at all (exit 1). */
+export function assertUnanswered(run: SendRun): void {
+  assert.equal(run.code, 1, describe(run));
+  assert.deepEqual(run.replies, [], describe(run));
+  assert.deepEqual(
+    run.summary,
+    { event: "summary", sent: 1, replies: 0, responders: 0 },
+    describe(run),
+  );
+}
+
 /** An address without its `%zone`. */
 export function unzoned(address: unknown): string {
   return String(address).replace(/%.*$/, "");
-}
-
-/**
- * Waits (up to `timeoutMs`) until no IPv6 address of `host`'s `eth0` is
- * tentative. The lab adds its fd77 addresses with `nodad`, but the kernel's
- * own link-local address still runs duplicate address detection (about a
- * second) and cannot be used as a source until it is done.
- */
-export async function waitForDad(host: Host, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const r = await host.run([
-      "ip",
-      "-6",
-      "-o",
-      "addr",
-      "show",
-      "dev",
-      host.iface,
-      "tentative",
-    ]);
-    if (r.code === 0 && r.stdout.trim() === "") return;
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `${host.name}: IPv6 addresses still tentative after ${timeoutMs} ms:\n${r.stdout}${r.stderr}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The link-local (fe80::/10) address of `host`'s `eth0`, without zone. */
-export async function linkLocal(host: Host): Promise<string> {
-  const r = await host.run([
-    "ip",
-    "-6",
-    "-o",
-    "addr",
-    "show",
-    "dev",
-    host.iface,
-    "scope",
-    "link",
-  ]);
-  const m = /inet6 (fe80:[0-9a-f:]+)\//.exec(r.stdout);
-  if (r.code !== 0 || m === null) {
-    throw new Error(
-      `${host.name}: no link-local address on ${host.iface}: ${r.stdout}${r.stderr}`,
-    );
-  }
-  return m[1];
-}
-
-/**
- * A `tcpdump -vv` capture on a node's `eth0`: unlike the lab's `-v`
- * capture it prints the source lists of IGMPv3 and MLDv2 reports
- * (`[gaddr 232.1.1.1 allow { 10.77.1.10 }]`).
- */
-export class VerboseCapture implements AsyncDisposable {
-  /** The tcpdump process. */
-  readonly proc: Proc;
-
-  private constructor(proc: Proc) {
-    this.proc = proc;
-  }
-
-  /** Starts tcpdump with `filter` in `node` and waits until it listens. */
-  static async start(node: Node, filter: string): Promise<VerboseCapture> {
-    const proc = node.spawn([
-      "tcpdump",
-      "-i",
-      "eth0",
-      "-n",
-      "-vv",
-      "-l",
-      "--immediate-mode",
-      filter,
-    ], { timeoutMs: 60_000 });
-    await proc.waitForErrorLine((l) => /listening on/.test(l), 10_000);
-    return new VerboseCapture(proc);
-  }
-
-  /** Packets parsed so far. */
-  get packets(): Packet[] {
-    return parseTcpdump(this.proc.lines);
-  }
-
-  /** Resolves with the first packet (seen or to come) passing `test`. */
-  async waitFor(
-    test: (p: Packet) => boolean,
-    timeoutMs = 5_000,
-  ): Promise<Packet> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const found = this.packets.find(test);
-      if (found) return found;
-      if (this.proc.exited || Date.now() >= deadline) {
-        throw new Error(
-          `No such packet after ${timeoutMs} ms; tcpdump saw:\n${
-            this.proc.lines.join("\n")
-          }`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /** Stops tcpdump (bounded) and returns every packet. */
-  async stop(): Promise<Packet[]> {
-    await this.proc.stop("SIGINT", 2_000);
-    return this.packets;
-  }
-
-  /** Stops tcpdump. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-}
-
-/**
- * Waits until `packets()` holds at least `count` packets, polling for at
- * most `timeoutMs`; returns them either way (the caller asserts).
- */
-export async function waitForCount(
-  packets: () => readonly Packet[],
-  count: number,
-  timeoutMs = 3_000,
-): Promise<readonly Packet[]> {
-  const deadline = Date.now() + timeoutMs;
-  while (packets().length < count && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return packets();
 }
