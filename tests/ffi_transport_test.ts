@@ -34,11 +34,15 @@ interface Received {
   data: Uint8Array;
 }
 
-/** Waits until `condition()` holds, polling every 5 ms, for at most `ms`. */
+/**
+ * Waits until `condition()` holds, polling every 5 ms, for at most `ms`.
+ * Generous: the first receiver Worker of a run type-checks its module,
+ * which takes seconds on a loaded machine.
+ */
 async function until(
   condition: () => boolean,
   what: string,
-  ms = 3000,
+  ms = 15_000,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
