@@ -2,9 +2,10 @@
  * The portable {@linkcode Transport}: Node's `node:dgram` as Deno provides
  * it. Works wherever Deno runs; needs `--allow-net`.
  *
- * It never calls `setRecvBufferSize`: on Deno 2.9.6 that makes every
- * receive allocate a buffer of the given size (8 MiB drops the receive rate
- * from ~90k to ~1k datagrams/s).
+ * It never calls `setRecvBufferSize`: on Deno 2.9.6 that does not touch
+ * SO_RCVBUF but sets the size of the buffer Deno allocates for every
+ * received datagram (twice the size on Linux; 64 KiB by default), so
+ * 8 MiB drops the receive rate to under 1k datagrams/s (docs/performance.md).
  *
  * @module
  */
@@ -107,6 +108,13 @@ class DgramTransport implements Transport {
   }
 
   setTtl(ttl: number): void {
+    if (ttl === 0) {
+      // Measured on Deno 2.9.6: setMulticastTTL(0) fails with EINVAL.
+      throw new McastRangeError(
+        "ERR_INVALID_TTL",
+        "Cannot set TTL 0 (this host only) with the node:dgram transport: Deno refuses it (EINVAL); use the ffi transport (--transport ffi, Linux), or TTL 1 through the loopback interface",
+      );
+    }
     if (this.family === "IPv6" && ttl !== 1) {
       // Measured on Deno 2.9.6: setMulticastTTL on udp6 returns success and
       // changes nothing; the hop limit stays at the kernel default, 1.

@@ -194,7 +194,7 @@ export async function* send(
   // Nonces of the latest requests, newest first: a reply must answer one.
   const nonces: Uint8Array[] = [];
   // With sequence numbers: when each of the latest requests left.
-  const sentAt = new Float64Array(SENT_WINDOW);
+  const sentAt = new Float64Array(sequence ? SENT_WINDOW : 0);
   const rounds = sequence ? new RoundTripStats() : undefined;
 
   const open = options.transport ?? openDgramTransport;

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { McastRangeError, PluginError } from "../lib/errors.ts";
 import {
+  ffiTransportAvailable,
+  openFfiTransport,
+} from "../lib/ffi_transport.ts";
+import {
   listen,
   type Listener,
   type ListenEvent,
@@ -421,4 +425,28 @@ Deno.test("an asynchronous responder that never answers is timed out and counted
   await until(() => listener.stats.pluginErrors === 1, SETTLE_MS);
   assert.equal(listener.stats.pending, 0);
   assert.equal(listener.stats.received, 1);
+});
+
+Deno.test("TTL 0 (this host only): node:dgram refuses it clearly; ffi sends it", async () => {
+  await assert.rejects(
+    send("x", {
+      group: newGroup(),
+      port: 20995,
+      interface: "127.0.0.1",
+      ttl: 0,
+    }).next(),
+    /Cannot set TTL 0 .*--transport ffi/,
+  );
+  if (!ffiTransportAvailable()) return; // not Linux, or no --allow-ffi
+  const group = newGroup();
+  await using listener = await start(group, {
+    responder: ack(),
+    codec: text(),
+  });
+  const { replies } = await collect("here only", group, listener.port, {
+    codec: text(),
+    ttl: 0,
+    transport: openFfiTransport,
+  });
+  assert.deepEqual(replies.map((reply) => reply.payload), ["ack"]);
 });

@@ -1,0 +1,118 @@
+/**
+ * The bench's clients (`clients/*.ts`): what they print (one JSON line on
+ * standard output when they finish) and how the orchestrator runs one as
+ * a subprocess. Each client has its own limits in count and time; the
+ * orchestrator kills one that overruns.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { placed } from "./cpu_placement.ts";
+
+/** Result of a ping-pong run: send, wait for the reply, repeat. */
+export interface PingPongResult {
+  /** Completed round trips (warm-up excluded). */
+  roundTrips: number;
+  /** Requests whose reply did not come within the per-request timeout. */
+  timeouts: number;
+  /** Wall time of the counted round trips. */
+  seconds: number;
+  /** Median round-trip time, ms. */
+  p50Ms: number;
+  /** 99th percentile round-trip time, ms. */
+  p99Ms: number;
+}
+
+/**
+ * Result of a load run: sequence-numbered requests sent back to back
+ * (each send awaited, as `send()` does), replies matched by number.
+ */
+export interface LoadResult {
+  /** Requests sent. */
+  sent: number;
+  /** First replies to distinct requests. */
+  replies: number;
+  /** From the first send to the last reply. */
+  seconds: number;
+  /** Median round-trip time of the replies, ms. */
+  p50Ms: number;
+  /** 99th percentile round-trip time, ms. */
+  p99Ms: number;
+}
+
+/** Result of a fan-in run: one request, replies from K listeners, repeated. */
+export interface FanInResult {
+  /** Rounds counted (warm-up excluded). */
+  rounds: number;
+  /** Counted rounds that ended in the timeout before all K replies came. */
+  incomplete: number;
+  /** Median time from the start of a round to its K-th reply, ms. */
+  p50Ms: number;
+  /** 90th percentile of the same, ms. */
+  p90Ms: number;
+}
+
+/**
+ * Prints a client's result line (client side).
+ *
+ * @param result The result.
+ */
+export function printResult(
+  result: PingPongResult | FanInResult | LoadResult,
+): void {
+  console.log(JSON.stringify(result));
+}
+
+/**
+ * Runs a client script in a Deno subprocess (on the load generators' CPU,
+ * `cpu_placement.ts`) and parses its result line (orchestrator side).
+ *
+ * @param script File name under `bench/clients/`.
+ * @param args Its arguments.
+ * @param timeoutMs Kill it after this long.
+ * @returns Its result.
+ * @throws {Error} with its standard error when it fails or prints no result.
+ */
+export async function runClient<
+  T extends PingPongResult | FanInResult | LoadResult,
+>(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<T> {
+  const path = fileURLToPath(new URL(`./clients/${script}`, import.meta.url));
+  const run = placed({
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--allow-net",
+      "--allow-read",
+      "--allow-sys=networkInterfaces,hostname",
+      path,
+      ...args,
+    ],
+  }, "load");
+  const child = new Deno.Command(run.command, {
+    args: run.args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const output = await child.output();
+  clearTimeout(killer);
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
+    .pop() ?? "";
+  if (!output.success || !line.startsWith("{")) {
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    throw new Error(
+      `client ${script} ${args.join(" ")} failed (${
+        output.signal ?? `exit ${output.code}`
+      }): ${stderr.split("\n").slice(0, 6).join("\n")}`,
+    );
+  }
+  return JSON.parse(line) as T;
+}

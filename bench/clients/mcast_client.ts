@@ -1,0 +1,174 @@
+/**
+ * mcast's own client path: `send()` from `lib/send.ts`, either one call
+ * per request (closed loop, like the raw ping-pong client) or one call in
+ * its sequence-numbered load mode (open loop). Prints one JSON line
+ * (`../client_protocol.ts`).
+ *
+ * - `pingpong GROUP PORT COUNT SECONDS SIZE WARMUP`: per round trip one
+ *   `send()` call (open a socket, send, stop at the first reply, close);
+ *   WARMUP calls first, not counted; stops after COUNT counted round
+ *   trips or SECONDS.
+ * - `fanin GROUP PORT ROUNDS EXPECTED TIMEOUT_MS WARMUP`: per round one
+ *   `send()` call, left as soon as EXPECTED replies have come (or after
+ *   TIMEOUT_MS); the time counted runs from the call to the last reply;
+ *   WARMUP rounds first, not counted.
+ * - `load GROUP PORT COUNT SECONDS SIZE`: one `send()` call in load mode:
+ *   `count` COUNT, `interval` 0, `sequence: true`, `timeout` 500 ms;
+ *   aborted after SECONDS. Round-trip times come from its summary.
+ *
+ * Sends only through 127.0.0.1 (`interface`), TTL 1 (`ttl: 0` fails with
+ * EINVAL on Deno 2.9.6's `node:dgram`).
+ *
+ * Run: `deno run --allow-net bench/clients/mcast_client.ts fanin 239.50.0.1 50000 20 10 1000 2`
+ *
+ * @module
+ */
+
+import { send, type SendSummary } from "../../lib/send.ts";
+import { text } from "../../plugins/codecs/text.ts";
+import { assertBenchEndpoint, LOOPBACK } from "../addresses.ts";
+import { printResult } from "../client_protocol.ts";
+import { percentile } from "../stats.ts";
+
+const PER_REQUEST_TIMEOUT_MS = 100;
+
+/** Runs one `send()` call until `expected` replies; resolves with the time, or NaN. */
+async function ask(
+  message: string,
+  group: string,
+  port: number,
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
+  const start = performance.now();
+  let replies = 0;
+  for await (
+    const event of send(message, {
+      group,
+      port,
+      interface: LOOPBACK,
+      ttl: 1,
+      codec: text(),
+      timeout: timeoutMs,
+    })
+  ) {
+    if (event.event === "reply" && ++replies === expected) {
+      return performance.now() - start;
+    }
+  }
+  return NaN;
+}
+
+async function pingPong(
+  group: string,
+  port: number,
+  count: number,
+  seconds: number,
+  size: number,
+  warmup: number,
+): Promise<void> {
+  const message = "p".repeat(size);
+  const end = performance.now() + seconds * 1000;
+  for (let i = 0; i < warmup && performance.now() < end; i++) {
+    await ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS);
+  }
+  const latencies: number[] = [];
+  let timeouts = 0;
+  const start = performance.now();
+  while (latencies.length < count && performance.now() < end) {
+    const took = await ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS);
+    if (Number.isNaN(took)) timeouts++;
+    else latencies.push(took);
+  }
+  printResult({
+    roundTrips: latencies.length,
+    timeouts,
+    seconds: (performance.now() - start) / 1000,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  });
+}
+
+async function fanIn(
+  group: string,
+  port: number,
+  rounds: number,
+  expected: number,
+  timeoutMs: number,
+  warmup: number,
+): Promise<void> {
+  const times: number[] = [];
+  let incomplete = 0;
+  for (let round = -warmup; round < rounds; round++) {
+    const took = await ask("who is there?", group, port, expected, timeoutMs);
+    if (round < 0) continue;
+    if (Number.isNaN(took)) incomplete++;
+    else times.push(took);
+  }
+  printResult({
+    rounds,
+    incomplete,
+    p50Ms: percentile(times, 50),
+    p90Ms: percentile(times, 90),
+  });
+}
+
+async function load(
+  group: string,
+  port: number,
+  count: number,
+  seconds: number,
+  size: number,
+): Promise<void> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), seconds * 1000);
+  const start = performance.now();
+  let lastReplyAt = start;
+  let summary: SendSummary | undefined;
+  for await (
+    const event of send("p".repeat(size), {
+      group,
+      port,
+      interface: LOOPBACK,
+      ttl: 1,
+      codec: text(),
+      count,
+      interval: 0,
+      sequence: true,
+      timeout: 500,
+      signal: stop.signal,
+    })
+  ) {
+    if (event.event === "reply") lastReplyAt = performance.now();
+    else summary = event;
+  }
+  clearTimeout(timer);
+  const responder = summary?.perResponder?.[0];
+  const replies = responder === undefined
+    ? 0
+    : Math.round(summary!.sent * (1 - responder.lossPercent / 100));
+  printResult({
+    sent: summary?.sent ?? 0,
+    replies,
+    seconds: (lastReplyAt - start) / 1000,
+    p50Ms: responder?.rttMs?.p50 ?? NaN,
+    p99Ms: responder?.rttMs?.p99 ?? NaN,
+  });
+}
+
+async function main(): Promise<void> {
+  const [mode, group, port, ...numbers] = Deno.args;
+  assertBenchEndpoint({ group, port: Number(port) });
+  const [a, b, c, d] = numbers.map(Number);
+  if (mode === "pingpong") {
+    await pingPong(group, Number(port), a, b, c, d);
+  } else if (mode === "fanin") {
+    await fanIn(group, Number(port), a, b, c, d);
+  } else if (mode === "load") {
+    await load(group, Number(port), a, b, c);
+  } else {
+    throw new RangeError(`mcast_client.ts: unknown mode ${mode}`);
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,98 @@
+/**
+ * The fixed sender of the one-way rows: `senders/flood.c` (sendmmsg,
+ * batches of 64) compiled at run time (`c_program.ts`), or
+ * `senders/flood.py` when there is no compiler. No binary is kept.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { assertBenchEndpoint, type Endpoint } from "./addresses.ts";
+import { compileC } from "./c_program.ts";
+import { placed } from "./cpu_placement.ts";
+
+/** What one flood did. */
+export interface FloodReport {
+  /** Datagrams handed to the kernel. */
+  sent: number;
+  /** How long sending took. */
+  seconds: number;
+}
+
+/** A ready sender; call {@linkcode Flooder.dispose} when done. */
+export interface Flooder {
+  /** `c-sendmmsg` or `python`. */
+  kind: string;
+  /**
+   * Sends up to `count` datagrams of `size` bytes to the group, for at
+   * most `seconds`; a sender that overruns by 5 s is killed.
+   */
+  flood(
+    endpoint: Endpoint,
+    count: number,
+    size: number,
+    seconds: number,
+  ): Promise<FloodReport>;
+  /** Removes the compiled sender. */
+  dispose(): Promise<void>;
+}
+
+const PYTHON_SENDER = fileURLToPath(
+  new URL("./senders/flood.py", import.meta.url),
+);
+
+/**
+ * Builds the C sender, or falls back to Python.
+ *
+ * @param prefer `auto` (C when gcc works), or force `python`.
+ * @returns The sender, and why C was not used when it was not.
+ */
+export async function prepareFlooder(
+  prefer: "auto" | "python" = "auto",
+): Promise<Flooder & { fallbackReason?: string }> {
+  const built = prefer === "python"
+    ? "python forced"
+    : await compileC("senders/flood.c");
+  const c = typeof built === "string" ? undefined : built;
+  const command = c?.path ?? "python3";
+  const prefix = c === undefined ? [PYTHON_SENDER] : [];
+  return {
+    kind: c === undefined ? "python" : "c-sendmmsg",
+    fallbackReason: typeof built === "string" ? built : undefined,
+    async flood(endpoint, count, size, seconds) {
+      assertBenchEndpoint(endpoint);
+      const run = placed({
+        command,
+        args: [
+          ...prefix,
+          endpoint.group,
+          String(endpoint.port),
+          String(count),
+          String(size),
+          String(seconds),
+        ],
+      }, "load");
+      const child = new Deno.Command(run.command, {
+        args: run.args,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const killer = setTimeout(
+        () => child.kill("SIGKILL"),
+        (seconds + 5) * 1000,
+      );
+      const output = await child.output();
+      clearTimeout(killer);
+      const text = new TextDecoder().decode(output.stdout).trim();
+      if (!output.success || !text.startsWith("{")) {
+        throw new Error(
+          `flooder failed: ${new TextDecoder().decode(output.stderr).trim()}`,
+        );
+      }
+      return JSON.parse(text) as FloodReport;
+    },
+    async dispose() {
+      await c?.dispose();
+    },
+  };
+}

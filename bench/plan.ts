@@ -1,0 +1,120 @@
+/**
+ * How big each measurement is: the full plan (`deno task bench`, a few
+ * minutes) and the quick one (`--quick`, a few seconds, for the smoke
+ * test). Every load is bounded in count and in time.
+ *
+ * @module
+ */
+
+/** Sizes and limits of one bench run. */
+export interface Plan {
+  /** `full` or `quick`. */
+  name: "full" | "quick";
+  /** Times each measurement of rows 1-3 is repeated (medians reported). */
+  repeats: number;
+  /**
+   * Whether the rows after `one-way-64` and `request-reply` also measure
+   * the extra implementations and pairings (FFI, Python, Node.js,
+   * `Deno.listenDatagram`, mcast's client with raw listeners). Without,
+   * they measure mcast against raw `node:dgram` only.
+   */
+  extras: boolean;
+  /** Row 1: payload sizes, bytes. */
+  oneWaySizes: number[];
+  /** Row 1: datagrams offered to each receiver at most. */
+  oneWayCount: number;
+  /**
+   * Row 1: the flood's time limit, seconds. The C sender offers ~0.5-0.8
+   * million datagrams per second here, so the time ends the flood: every
+   * receiver gets the same length of flood.
+   */
+  oneWaySeconds: number;
+  /** Row 1: warm-up flood before each measurement (not counted), seconds; 0 for none. */
+  oneWayWarmupSeconds: number;
+  /** Row 2: round trips per measurement. */
+  pingPongCount: number;
+  /** Row 2: time limit per measurement, seconds. */
+  pingPongSeconds: number;
+  /** Row 2: round trips run (and not counted) first. */
+  pingPongWarmup: number;
+  /** Row 2: `send()` calls per measurement of mcast's client. */
+  sendCallCount: number;
+  /** Row 2: request size, bytes. */
+  requestSize: number;
+  /** Row 2b: requests per load-mode measurement. */
+  loadCount: number;
+  /** Row 2b: how long a load-mode measurement may send, seconds. */
+  loadSeconds: number;
+  /** Row 3: listener counts. */
+  fanInListeners: number[];
+  /** Row 3: rounds per measurement (plus 2 warm-up rounds). */
+  fanInRounds: number;
+  /** Row 3: how long one round may wait for all replies, ms. */
+  fanInTimeoutMs: number;
+  /** Row 4: flood length, seconds. */
+  memorySeconds: number;
+  /** Row 4: when warm-up is over (RSS growth is measured from here), seconds. */
+  memoryWarmupSeconds: number;
+  /** Row 4: sampling period, ms. */
+  memorySampleMs: number;
+  /** Pitfall row: datagrams offered at most. */
+  recvBufferCount: number;
+  /** Pitfall row: the flood's length, seconds. */
+  recvBufferSeconds: number;
+  /** Pitfall row: the buffer size asked for, bytes. */
+  recvBufferBytes: number;
+}
+
+/** `deno task bench`: a few minutes on 2 cores. */
+export const FULL: Plan = {
+  name: "full",
+  repeats: 3,
+  extras: true,
+  oneWaySizes: [64, 1400],
+  oneWayCount: 3_000_000,
+  oneWaySeconds: 1,
+  oneWayWarmupSeconds: 0.2,
+  pingPongCount: 10_000,
+  pingPongSeconds: 5,
+  pingPongWarmup: 1_000,
+  sendCallCount: 2_000,
+  requestSize: 64,
+  loadCount: 20_000,
+  loadSeconds: 5,
+  fanInListeners: [1, 10, 50],
+  fanInRounds: 20,
+  fanInTimeoutMs: 1000,
+  memorySeconds: 10,
+  memoryWarmupSeconds: 2,
+  memorySampleMs: 200,
+  recvBufferCount: 5_000_000,
+  recvBufferSeconds: 1,
+  recvBufferBytes: 8 << 20,
+};
+
+/** `--quick`: every row, tiny counts, one repeat; a few seconds. */
+export const QUICK: Plan = {
+  name: "quick",
+  repeats: 1,
+  extras: false,
+  oneWaySizes: [64, 1400],
+  oneWayCount: 5_000,
+  oneWaySeconds: 0.3,
+  oneWayWarmupSeconds: 0,
+  pingPongCount: 200,
+  pingPongSeconds: 1,
+  pingPongWarmup: 10,
+  sendCallCount: 20,
+  requestSize: 64,
+  loadCount: 200,
+  loadSeconds: 1,
+  fanInListeners: [1, 10, 50],
+  fanInRounds: 2,
+  fanInTimeoutMs: 500,
+  memorySeconds: 0.5,
+  memoryWarmupSeconds: 0.2,
+  memorySampleMs: 100,
+  recvBufferCount: 50_000,
+  recvBufferSeconds: 0.3,
+  recvBufferBytes: 8 << 20,
+};

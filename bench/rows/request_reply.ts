@@ -1,0 +1,89 @@
+/**
+ * Row 2: request/reply ping-pong. One fixed client (raw `node:dgram` in
+ * Deno, `clients/raw_client.ts`) sends a request, waits for the reply and
+ * repeats, against each implementation acting as the responder (`ack`).
+ * mcast's `send()` is measured as the client too, one call per round
+ * trip, against the raw `node:dgram` responder: send has no
+ * sequence-numbered load mode, so a call per request is how it is used.
+ *
+ * @module
+ */
+
+import { type PingPongResult, runClient } from "../client_protocol.ts";
+import { type Implementation, RAW_NODE_DGRAM } from "../implementations.ts";
+import { ReceiverProcess } from "../receiver_process.ts";
+import type { Metrics } from "../results.ts";
+import type { Subject } from "../recorder.ts";
+import type { RowContext } from "./context.ts";
+
+/** mcast `send()` as the client, raw `node:dgram` as the responder. */
+export const SEND_CLIENT: Subject = {
+  id: "mcast-send-client",
+  label: "mcast send() client -> raw node:dgram",
+  side: "mcast",
+  required: true,
+  compareWith: [RAW_NODE_DGRAM.id],
+};
+
+async function pingPong(
+  context: RowContext,
+  responder: Implementation,
+  client: "raw_client.ts" | "mcast_client.ts",
+): Promise<Metrics> {
+  const { plan } = context;
+  const endpoint = context.endpoints.next();
+  const receiver = await ReceiverProcess.start(
+    responder.command("ack", endpoint, plan.pingPongSeconds + 30, 1),
+  );
+  try {
+    const count = client === "raw_client.ts"
+      ? plan.pingPongCount
+      : plan.sendCallCount;
+    const warmup = client === "raw_client.ts"
+      ? plan.pingPongWarmup
+      : Math.ceil(plan.pingPongWarmup / 10);
+    const result = await runClient<PingPongResult>(client, [
+      "pingpong",
+      endpoint.group,
+      String(endpoint.port),
+      String(count),
+      String(plan.pingPongSeconds),
+      String(plan.requestSize),
+      String(warmup),
+    ], (plan.pingPongSeconds * 2 + 20) * 1000);
+    await receiver.stop();
+    return {
+      roundTrips: result.roundTrips,
+      roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      timeouts: result.timeouts,
+    };
+  } finally {
+    await receiver.kill();
+  }
+}
+
+/**
+ * Row 2: every implementation as the responder, then mcast's client;
+ * alternating, `plan.repeats` times.
+ *
+ * @param context The run's shared state.
+ */
+export async function requestReplyRow(context: RowContext): Promise<void> {
+  const { plan, implementations, recorder } = context;
+  for (let repeat = 0; repeat < plan.repeats; repeat++) {
+    for (const implementation of implementations) {
+      await recorder.record(
+        "request-reply",
+        implementation,
+        () => pingPong(context, implementation, "raw_client.ts"),
+      );
+    }
+    await recorder.record(
+      "request-reply",
+      SEND_CLIENT,
+      () => pingPong(context, RAW_NODE_DGRAM, "mcast_client.ts"),
+    );
+  }
+}

@@ -1,0 +1,102 @@
+/*
+ * Bench flooder: sends COUNT datagrams of SIZE bytes to GROUP:PORT as fast
+ * as sendmmsg(2) allows (batches of 64), for at most SECONDS, then prints
+ * {"sent":N,"seconds":S} on stdout. Loopback only: it binds 127.0.0.1,
+ * sends through IP_MULTICAST_IF 127.0.0.1 with TTL 0 (the datagrams are
+ * looped back to this host and never leave it) and refuses groups outside
+ * 239.50.0.0/16 and ports outside 50000-50999.
+ *
+ * The payload is ASCII (an 8-digit hex sequence number, then 'x'), so a
+ * text codec decodes it.
+ *
+ * Usage: flood GROUP PORT COUNT SIZE SECONDS
+ * bench/flooder.ts compiles it into a temporary directory at run time.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+enum { BATCH = 64, MAX_SIZE = 1472 };
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: flood GROUP PORT COUNT SIZE SECONDS\n");
+    return 2;
+  }
+  const char *group = argv[1];
+  int port = atoi(argv[2]);
+  long count = atol(argv[3]);
+  int size = atoi(argv[4]);
+  double seconds = atof(argv[5]);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+  if (inet_pton(AF_INET, group, &to.sin_addr) != 1 ||
+      (ntohl(to.sin_addr.s_addr) >> 16) != ((239u << 8) | 50u) ||
+      port < 50000 || port > 50999) {
+    fprintf(stderr, "flood: refusing %s:%d (bench range is 239.50.0.0/16, "
+                    "ports 50000-50999)\n", group, port);
+    return 2;
+  }
+  if (count < 0 || size < 12 || size > MAX_SIZE || seconds <= 0 ||
+      seconds > 60) {
+    fprintf(stderr, "flood: bad count, size (12-%d) or seconds (0-60]\n",
+            MAX_SIZE);
+    return 2;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in self = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &self.sin_addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&self, sizeof self) < 0) {
+    perror("flood: bind 127.0.0.1");
+    return 1;
+  }
+  unsigned char ttl = 0, loop = 1;
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &self.sin_addr,
+                 sizeof self.sin_addr) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) < 0) {
+    perror("flood: setsockopt");
+    return 1;
+  }
+  static unsigned char data[BATCH][MAX_SIZE];
+  struct iovec iov[BATCH];
+  struct mmsghdr msgs[BATCH];
+  memset(msgs, 0, sizeof msgs);
+  memset(data, 'x', sizeof data);
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = data[i];
+    iov[i].iov_len = size;
+    msgs[i].msg_hdr.msg_name = &to;
+    msgs[i].msg_hdr.msg_namelen = sizeof to;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  long sent = 0;
+  double start = now();
+  while (sent < count && now() - start < seconds) {
+    int n = count - sent < BATCH ? (int)(count - sent) : BATCH;
+    for (int i = 0; i < n; i++) {
+      char digits[9];
+      snprintf(digits, sizeof digits, "%08lx", (sent + i) & 0xffffffffL);
+      memcpy(data[i], digits, 8);
+    }
+    int r = sendmmsg(fd, msgs, n, 0);
+    if (r < 0) {
+      perror("flood: sendmmsg");
+      return 1;
+    }
+    sent += r;
+  }
+  printf("{\"sent\":%ld,\"seconds\":%f}\n", sent, now() - start);
+  return 0;
+}
