@@ -1,6 +1,6 @@
 /**
  * The fixed sender of the one-way rows: `senders/flood.c` (sendmmsg,
- * batches of 64) compiled at run time (`c_program.ts`), or
+ * batches of 64, unpaced or paced at a given rate) compiled at run time (`c_program.ts`), or
  * `senders/flood.py` when there is no compiler. No binary is kept.
  *
  * @module
@@ -25,13 +25,17 @@ export interface Flooder {
   kind: string;
   /**
    * Sends up to `count` datagrams of `size` bytes to the group, for at
-   * most `seconds`; a sender that overruns by 5 s is killed.
+   * most `seconds`; a sender that overruns by 5 s is killed. With `rate`
+   * (datagrams per second) the sender is paced: each millisecond it sends
+   * what brings its total to `rate` x elapsed time (50 a millisecond at
+   * 50,000/s); without, it sends as fast as it can.
    */
   flood(
     endpoint: Endpoint,
     count: number,
     size: number,
     seconds: number,
+    rate?: number,
   ): Promise<FloodReport>;
   /** Removes the compiled sender. */
   dispose(): Promise<void>;
@@ -59,8 +63,11 @@ export async function prepareFlooder(
   return {
     kind: c === undefined ? "python" : "c-sendmmsg",
     fallbackReason: typeof built === "string" ? built : undefined,
-    async flood(endpoint, count, size, seconds) {
+    async flood(endpoint, count, size, seconds, rate = 0) {
       assertBenchEndpoint(endpoint);
+      if (!(Number.isInteger(rate) && rate >= 0)) {
+        throw new RangeError(`Flood rate must be a whole number, not ${rate}`);
+      }
       const run = placed({
         command,
         args: [
@@ -70,6 +77,7 @@ export async function prepareFlooder(
           String(count),
           String(size),
           String(seconds),
+          ...(rate > 0 ? [String(rate)] : []),
         ],
       }, "load");
       const child = new Deno.Command(run.command, {

@@ -57,6 +57,16 @@ export interface Plan {
   memoryWarmupSeconds: number;
   /** Row 4: sampling period, ms. */
   memorySampleMs: number;
+  /** Row 6: the paced sender's rate, datagrams per second. */
+  pacedRate: number;
+  /** Row 6: flood length, seconds (count = rate x seconds). */
+  pacedSeconds: number;
+  /** Row 6: payload size, bytes. */
+  pacedSize: number;
+  /** Row 6: when warm-up is over (RSS growth is measured from here), seconds. */
+  pacedWarmupSeconds: number;
+  /** Row 6: RSS sampling period, ms. */
+  pacedSampleMs: number;
   /** Pitfall row: datagrams offered at most. */
   recvBufferCount: number;
   /** Pitfall row: the flood's length, seconds. */
@@ -87,6 +97,11 @@ export const FULL: Plan = {
   memorySeconds: 10,
   memoryWarmupSeconds: 2,
   memorySampleMs: 200,
+  pacedRate: 50_000,
+  pacedSeconds: 10,
+  pacedSize: 64,
+  pacedWarmupSeconds: 2,
+  pacedSampleMs: 200,
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
@@ -114,6 +129,11 @@ export const QUICK: Plan = {
   memorySeconds: 0.5,
   memoryWarmupSeconds: 0.2,
   memorySampleMs: 100,
+  pacedRate: 50_000,
+  pacedSeconds: 1,
+  pacedSize: 64,
+  pacedWarmupSeconds: 0.4,
+  pacedSampleMs: 100,
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,

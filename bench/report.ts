@@ -20,6 +20,11 @@ const ms = (value: number) =>
   Number.isFinite(value) ? value.toFixed(value < 10 ? 3 : 1) : "-";
 const percent = (value: number) =>
   Number.isFinite(value) ? value.toFixed(1) : "-";
+/** Loss at a paced rate is often a handful of datagrams: more digits. */
+const lossPercent = (value: number) =>
+  Number.isFinite(value)
+    ? value.toFixed(value > 0 && value < 0.1 ? 4 : 2)
+    : "-";
 const mib = (value: number) => Number.isFinite(value) ? value.toFixed(1) : "-";
 
 const ONE_WAY: Column[] = [
@@ -58,6 +63,16 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   "hot-path": [
     { title: "ns per datagram", metric: "nsPerDatagram", format: count },
+  ],
+  "paced": [
+    { title: "offered", metric: "offered", format: count },
+    { title: "received", metric: "received", format: count },
+    { title: "loss %", metric: "lossPercent", format: lossPercent },
+    { title: "offered/s", metric: "offeredPerSecond", format: count },
+    { title: "RSS after warm-up", metric: "rssAtWarmupMiB", format: mib },
+    { title: "RSS at end", metric: "rssAtEndMiB", format: mib },
+    { title: "growth MiB", metric: "growthMiB", format: mib },
+    { title: "peak RSS MiB", metric: "peakRssMiB", format: mib },
   ],
   "recv-buffer": ONE_WAY,
 };

@@ -65,6 +65,12 @@ export const ROWS = [
     higherIsBetter: false,
   },
   {
+    id: "paced-50k",
+    title: "6. 50k datagrams/s offered, 64 bytes, 10 s: loss and RSS",
+    primary: "lossPercent",
+    higherIsBetter: false,
+  },
+  {
     id: "recv-buffer",
     title: "pitfall: node:dgram setRecvBufferSize on Deno",
     primary: "receivedPerSecond",

@@ -38,6 +38,7 @@ import { hotPathRow } from "./rows/hot_path.ts";
 import { loadModeRow } from "./rows/load_mode.ts";
 import { memoryRow } from "./rows/memory.ts";
 import { oneWayRow } from "./rows/one_way.ts";
+import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { requestReplyRow } from "./rows/request_reply.ts";
 
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
         fanInRow,
         memoryRow,
         hotPathRow,
+        pacedRow,
         recvBufferRow,
       ]
     ) {

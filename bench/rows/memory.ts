@@ -13,8 +13,13 @@ import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import type { RowContext } from "./context.ts";
 
-/** Resident and peak resident set of a process, MiB, or undefined once gone. */
-async function readMemory(
+/**
+ * Resident and peak resident set of a process, MiB, or undefined once gone.
+ *
+ * @param pid The process.
+ * @returns VmRSS and VmHWM from `/proc/PID/status`, MiB.
+ */
+export async function readMemory(
   pid: number,
 ): Promise<{ rss: number; hwm: number } | undefined> {
   try {

@@ -1,19 +1,24 @@
 /*
  * Bench flooder: sends COUNT datagrams of SIZE bytes to GROUP:PORT as fast
  * as sendmmsg(2) allows (batches of 64), for at most SECONDS, then prints
- * {"sent":N,"seconds":S} on stdout. Loopback only: it binds 127.0.0.1,
- * sends through IP_MULTICAST_IF 127.0.0.1 with TTL 0 (the datagrams are
- * looped back to this host and never leave it) and refuses groups outside
- * 239.50.0.0/16 and ports outside 50000-50999.
+ * {"sent":N,"seconds":S} on stdout. With RATE > 0 it is paced instead:
+ * every millisecond (absolute deadlines, clock_nanosleep TIMER_ABSTIME)
+ * it sends what brings the total to RATE x elapsed ms / 1000 (50 a tick
+ * at 50,000/s), so the rate does not drift when a tick is late.
+ * Loopback only: it binds 127.0.0.1, sends through IP_MULTICAST_IF
+ * 127.0.0.1 with TTL 0 (the datagrams are looped back to this host and
+ * never leave it) and refuses groups outside 239.50.0.0/16 and ports
+ * outside 50000-50999.
  *
  * The payload is ASCII (an 8-digit hex sequence number, then 'x'), so a
  * text codec decodes it.
  *
- * Usage: flood GROUP PORT COUNT SIZE SECONDS
+ * Usage: flood GROUP PORT COUNT SIZE SECONDS [RATE]
  * bench/flooder.ts compiles it into a temporary directory at run time.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +35,8 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: flood GROUP PORT COUNT SIZE SECONDS\n");
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: flood GROUP PORT COUNT SIZE SECONDS [RATE]\n");
     return 2;
   }
   const char *group = argv[1];
@@ -39,6 +44,7 @@ int main(int argc, char **argv) {
   long count = atol(argv[3]);
   int size = atoi(argv[4]);
   double seconds = atof(argv[5]);
+  long rate = argc == 7 ? atol(argv[6]) : 0;
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
   if (inet_pton(AF_INET, group, &to.sin_addr) != 1 ||
       (ntohl(to.sin_addr.s_addr) >> 16) != ((239u << 8) | 50u) ||
@@ -48,8 +54,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (count < 0 || size < 12 || size > MAX_SIZE || seconds <= 0 ||
-      seconds > 60) {
-    fprintf(stderr, "flood: bad count, size (12-%d) or seconds (0-60]\n",
+      seconds > 60 || rate < 0 || rate > 10000000) {
+    fprintf(stderr,
+            "flood: bad count, size (12-%d), seconds (0-60] or rate\n",
             MAX_SIZE);
     return 2;
   }
@@ -82,9 +89,30 @@ int main(int argc, char **argv) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
   long sent = 0;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  long tick = 0;
   double start = now();
   while (sent < count && now() - start < seconds) {
-    int n = count - sent < BATCH ? (int)(count - sent) : BATCH;
+    long limit = count;
+    if (rate > 0) {
+      /* Due by the end of this tick: RATE x (tick + 1) / 1000. */
+      long due = (long)((double)rate * (tick + 1) / 1000.0);
+      if (due < limit) limit = due;
+      if (sent >= limit) {
+        tick++;
+        deadline.tv_nsec += 1000000;
+        if (deadline.tv_nsec >= 1000000000) {
+          deadline.tv_nsec -= 1000000000;
+          deadline.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline,
+                               NULL) == EINTR) {
+        }
+        continue;
+      }
+    }
+    int n = limit - sent < BATCH ? (int)(limit - sent) : BATCH;
     for (int i = 0; i < n; i++) {
       char digits[9];
       snprintf(digits, sizeof digits, "%08lx", (sent + i) & 0xffffffffL);

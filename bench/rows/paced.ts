@@ -1,0 +1,102 @@
+/**
+ * Row 6: loss and memory at a realistic rate. The C sender is paced at
+ * `plan.pacedRate` datagrams per second (50 every millisecond at 50,000/s,
+ * absolute deadlines) for `plan.pacedSeconds`, `pacedSize` bytes each,
+ * into one receiver in its own subprocess; the count is bounded to rate x
+ * seconds. The receiver counts what it gets (exact counts: loss is
+ * offered - received), and `/proc/PID/status` (VmRSS) is sampled every
+ * `plan.pacedSampleMs` from the start of the flood: RSS after warm-up
+ * (`plan.pacedWarmupSeconds`), at the end, the growth between them, and
+ * the peak.
+ *
+ * @module
+ */
+
+import {
+  type Implementation,
+  MCAST,
+  MCAST_FFI,
+  PYTHON,
+  RAW_NODE_DGRAM,
+} from "../implementations.ts";
+import { ReceiverProcess } from "../receiver_process.ts";
+import type { Metrics } from "../results.ts";
+import type { RowContext } from "./context.ts";
+import { readMemory } from "./memory.ts";
+
+async function paced(
+  context: RowContext,
+  implementation: Implementation,
+): Promise<Metrics> {
+  const { plan } = context;
+  const endpoint = context.endpoints.next();
+  const receiver = await ReceiverProcess.start(
+    implementation.command("sink", endpoint, plan.pacedSeconds + 30, 1),
+  );
+  try {
+    const samples: { at: number; rss: number }[] = [];
+    const start = performance.now();
+    const sample = async () => {
+      const memory = await readMemory(receiver.pid);
+      if (memory !== undefined) {
+        samples.push({ at: (performance.now() - start) / 1000, ...memory });
+      }
+    };
+    await sample();
+    const sampler = setInterval(sample, plan.pacedSampleMs);
+    const count = Math.round(plan.pacedRate * plan.pacedSeconds);
+    // The count ends the flood; the time limit (1 s more) only guards
+    // against a sender that falls behind its schedule.
+    const flood = await context.flooder.flood(
+      endpoint,
+      count,
+      plan.pacedSize,
+      plan.pacedSeconds + 1,
+      plan.pacedRate,
+    ).finally(() => clearInterval(sampler));
+    await sample();
+    const report = await receiver.stop();
+    const at = (seconds: number) =>
+      samples.filter((s) => s.at <= seconds).at(-1)?.rss ?? NaN;
+    const warm = at(plan.pacedWarmupSeconds);
+    const end = samples.at(-1)?.rss ?? NaN;
+    return {
+      offered: flood.sent,
+      received: report.received,
+      lost: flood.sent - report.received,
+      lossPercent: 100 * (1 - report.received / flood.sent),
+      offeredPerSecond: Math.round(flood.sent / flood.seconds),
+      floodSeconds: flood.seconds,
+      rssAtStartMiB: samples[0]?.rss ?? NaN,
+      rssAtWarmupMiB: warm,
+      rssAtEndMiB: end,
+      growthMiB: end - warm,
+      peakRssMiB: Math.max(...samples.map((s) => s.rss)),
+      samples: samples.length,
+    };
+  } finally {
+    await receiver.kill();
+  }
+}
+
+/**
+ * Row 6: mcast's listener over `node:dgram` and over FFI, raw
+ * `node:dgram` and the Python loop (the last two extras only with
+ * `plan.extras`), one paced flood each.
+ *
+ * @param context The run's shared state.
+ */
+export async function pacedRow(context: RowContext): Promise<void> {
+  const available = new Set(context.implementations.map((i) => i.id));
+  const receivers = context.plan.extras
+    ? [MCAST, MCAST_FFI, RAW_NODE_DGRAM, PYTHON]
+    : [MCAST, RAW_NODE_DGRAM];
+  for (const implementation of receivers) {
+    if (!available.has(implementation.id)) continue;
+    await context.recorder.record(
+      "paced-50k",
+      implementation,
+      () => paced(context, implementation),
+    );
+  }
+}
