@@ -7,6 +7,7 @@
  * @module
  */
 
+import { assertBenchEndpoint } from "./addresses.ts";
 import { fileURLToPath } from "node:url";
 import { placed } from "./cpu_placement.ts";
 
@@ -62,6 +63,31 @@ export function printResult(
   result: PingPongResult | FanInResult | LoadResult,
 ): void {
   console.log(JSON.stringify(result));
+}
+
+/** A client's modes: each takes the group, the port and the numeric arguments. */
+export type ClientModes = Record<
+  "pingpong" | "fanin" | "load",
+  (group: string, port: number, ...numbers: number[]) => Promise<void>
+>;
+
+/**
+ * A client script's entry point (client side): checks the endpoint is the
+ * bench's, then runs the mode named by the first argument.
+ *
+ * @param name The script's name, for the error message.
+ * @param modes Its modes.
+ * @throws {RangeError} for an unknown mode or an endpoint outside the bench's range.
+ */
+export async function clientMain(
+  name: string,
+  modes: ClientModes,
+): Promise<void> {
+  const [mode, group, port, ...numbers] = Deno.args;
+  assertBenchEndpoint({ group, port: Number(port) });
+  const run = modes[mode as keyof ClientModes];
+  if (run === undefined) throw new RangeError(`${name}: unknown mode ${mode}`);
+  await run(group, Number(port), ...numbers.map(Number));
 }
 
 /**

@@ -26,8 +26,8 @@
 
 import { send, type SendSummary } from "../../lib/send.ts";
 import { text } from "../../plugins/codecs/text.ts";
-import { assertBenchEndpoint, LOOPBACK } from "../addresses.ts";
-import { printResult } from "../client_protocol.ts";
+import { LOOPBACK } from "../addresses.ts";
+import { clientMain, printResult } from "../client_protocol.ts";
 import { percentile } from "../stats.ts";
 
 const PER_REQUEST_TIMEOUT_MS = 100;
@@ -156,19 +156,10 @@ async function load(
   });
 }
 
-async function main(): Promise<void> {
-  const [mode, group, port, ...numbers] = Deno.args;
-  assertBenchEndpoint({ group, port: Number(port) });
-  const [a, b, c, d] = numbers.map(Number);
-  if (mode === "pingpong") {
-    await pingPong(group, Number(port), a, b, c, d);
-  } else if (mode === "fanin") {
-    await fanIn(group, Number(port), a, b, c, d);
-  } else if (mode === "load") {
-    await load(group, Number(port), a, b, c);
-  } else {
-    throw new RangeError(`mcast_client.ts: unknown mode ${mode}`);
-  }
+if (import.meta.main) {
+  await clientMain("mcast_client.ts", {
+    pingpong: pingPong,
+    fanin: fanIn,
+    load,
+  });
 }
-
-if (import.meta.main) await main();

@@ -27,8 +27,8 @@
  */
 
 import dgram from "node:dgram";
-import { assertBenchEndpoint, LOOPBACK } from "../addresses.ts";
-import { printResult } from "../client_protocol.ts";
+import { LOOPBACK } from "../addresses.ts";
+import { clientMain, printResult } from "../client_protocol.ts";
 import { percentile } from "../stats.ts";
 
 const PER_REQUEST_TIMEOUT_MS = 100;
@@ -192,19 +192,6 @@ async function load(
   });
 }
 
-async function main(): Promise<void> {
-  const [mode, group, port, ...numbers] = Deno.args;
-  assertBenchEndpoint({ group, port: Number(port) });
-  const [a, b, c, d] = numbers.map(Number);
-  if (mode === "pingpong") {
-    await pingPong(group, Number(port), a, b, c, d);
-  } else if (mode === "fanin") {
-    await fanIn(group, Number(port), a, b, c, d);
-  } else if (mode === "load") {
-    await load(group, Number(port), a, b, c);
-  } else {
-    throw new RangeError(`raw_client.ts: unknown mode ${mode}`);
-  }
+if (import.meta.main) {
+  await clientMain("raw_client.ts", { pingpong: pingPong, fanin: fanIn, load });
 }
-
-if (import.meta.main) await main();

@@ -9,28 +9,10 @@
 
 import { MCAST, MCAST_FFI, RAW_NODE_DGRAM } from "../implementations.ts";
 import type { Implementation } from "../implementations.ts";
+import { MemorySampler } from "../memory_sampler.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import type { RowContext } from "./context.ts";
-
-/**
- * Resident and peak resident set of a process, MiB, or undefined once gone.
- *
- * @param pid The process.
- * @returns VmRSS and VmHWM from `/proc/PID/status`, MiB.
- */
-export async function readMemory(
-  pid: number,
-): Promise<{ rss: number; hwm: number } | undefined> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const kib = (name: string) =>
-      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
-    return { rss: kib("VmRSS") / 1024, hwm: kib("VmHWM") / 1024 };
-  } catch {
-    return undefined;
-  }
-}
 
 async function underFlood(
   context: RowContext,
@@ -42,32 +24,21 @@ async function underFlood(
     implementation.command("sink", endpoint, plan.memorySeconds + 30, 1),
   );
   try {
-    const samples: { at: number; rss: number; hwm: number }[] = [];
-    const start = performance.now();
-    const sample = async () => {
-      const memory = await readMemory(receiver.pid);
-      if (memory !== undefined) {
-        samples.push({ at: (performance.now() - start) / 1000, ...memory });
-      }
-    };
-    await sample();
-    const sampler = setInterval(sample, plan.memorySampleMs);
+    const memory = await MemorySampler.start(receiver.pid, plan.memorySampleMs);
     const flood = await context.flooder.flood(
       endpoint,
       plan.memorySeconds * 3_000_000,
       64,
       plan.memorySeconds,
-    ).finally(() => clearInterval(sampler));
-    await sample();
+    ).finally(() => memory.stop());
+    await memory.sample();
     const report = await receiver.stop();
-    const at = (seconds: number) =>
-      samples.filter((s) => s.at <= seconds).at(-1)?.rss ?? NaN;
-    const warm = at(plan.memoryWarmupSeconds);
-    const end = at(plan.memorySeconds);
+    const warm = memory.rssAt(plan.memoryWarmupSeconds);
+    const end = memory.rssAt(plan.memorySeconds);
     return {
-      peakRssMiB: Math.max(...samples.map((s) => s.rss)),
-      hwmMiB: samples.at(-1)?.hwm ?? NaN,
-      rssAtStartMiB: samples[0]?.rss ?? NaN,
+      peakRssMiB: memory.peakRss,
+      hwmMiB: memory.lastHwm,
+      rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
       rssAtWarmupMiB: warm,
       rssAtEndMiB: end,
       growthMiB: end - warm,
@@ -75,7 +46,7 @@ async function underFlood(
       receivedPerSecond: report.seconds > 0
         ? Math.round(report.received / report.seconds)
         : NaN,
-      samples: samples.length,
+      samples: memory.samples.length,
     };
   } finally {
     await receiver.kill();

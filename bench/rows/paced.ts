@@ -22,7 +22,7 @@ import {
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import type { RowContext } from "./context.ts";
-import { readMemory } from "./memory.ts";
+import { MemorySampler } from "../memory_sampler.ts";
 
 async function paced(
   context: RowContext,
@@ -34,16 +34,7 @@ async function paced(
     implementation.command("sink", endpoint, plan.pacedSeconds + 30, 1),
   );
   try {
-    const samples: { at: number; rss: number }[] = [];
-    const start = performance.now();
-    const sample = async () => {
-      const memory = await readMemory(receiver.pid);
-      if (memory !== undefined) {
-        samples.push({ at: (performance.now() - start) / 1000, ...memory });
-      }
-    };
-    await sample();
-    const sampler = setInterval(sample, plan.pacedSampleMs);
+    const memory = await MemorySampler.start(receiver.pid, plan.pacedSampleMs);
     const count = Math.round(plan.pacedRate * plan.pacedSeconds);
     // The count ends the flood; the time limit (1 s more) only guards
     // against a sender that falls behind its schedule.
@@ -53,13 +44,11 @@ async function paced(
       plan.pacedSize,
       plan.pacedSeconds + 1,
       plan.pacedRate,
-    ).finally(() => clearInterval(sampler));
-    await sample();
+    ).finally(() => memory.stop());
+    await memory.sample();
     const report = await receiver.stop();
-    const at = (seconds: number) =>
-      samples.filter((s) => s.at <= seconds).at(-1)?.rss ?? NaN;
-    const warm = at(plan.pacedWarmupSeconds);
-    const end = samples.at(-1)?.rss ?? NaN;
+    const warm = memory.rssAt(plan.pacedWarmupSeconds);
+    const end = memory.lastRss;
     return {
       offered: flood.sent,
       received: report.received,
@@ -67,12 +56,12 @@ async function paced(
       lossPercent: 100 * (1 - report.received / flood.sent),
       offeredPerSecond: Math.round(flood.sent / flood.seconds),
       floodSeconds: flood.seconds,
-      rssAtStartMiB: samples[0]?.rss ?? NaN,
+      rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
       rssAtWarmupMiB: warm,
       rssAtEndMiB: end,
       growthMiB: end - warm,
-      peakRssMiB: Math.max(...samples.map((s) => s.rss)),
-      samples: samples.length,
+      peakRssMiB: memory.peakRss,
+      samples: memory.samples.length,
     };
   } finally {
     await receiver.kill();
