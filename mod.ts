@@ -33,6 +33,7 @@
 export * from "./lib/address.ts";
 export * from "./lib/auth.ts";
 export * from "./lib/cidr.ts";
+export * from "./lib/datagram_transport.ts";
 export * from "./lib/defaults.ts";
 export * from "./lib/dgram_transport.ts";
 export * from "./lib/dispatch.ts";

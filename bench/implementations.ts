@@ -103,12 +103,27 @@ const MCAST_PERMISSIONS = [
   "--allow-sys=networkInterfaces,hostname",
 ];
 
-/** mcast `listen()` over its default `node:dgram` transport, text codec. */
+/**
+ * mcast `listen()` as `deno task listen` runs it: over `Deno.listenDatagram`
+ * (the launcher passes `--unstable-net`), text codec.
+ */
 export const MCAST: Implementation = {
   id: "mcast",
-  label: "mcast listen()",
+  label: "mcast listen() (Deno.listenDatagram, the default)",
   side: "mcast",
   required: true,
+  command: denoReceiver("mcast_listen.ts", [
+    "--unstable-net",
+    ...MCAST_PERMISSIONS,
+  ], ["--transport=deno"]),
+};
+
+/** mcast `listen()` over the portable `node:dgram` transport. */
+export const MCAST_DGRAM: Implementation = {
+  id: "mcast-dgram",
+  label: "mcast listen() + node:dgram",
+  side: "mcast",
+  required: false,
   command: denoReceiver("mcast_listen.ts", MCAST_PERMISSIONS, [
     "--transport=dgram",
   ]),
@@ -231,7 +246,7 @@ export async function findImplementations(): Promise<{
   versions: Record<string, string>;
   dispose: () => Promise<void>;
 }> {
-  const available: Implementation[] = [MCAST];
+  const available: Implementation[] = [MCAST, MCAST_DGRAM];
   const skipped: Skipped[] = [];
   const versions: Record<string, string> = { deno: Deno.version.deno };
   const ffi = await loadFfiTransport();

@@ -72,6 +72,8 @@ export function permissionsFor(
     }
   }
   const permissions = [
+    // A feature flag, not a permission: lets listen use Deno.listenDatagram.
+    ...(command === "listen" ? ["--unstable-net"] : []),
     "--allow-net",
     command === "send"
       ? "--allow-sys=networkInterfaces"

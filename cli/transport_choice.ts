@@ -4,6 +4,10 @@
  * @module
  */
 
+import {
+  datagramTransportAvailable,
+  openDatagramTransport,
+} from "../lib/datagram_transport.ts";
 import { openDgramTransport } from "../lib/dgram_transport.ts";
 import {
   ffiTransportAvailable,
@@ -14,12 +18,29 @@ import { UsageError } from "./usage_error.ts";
 
 /** Help text lines for the flag. */
 export const TRANSPORT_HELP =
-  `      --transport NAME   dgram (portable, default) or ffi (Linux: faster receive,
-                         IPv6 hop limit, per-socket group filtering; needs --allow-ffi)`;
+  `      --transport NAME   auto (default), dgram (node:dgram, portable), deno
+                         (Deno.listenDatagram: faster listener, IPv4, needs
+                         --unstable-net) or ffi (Linux: fastest receive, IPv6 hop
+                         limit, IPv6 SSM, TTL 0; needs --allow-ffi). auto listens
+                         with deno where it can, else dgram, and sends with dgram`;
 
-/** Turns the flag's value into a transport factory; throws `UsageError` for a bad or unavailable one. */
-export function chooseTransport(value: string | undefined): TransportFactory {
-  if (value === undefined || value === "dgram") return openDgramTransport;
+/**
+ * Turns the flag's value into a transport factory, or `undefined` for the
+ * library's own choice (auto); throws `UsageError` for a bad or unavailable one.
+ */
+export function chooseTransport(
+  value: string | undefined,
+): TransportFactory | undefined {
+  if (value === undefined || value === "auto") return undefined;
+  if (value === "dgram") return openDgramTransport;
+  if (value === "deno") {
+    if (!datagramTransportAvailable()) {
+      throw new UsageError(
+        `Transport "deno" is not available here: it needs Deno's --unstable-net flag`,
+      );
+    }
+    return openDatagramTransport;
+  }
   if (value === "ffi") {
     if (!ffiTransportAvailable()) {
       throw new UsageError(
@@ -29,6 +50,6 @@ export function chooseTransport(value: string | undefined): TransportFactory {
     return openFfiTransport;
   }
   throw new UsageError(
-    `Invalid --transport "${value}": expected dgram or ffi`,
+    `Invalid --transport "${value}": expected auto, dgram, deno or ffi`,
   );
 }

@@ -13,6 +13,10 @@ import {
   validateUnicast,
 } from "./address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "./defaults.ts";
+import {
+  datagramTransportAvailable,
+  openDatagramTransport,
+} from "./datagram_transport.ts";
 import { openDgramTransport } from "./dgram_transport.ts";
 import { dispatch, type Outcome, type Pipeline } from "./dispatch.ts";
 import { type Duration, parseDuration } from "./duration.ts";
@@ -77,7 +81,10 @@ export interface ListenOptions {
   authWindow?: Duration;
   /** Closes the listener when aborted. */
   signal?: AbortSignal;
-  /** Opens the socket. @default the `node:dgram` transport */
+  /**
+   * Opens the socket. @default `Deno.listenDatagram` where `--unstable-net`
+   * is on and the group is IPv4 without a source filter; `node:dgram` otherwise
+   */
   transport?: TransportFactory;
   /** Sees every message, reply and error, for logging. Must not throw. */
   onEvent?: (event: ListenEvent) => void;
@@ -166,6 +173,21 @@ function defaultBindAddress(group: Group, iface: string | undefined): string {
     return zone === undefined ? any : group.address + zone;
   }
   return group.address;
+}
+
+/**
+ * The transport a listener uses unless told: Deno's own UDP API where it
+ * is available (`--unstable-net`) and can serve the group (IPv4, no source
+ * filter), since it receives several times faster; `node:dgram` otherwise.
+ */
+function defaultTransport(
+  group: Group,
+  source: string | undefined,
+): TransportFactory {
+  return group.family === "IPv4" && source === undefined &&
+      datagramTransportAvailable()
+    ? openDatagramTransport
+    : openDgramTransport;
 }
 
 /** How long a responder's teardown may take before the listener closes without it. */
@@ -259,7 +281,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   );
   const onEvent = options.onEvent;
 
-  const open = options.transport ?? openDgramTransport;
+  const open = options.transport ?? defaultTransport(group, source);
   const transport: Transport = await open({
     family: group.family,
     address: bindAddress,
@@ -272,10 +294,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       ? transport.leave(group.address, iface)
       : transport.leaveSource(source, group.address, iface);
   try {
-    if (source === undefined) transport.join(group.address, iface);
+    if (source === undefined) await transport.join(group.address, iface);
     else transport.joinSource(source, group.address, iface);
     transport.setLoopback(options.loopback ?? true);
-    if (iface !== undefined) transport.setInterface(iface);
+    // No outgoing interface to set: a listener's replies are unicast.
   } catch (error) {
     await transport.close();
     throw error;
@@ -512,7 +534,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       options.signal?.removeEventListener("abort", abort);
       for (const timer of jitterTimers) clearTimeout(timer);
       try {
-        leaveGroup();
+        await leaveGroup();
       } catch (error) {
         onEvent?.({ event: "error", kind: "leave", message: message(error) });
       }

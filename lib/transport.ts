@@ -50,12 +50,16 @@ export interface Transport {
   readonly reusesBuffers: boolean;
   /** The bound local address and port. */
   localAddress(): { address: string; port: number };
-  /** Join `group`, on the interface with address `iface` (or the OS's choice). */
-  join(group: string, iface?: string): void;
+  /**
+   * Join `group`, on the interface with address `iface` (or the OS's
+   * choice). A transport whose OS call is asynchronous returns a promise;
+   * callers await it before they count on the membership.
+   */
+  join(group: string, iface?: string): void | Promise<void>;
   /** Join `group` for datagrams from `source` only (SSM). */
   joinSource(source: string, group: string, iface?: string): void;
   /** Leave a group joined with `join`. */
-  leave(group: string, iface?: string): void;
+  leave(group: string, iface?: string): void | Promise<void>;
   /** Leave a group joined with `joinSource`. */
   leaveSource(source: string, group: string, iface?: string): void;
   /** Set the IP TTL / hop limit of outgoing multicast datagrams. */

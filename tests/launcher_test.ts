@@ -15,6 +15,7 @@ Deno.test("launcher: built-ins need only the network and interface names", () =>
   assert.deepEqual(
     permissionsFor("listen", ["--plugin", "echo", "--codec", "json"], "/w"),
     [
+      "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
     ],
@@ -35,6 +36,7 @@ Deno.test("launcher: read only the named files, import only the named hosts, ffi
       "k.key",
     ], "/w"),
     [
+      "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
       "--allow-read=/w/p/mine.ts,/abs/codec.ts,/w/k.key",
@@ -46,6 +48,7 @@ Deno.test("launcher: read only the named files, import only the named hosts, ffi
       "https://plugins.example.org:8443/x.ts",
     ], "/w"),
     [
+      "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
       "--allow-import=plugins.example.org:8443",

@@ -4,7 +4,8 @@
  * `ack`), each wrapped only to count. Speaks `../receiver_protocol.ts`.
  *
  * Extra flags: `--codec=text|none` (default `text`, as the command line
- * uses); `--transport=dgram|ffi` (default `dgram`; `ffi` loads
+ * uses); `--transport=dgram|deno|ffi` (default: `listen()`'s own choice;
+ * `deno` needs `--unstable-net`; `ffi` loads
  * `lib/ffi_transport.ts` when it is there and available);
  * `--rate-limit=off|default` (default `off`: `rateLimit: false`, since the
  * default reply limit of 10/s per source would be all a request/reply
@@ -18,6 +19,8 @@
 import { listen, type Listener } from "../../lib/listen.ts";
 import type { Responder } from "../../lib/plugin.ts";
 import type { TransportFactory } from "../../lib/transport.ts";
+import { openDatagramTransport } from "../../lib/datagram_transport.ts";
+import { openDgramTransport } from "../../lib/dgram_transport.ts";
 import { text } from "../../plugins/codecs/text.ts";
 import { ack } from "../../plugins/responders/ack.ts";
 import { silent } from "../../plugins/responders/silent.ts";
@@ -44,7 +47,9 @@ async function main(): Promise<void> {
   }
 
   let transport: TransportFactory | undefined;
-  if (args.flags.transport === "ffi") {
+  if (args.flags.transport === "dgram") transport = openDgramTransport;
+  else if (args.flags.transport === "deno") transport = openDatagramTransport;
+  else if (args.flags.transport === "ffi") {
     const ffi = await loadFfiTransport();
     if (typeof ffi === "string") throw new Error(`FFI transport: ${ffi}`);
     transport = ffi;

@@ -7,7 +7,12 @@
  * @module
  */
 
-import { MCAST, MCAST_FFI, RAW_NODE_DGRAM } from "../implementations.ts";
+import {
+  MCAST,
+  MCAST_DGRAM,
+  MCAST_FFI,
+  RAW_NODE_DGRAM,
+} from "../implementations.ts";
 import type { Implementation } from "../implementations.ts";
 import { MemorySampler } from "../memory_sampler.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
@@ -62,7 +67,7 @@ async function underFlood(
 export async function memoryRow(context: RowContext): Promise<void> {
   const available = new Set(context.implementations.map((i) => i.id));
   const listeners = context.plan.extras
-    ? [MCAST, MCAST_FFI, RAW_NODE_DGRAM]
+    ? [MCAST, MCAST_DGRAM, MCAST_FFI, RAW_NODE_DGRAM]
     : [MCAST, RAW_NODE_DGRAM];
   for (const implementation of listeners) {
     if (!available.has(implementation.id)) continue;

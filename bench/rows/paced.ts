@@ -15,6 +15,7 @@
 import {
   type Implementation,
   MCAST,
+  MCAST_DGRAM,
   MCAST_FFI,
   PYTHON,
   RAW_NODE_DGRAM,
@@ -78,7 +79,7 @@ async function paced(
 export async function pacedRow(context: RowContext): Promise<void> {
   const available = new Set(context.implementations.map((i) => i.id));
   const receivers = context.plan.extras
-    ? [MCAST, MCAST_FFI, RAW_NODE_DGRAM, PYTHON]
+    ? [MCAST, MCAST_DGRAM, MCAST_FFI, RAW_NODE_DGRAM, PYTHON]
     : [MCAST, RAW_NODE_DGRAM];
   for (const implementation of receivers) {
     if (!available.has(implementation.id)) continue;
