@@ -18,9 +18,12 @@ const DENO: string = Deno.execPath();
 /** Deno starts slowly when several start at once: be generous. */
 const READY_MS = 30_000;
 
-/** `mcast ARGS...` as a command line for a node. */
+/**
+ * `mcast ARGS...` as a command line for a node, with `--unstable-net` as
+ * `deno task listen` passes it: listeners use the same transport as there.
+ */
 function mcastArgv(args: string[]): string[] {
-  return [DENO, "run", "-A", CLI, ...args];
+  return [DENO, "run", "-A", "--unstable-net", CLI, ...args];
 }
 
 /** Runs `mcast ARGS...` in `node`; it is killed after `timeoutMs`. */
