@@ -9,6 +9,7 @@ import type { Flooder } from "../flooder.ts";
 import type { Implementation } from "../implementations.ts";
 import type { Plan } from "../plan.ts";
 import type { Recorder } from "../recorder.ts";
+import type { Metrics, RowId } from "../results.ts";
 
 /** Shared state of one bench run. */
 export interface RowContext {
@@ -22,4 +23,30 @@ export interface RowContext {
   endpoints: EndpointAllocator;
   /** Where figures go. */
   recorder: Recorder;
+}
+
+/**
+ * Records `measure` for each of `implementations` that is available in
+ * this run, in order, under the row `row`.
+ *
+ * @param context The run's shared state.
+ * @param row The row's id.
+ * @param implementations The ones the row compares, in order.
+ * @param measure Measures one implementation.
+ */
+export async function recordEach(
+  context: RowContext,
+  row: RowId,
+  implementations: readonly Implementation[],
+  measure: (implementation: Implementation) => Promise<Metrics>,
+): Promise<void> {
+  const available = new Set(context.implementations.map((i) => i.id));
+  for (const implementation of implementations) {
+    if (!available.has(implementation.id)) continue;
+    await context.recorder.record(
+      row,
+      implementation,
+      () => measure(implementation),
+    );
+  }
 }

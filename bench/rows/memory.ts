@@ -17,7 +17,7 @@ import type { Implementation } from "../implementations.ts";
 import { MemorySampler } from "../memory_sampler.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
-import type { RowContext } from "./context.ts";
+import { recordEach, type RowContext } from "./context.ts";
 
 async function underFlood(
   context: RowContext,
@@ -65,16 +65,13 @@ async function underFlood(
  * @param context The run's shared state.
  */
 export async function memoryRow(context: RowContext): Promise<void> {
-  const available = new Set(context.implementations.map((i) => i.id));
   const listeners = context.plan.extras
     ? [MCAST, MCAST_DGRAM, MCAST_FFI, RAW_NODE_DGRAM]
     : [MCAST, RAW_NODE_DGRAM];
-  for (const implementation of listeners) {
-    if (!available.has(implementation.id)) continue;
-    await context.recorder.record(
-      "memory",
-      implementation,
-      () => underFlood(context, implementation),
-    );
-  }
+  await recordEach(
+    context,
+    "memory",
+    listeners,
+    (implementation) => underFlood(context, implementation),
+  );
 }

@@ -22,7 +22,7 @@ import {
 } from "../implementations.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
-import type { RowContext } from "./context.ts";
+import { recordEach, type RowContext } from "./context.ts";
 import { MemorySampler } from "../memory_sampler.ts";
 
 async function paced(
@@ -77,16 +77,13 @@ async function paced(
  * @param context The run's shared state.
  */
 export async function pacedRow(context: RowContext): Promise<void> {
-  const available = new Set(context.implementations.map((i) => i.id));
   const receivers = context.plan.extras
     ? [MCAST, MCAST_DGRAM, MCAST_FFI, RAW_NODE_DGRAM, PYTHON]
     : [MCAST, RAW_NODE_DGRAM];
-  for (const implementation of receivers) {
-    if (!available.has(implementation.id)) continue;
-    await context.recorder.record(
-      "paced-50k",
-      implementation,
-      () => paced(context, implementation),
-    );
-  }
+  await recordEach(
+    context,
+    "paced-50k",
+    receivers,
+    (implementation) => paced(context, implementation),
+  );
 }
