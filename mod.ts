@@ -48,6 +48,7 @@ export * from "./lib/plugin.ts";
 export * from "./lib/rate_limiter.ts";
 export * from "./lib/round_trip_stats.ts";
 export * from "./lib/send.ts";
+export * from "./lib/sender.ts";
 export * from "./lib/sequence.ts";
 export * from "./lib/source_filter.ts";
 export * from "./lib/transport.ts";

@@ -65,11 +65,17 @@ export function printResult(
   console.log(JSON.stringify(result));
 }
 
-/** A client's modes: each takes the group, the port and the numeric arguments. */
-export type ClientModes = Record<
-  "pingpong" | "fanin" | "load",
-  (group: string, port: number, ...numbers: number[]) => Promise<void>
->;
+/** One client mode: takes the group, the port and the numeric arguments. */
+export type ClientMode = (
+  group: string,
+  port: number,
+  ...numbers: number[]
+) => Promise<void>;
+
+/** A client's modes: every client has these three, and may have more. */
+export type ClientModes = Record<"pingpong" | "fanin" | "load", ClientMode> & {
+  [mode: string]: ClientMode;
+};
 
 /**
  * A client script's entry point (client side): checks the endpoint is the
@@ -85,7 +91,7 @@ export async function clientMain(
 ): Promise<void> {
   const [mode, group, port, ...numbers] = Deno.args;
   assertBenchEndpoint({ group, port: Number(port) });
-  const run = modes[mode as keyof ClientModes];
+  const run = Object.hasOwn(modes, mode) ? modes[mode] : undefined;
   if (run === undefined) throw new RangeError(`${name}: unknown mode ${mode}`);
   await run(group, Number(port), ...numbers.map(Number));
 }

@@ -5,11 +5,12 @@
  * a table per row with the ratios and writes the figures as JSON.
  *
  * ```sh
- * deno run --allow-all bench/run.ts [--quick] [--no-pin] [--output=PATH] [--flooder=auto|python]
+ * deno run --allow-all bench/run.ts [--quick] [--no-pin] [--output=PATH] [--flooder=auto|python] [--rows=NAME,...]
  * ```
  *
  * `--quick` runs every row with tiny counts and one repeat (a few
- * seconds; the smoke test uses it). The JSON goes to
+ * seconds; the smoke test uses it). `--rows` runs only the named groups
+ * of rows (names in {@linkcode ROW_GROUPS}), for re-measuring one thing. The JSON goes to
  * `bench/results/latest.json` unless `--output` says otherwise. Load
  * generators run on CPU 0 and what is measured on CPU 1 unless
  * `--no-pin` (`cpu_placement.ts`). Exit status 1 when a required
@@ -42,8 +43,24 @@ import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { requestReplyRow } from "./rows/request_reply.ts";
 
+/** The row groups in the order they run, by the name `--rows` takes. */
+const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
+  "one-way": oneWayRow,
+  "request-reply": requestReplyRow,
+  "load-mode": loadModeRow,
+  "fan-in": fanInRow,
+  "memory": memoryRow,
+  "hot-path": hotPathRow,
+  "paced": pacedRow,
+  "recv-buffer": recvBufferRow,
+};
+
+const USAGE =
+  "usage: bench/run.ts [--quick] [--no-pin] [--output=PATH] [--flooder=auto|python] [--rows=NAME,...]";
+
 interface Options {
   plan: Plan;
+  rows: string[];
   output: string;
   flooder: "auto" | "python";
   pin: boolean;
@@ -52,6 +69,7 @@ interface Options {
 function parseOptions(args: string[]): Options {
   const options: Options = {
     plan: FULL,
+    rows: Object.keys(ROW_GROUPS),
     output: fileURLToPath(new URL("./results/latest.json", import.meta.url)),
     flooder: "auto",
     pin: true,
@@ -62,10 +80,21 @@ function parseOptions(args: string[]): Options {
     else if (arg.startsWith("--output=")) options.output = arg.slice(9);
     else if (arg === "--flooder=python" || arg === "--flooder=auto") {
       options.flooder = arg.slice(10) as Options["flooder"];
-    } else {
-      console.error(
-        `bench: unknown argument ${arg}\nusage: bench/run.ts [--quick] [--no-pin] [--output=PATH] [--flooder=auto|python]`,
+    } else if (arg.startsWith("--rows=")) {
+      options.rows = arg.slice(7).split(",");
+      const unknown = options.rows.filter((row) =>
+        !Object.hasOwn(ROW_GROUPS, row)
       );
+      if (unknown.length > 0 || options.rows.length === 0) {
+        console.error(
+          `bench: unknown row ${unknown.join(", ") || "(none)"}; rows: ${
+            Object.keys(ROW_GROUPS).join(", ")
+          }\n${USAGE}`,
+        );
+        Deno.exit(2);
+      }
+    } else {
+      console.error(`bench: unknown argument ${arg}\n${USAGE}`);
       Deno.exit(2);
     }
   }
@@ -134,19 +163,8 @@ async function main(): Promise<void> {
     recorder,
   };
   try {
-    for (
-      const row of [
-        oneWayRow,
-        requestReplyRow,
-        loadModeRow,
-        fanInRow,
-        memoryRow,
-        hotPathRow,
-        pacedRow,
-        recvBufferRow,
-      ]
-    ) {
-      await row(context);
+    for (const [name, row] of Object.entries(ROW_GROUPS)) {
+      if (options.rows.includes(name)) await row(context);
     }
   } finally {
     await flooder.dispose();

@@ -40,6 +40,8 @@ class DgramTransport implements Transport {
   readonly reusesBuffers = false;
   #socket: dgram.Socket;
   #closed: Promise<void> | undefined;
+  /** Sends not yet called back: their rejecters. */
+  #sending = new Set<(error: Error) => void>();
 
   constructor(socket: dgram.Socket, family: Family) {
     this.#socket = socket;
@@ -157,15 +159,22 @@ class DgramTransport implements Transport {
 
   send(data: Uint8Array, port: number, address: string): Promise<void> {
     return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.#sending.delete(fail);
+        reject(
+          new SocketError(
+            `Cannot send to ${address}:${port}: ${reason(error)}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      };
+      this.#sending.add(fail);
       this.#socket.send(data, port, address, (error) => {
-        if (error) {
-          reject(
-            new SocketError(
-              `Cannot send to ${address}:${port}: ${reason(error)}`,
-              { cause: error },
-            ),
-          );
-        } else resolve();
+        if (error) return fail(error);
+        this.#sending.delete(fail);
+        resolve();
       });
     });
   }
@@ -196,6 +205,10 @@ class DgramTransport implements Transport {
   close(): Promise<void> {
     this.#closed ??= new Promise((resolve) => {
       this.#socket.removeAllListeners("message");
+      // Deno's node:dgram never calls back a send still pending at close.
+      for (const fail of [...this.#sending]) {
+        fail(new Error("the socket was closed"));
+      }
       try {
         this.#socket.close(() => resolve());
       } catch {

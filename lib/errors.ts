@@ -20,7 +20,9 @@ export type McastErrorCode =
   | "ERR_PLUGIN_NOT_FOUND"
   | "ERR_PLUGIN_LOAD"
   | "ERR_PLUGIN_SHAPE"
-  | "ERR_PLUGIN_HOOK";
+  | "ERR_PLUGIN_HOOK"
+  | "ERR_SENDER_BUSY"
+  | "ERR_SENDER_CLOSED";
 
 /**
  * An input value has the wrong shape (not an address, not a number).

@@ -8,6 +8,9 @@
  *   `send()` call (open a socket, send, stop at the first reply, close);
  *   WARMUP calls first, not counted; stops after COUNT counted round
  *   trips or SECONDS.
+ * - `pingpong-sender GROUP PORT COUNT SECONDS SIZE WARMUP`: the same with
+ *   one {@linkcode Sender} kept open: per round trip one `sender.send()`
+ *   run over the same socket, as the raw client does.
  * - `fanin GROUP PORT ROUNDS EXPECTED TIMEOUT_MS WARMUP`: per round one
  *   `send()` call, left as soon as EXPECTED replies have come (or after
  *   TIMEOUT_MS); the time counted runs from the call to the last reply;
@@ -24,7 +27,8 @@
  * @module
  */
 
-import { send, type SendSummary } from "../../lib/send.ts";
+import { send } from "../../lib/send.ts";
+import { Sender, type SendSummary } from "../../lib/sender.ts";
 import { text } from "../../plugins/codecs/text.ts";
 import { LOOPBACK } from "../addresses.ts";
 import { clientMain, printResult } from "../client_protocol.ts";
@@ -59,6 +63,17 @@ async function ask(
   return NaN;
 }
 
+/** One run of a kept-open sender until its first reply; resolves with the time, or NaN. */
+async function askOver(sender: Sender, message: string): Promise<number> {
+  const start = performance.now();
+  for await (
+    const event of sender.send(message, { timeout: PER_REQUEST_TIMEOUT_MS })
+  ) {
+    if (event.event === "reply") return performance.now() - start;
+  }
+  return NaN;
+}
+
 async function pingPong(
   group: string,
   port: number,
@@ -67,16 +82,56 @@ async function pingPong(
   size: number,
   warmup: number,
 ): Promise<void> {
+  await measurePingPong(
+    (message) => ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS),
+    count,
+    seconds,
+    size,
+    warmup,
+  );
+}
+
+async function pingPongSender(
+  group: string,
+  port: number,
+  count: number,
+  seconds: number,
+  size: number,
+  warmup: number,
+): Promise<void> {
+  await using sender = await Sender.open({
+    group,
+    port,
+    interface: LOOPBACK,
+    ttl: 1,
+    codec: text(),
+  });
+  await measurePingPong(
+    (message) => askOver(sender, message),
+    count,
+    seconds,
+    size,
+    warmup,
+  );
+}
+
+async function measurePingPong(
+  roundTrip: (message: string) => Promise<number>,
+  count: number,
+  seconds: number,
+  size: number,
+  warmup: number,
+): Promise<void> {
   const message = "p".repeat(size);
   const end = performance.now() + seconds * 1000;
   for (let i = 0; i < warmup && performance.now() < end; i++) {
-    await ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS);
+    await roundTrip(message);
   }
   const latencies: number[] = [];
   let timeouts = 0;
   const start = performance.now();
   while (latencies.length < count && performance.now() < end) {
-    const took = await ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS);
+    const took = await roundTrip(message);
     if (Number.isNaN(took)) timeouts++;
     else latencies.push(took);
   }
@@ -159,6 +214,7 @@ async function load(
 if (import.meta.main) {
   await clientMain("mcast_client.ts", {
     pingpong: pingPong,
+    "pingpong-sender": pingPongSender,
     fanin: fanIn,
     load,
   });

@@ -7,13 +7,8 @@
 
 import assert from "node:assert/strict";
 import { listen, type Listener, type ListenOptions } from "../../lib/listen.ts";
-import {
-  send,
-  type SendEvent,
-  type SendOptions,
-  type SendReply,
-  type SendSummary,
-} from "../../lib/send.ts";
+import { send, type SendOptions } from "../../lib/send.ts";
+import type { SendEvent, SendReply, SendSummary } from "../../lib/sender.ts";
 
 /** The loopback address every test socket is pinned to. */
 export const LOOPBACK = "127.0.0.1";

@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import { openDgramTransport } from "../lib/dgram_transport.ts";
+import type { ListenEvent } from "../lib/listen.ts";
+import type { Responder } from "../lib/plugin.ts";
+import {
+  Sender,
+  type SendEvent,
+  type SendReply,
+  type SendRunOptions,
+  type SendSummary,
+} from "../lib/sender.ts";
+import { text } from "../plugins/codecs/text.ts";
+import { ack } from "../plugins/responders/ack.ts";
+import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+
+// Loopback only; groups 239.24.x.x.
+
+async function runOnce(
+  sender: Sender,
+  message: unknown,
+  options: SendRunOptions,
+): Promise<{ replies: SendReply[]; summary: SendSummary }> {
+  const replies: SendReply[] = [];
+  let summary: SendSummary | undefined;
+  for await (const event of sender.send(message, options)) {
+    if (event.event === "reply") replies.push(event);
+    else summary = event;
+  }
+  assert.ok(summary, "a run ends with a summary");
+  return { replies, summary };
+}
+
+Deno.test("a Sender answers run after run over one socket", async () => {
+  const group = "239.24.0.1";
+  const seenPorts = new Set<number>();
+  const listener = await listenOnLoopback({
+    group,
+    responder: ack(),
+    codec: text(),
+    rateLimit: false,
+    onEvent: (event: ListenEvent) => {
+      if (event.event === "message") seenPorts.add(event.port);
+    },
+  });
+  try {
+    await using sender = await Sender.open({
+      group,
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+    });
+    assert.equal(sender.group, group);
+    assert.equal(sender.port, listener.port);
+    for (let round = 0; round < 5; round++) {
+      const { replies, summary } = await runOnce(sender, `round ${round}`, {
+        timeout: "300ms",
+      });
+      assert.equal(replies.length, 1, `round ${round}: one reply`);
+      assert.equal(replies[0].payload, "ack");
+      assert.equal(replies[0].from, LOOPBACK);
+      assert.deepEqual(
+        { sent: summary.sent, replies: summary.replies },
+        { sent: 1, replies: 1 },
+      );
+    }
+    assert.equal(listener.stats.received, 5);
+    assert.equal(seenPorts.size, 1, "every request left from the same socket");
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("a Sender runs one send at a time and refuses to send once closed", async () => {
+  const sender = await Sender.open({
+    group: "239.24.0.2",
+    port: 40_999,
+    interface: LOOPBACK,
+  });
+  const first = sender.send("one", { timeout: "10s" });
+  const pending = first.next(); // starts the run: it sends, then waits
+  await assert.rejects(
+    () => sender.send("two").next(),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_SENDER_BUSY" && error.message.includes("239.24.0.2"),
+  );
+  // Closing ends the run with its summary; the send it cut short is not
+  // counted.
+  await sender.close();
+  assert.deepEqual((await pending).value, {
+    event: "summary",
+    sent: 0,
+    replies: 0,
+    responders: 0,
+  });
+  assert.equal((await first.next()).done, true);
+  await assert.rejects(
+    () => sender.send("three").next(),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_SENDER_CLOSED" && error.message.includes("40999"),
+  );
+  await sender.close(); // idempotent
+});
+
+Deno.test("a run closed mid-wait still ends with its summary", async () => {
+  const sender = await Sender.open({
+    group: "239.24.0.3",
+    port: 40_998,
+    interface: LOOPBACK,
+  });
+  const events: SendEvent[] = [];
+  const started = performance.now();
+  const running = (async () => {
+    for await (const event of sender.send("hello", { timeout: "10s" })) {
+      events.push(event);
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sender.close();
+  await running;
+  assert.ok(performance.now() - started < 2000, "close cut the wait short");
+  assert.deepEqual(events, [
+    { event: "summary", sent: 1, replies: 0, responders: 0 },
+  ]);
+});
+
+Deno.test("with sequence numbers, a late reply to an earlier run is not counted in the next", async () => {
+  const group = "239.24.0.4";
+  // Answers "slow" after 300 ms and anything else at once.
+  const slowOrFast: Responder<string, string> = {
+    name: "slow-or-fast",
+    respond: async (message) => {
+      if (message.payload === "slow") {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      return "ok";
+    },
+  };
+  const listener = await listenOnLoopback({
+    group,
+    responder: slowOrFast,
+    codec: text(),
+    rateLimit: false,
+  });
+  try {
+    await using sender = await Sender.open({
+      group,
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+    });
+    const first = await runOnce(sender, "slow", {
+      sequence: true,
+      timeout: "50ms",
+    });
+    assert.equal(first.replies.length, 0, "the slow reply misses run 1");
+    assert.equal(first.summary.perResponder?.length, 0);
+    const second = await runOnce(sender, "fast", {
+      sequence: true,
+      timeout: "600ms",
+    });
+    // Run 2 sees its own answer and run 1's late one, told apart.
+    const counted = second.replies.filter((reply) => reply.seq !== undefined);
+    const stale = second.replies.filter((reply) => reply.seq === undefined);
+    assert.equal(counted.length, 1);
+    assert.equal(counted[0].seq, 0, "numbered from 0 within the run");
+    assert.equal(stale.length, 1, "run 1's reply arrives during run 2");
+    assert.equal(stale[0].payload, "ok");
+    const [row] = second.summary.perResponder!;
+    assert.equal(row.replies, 1);
+    assert.equal(row.duplicates, 0, "the late reply is no duplicate");
+    assert.equal(row.lossPercent, 0);
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("with a key, a reply to an earlier run's request does not verify", async () => {
+  const group = "239.24.0.5";
+  const key = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
+  const slow: Responder<string, string> = {
+    name: "slow",
+    respond: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return "ok";
+    },
+  };
+  const listener = await listenOnLoopback({
+    group,
+    responder: slow,
+    codec: text(),
+    rateLimit: false,
+    key,
+  });
+  try {
+    await using sender = await Sender.open({
+      group,
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+      key,
+    });
+    const first = await runOnce(sender, "one", { timeout: "50ms" });
+    assert.equal(first.replies.length, 0);
+    // Run 1's reply (~300 ms) and run 2's own (~350 ms) both arrive in run 2.
+    const second = await runOnce(sender, "two", { timeout: "600ms" });
+    assert.equal(second.replies.length, 2);
+    const [late, own] = second.replies;
+    assert.equal(late.verified, false, "answers none of run 2's requests");
+    assert.ok(late.authError, "refused, with a reason");
+    assert.equal(own.verified, true);
+    assert.equal(own.payload, "ok");
+    assert.equal(second.summary.verified, 1);
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("Sender.open checks every option before opening a socket", async () => {
+  await assert.rejects(
+    () => Sender.open({ group: "10.0.0.1" }),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_INVALID_GROUP" && error.message.includes("10.0.0.1"),
+  );
+  await assert.rejects(
+    () => Sender.open({ ttl: 256 }),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_INVALID_TTL" && error.message.includes("256"),
+  );
+  await assert.rejects(
+    () => Sender.open({ interface: "no-such-if0" }),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_INVALID_INTERFACE" &&
+      error.message.includes("no-such-if0"),
+  );
+  await using sender = await Sender.open({ interface: LOOPBACK });
+  await assert.rejects(
+    () => sender.send("x", { rate: 5, interval: 10 }).next(),
+    (error: Error & { code?: string }) => error.code === "ERR_INVALID_OPTION",
+  );
+  await assert.rejects(
+    () => sender.send(42).next(),
+    (error: Error & { code?: string }) =>
+      error.code === "ERR_INVALID_OPTION" && error.message.includes("number"),
+  );
+  // A refused run leaves the sender usable.
+  const events: SendEvent[] = [];
+  for await (
+    const event of sender.send("x", { timeout: 0 })
+  ) events.push(event);
+  assert.equal(events.length, 1);
+});
+
+Deno.test("the node:dgram transport rejects a send that close cut short", async () => {
+  // Deno's node:dgram never calls such a send back: without the rejection
+  // an awaiting sender would hang.
+  const transport = await openDgramTransport({
+    family: "IPv4",
+    address: "0.0.0.0",
+    port: 0,
+    reuseAddress: false,
+  });
+  transport.setInterface(LOOPBACK);
+  const sending = transport.send(new Uint8Array(3), 40_997, "239.24.0.6")
+    .then(() => undefined, (error: Error & { code?: string }) => error);
+  await transport.close();
+  const error = await sending;
+  assert.ok(error instanceof Error, "the send rejects");
+  assert.equal(error.code, "ERR_SOCKET");
+  assert.match(error.message, /239\.24\.0\.6:40997: the socket was closed/);
+});
