@@ -45,6 +45,8 @@ export interface Plan {
   loadCount: number;
   /** Row 2b: how long a load-mode measurement may send, seconds. */
   loadSeconds: number;
+  /** Row 2b: requests per second (every pairing keeps up at this rate). */
+  loadRate: number;
   /** Row 3: listener counts. */
   fanInListeners: number[];
   /** Row 3: rounds per measurement (plus 2 warm-up rounds). */
@@ -90,7 +92,8 @@ export const FULL: Plan = {
   sendCallCount: 2_000,
   requestSize: 64,
   loadCount: 20_000,
-  loadSeconds: 5,
+  loadSeconds: 6,
+  loadRate: 4_000,
   fanInListeners: [1, 10, 50],
   fanInRounds: 20,
   fanInTimeoutMs: 1000,
@@ -123,6 +126,7 @@ export const QUICK: Plan = {
   requestSize: 64,
   loadCount: 200,
   loadSeconds: 1,
+  loadRate: 1_000,
   fanInListeners: [1, 10, 50],
   fanInRounds: 2,
   fanInTimeoutMs: 500,

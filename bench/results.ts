@@ -30,7 +30,8 @@ export const ROWS = [
   },
   {
     id: "request-reply-load",
-    title: "2b. request/reply, send() load mode (open loop, sequence-numbered)",
+    title:
+      "2b. request/reply, send() load mode (open loop, paced, sequence-numbered)",
     primary: "roundTripsPerSecond",
     higherIsBetter: true,
   },

@@ -15,9 +15,10 @@
  *   `send()` call, left as soon as EXPECTED replies have come (or after
  *   TIMEOUT_MS); the time counted runs from the call to the last reply;
  *   WARMUP rounds first, not counted.
- * - `load GROUP PORT COUNT SECONDS SIZE`: one `send()` call in load mode:
- *   `count` COUNT, `interval` 0, `sequence: true`, `timeout` 500 ms;
- *   aborted after SECONDS. Round-trip times come from its summary.
+ * - `load GROUP PORT COUNT SECONDS SIZE RATE`: one `send()` call in load
+ *   mode: `count` COUNT, `rate` RATE (0: `interval` 0, back to back),
+ *   `sequence: true`, `timeout` 500 ms; aborted after SECONDS. Round-trip
+ *   times come from its summary.
  *
  * Sends only through 127.0.0.1 (`interface`), TTL 1 (`ttl: 0` fails with
  * EINVAL on Deno 2.9.6's `node:dgram`).
@@ -174,6 +175,7 @@ async function load(
   count: number,
   seconds: number,
   size: number,
+  rate: number,
 ): Promise<void> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), seconds * 1000);
@@ -188,7 +190,7 @@ async function load(
       ttl: 1,
       codec: text(),
       count,
-      interval: 0,
+      ...(rate > 0 ? { rate } : { interval: 0 }),
       sequence: true,
       timeout: 500,
       signal: stop.signal,

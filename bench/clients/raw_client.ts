@@ -11,11 +11,11 @@
  *   a socket, send one request, wait for EXPECTED replies (or
  *   TIMEOUT_MS), close; the time counted runs from opening to the last
  *   reply; WARMUP rounds first, not counted.
- * - `load GROUP PORT COUNT SECONDS SIZE`: one socket; COUNT requests
+ * - `load GROUP PORT COUNT SECONDS SIZE RATE`: one socket; COUNT requests
  *   framed with sequence numbers as `send({ sequence: true })` frames
- *   them (`lib/sequence.ts`), sent back to back, each send awaited; replies
- *   matched by number; waits 500 ms for the last replies. Stops sending
- *   after SECONDS.
+ *   them (`lib/sequence.ts`), RATE a second on a schedule (0: back to
+ *   back), each send awaited; replies matched by number; waits 500 ms for
+ *   the last replies. Stops sending after SECONDS.
  *
  * Sends only through 127.0.0.1 (`setMulticastInterface`), TTL 1. (TTL 0
  * would keep even a misrouted datagram on the host, but Deno 2.9.6's
@@ -143,8 +143,10 @@ async function load(
   count: number,
   seconds: number,
   size: number,
+  rate: number,
 ): Promise<void> {
   const socket = await openSocket();
+  const intervalMs = rate > 0 ? 1000 / rate : 0;
   const request = new Uint8Array(FRAME_BYTES + size).fill(0x70);
   request.set([0, 0x4d, 0x53, 0x01, 0, 0, 0, 0]);
   const requestView = new DataView(request.buffer);
@@ -167,7 +169,14 @@ async function load(
   const start = performance.now();
   const end = start + seconds * 1000;
   let sent = 0;
+  let nextSendAt = start;
   while (sent < count && performance.now() < end) {
+    const now = performance.now();
+    if (now < nextSendAt) {
+      await new Promise((resolve) => setTimeout(resolve, nextSendAt - now));
+      continue;
+    }
+    nextSendAt += intervalMs;
     requestView.setUint32(4, sent);
     sentAt[sent] = performance.now();
     await new Promise<void>((resolve) =>
