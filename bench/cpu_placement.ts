@@ -5,8 +5,8 @@
  * run) to CPU 1: one core each, so the figures do not swing with the
  * scheduler's placement (unpinned, one receiver measured 9k-44k datagrams
  * per second from run to run on the same 2-core machine; pinned, 38k-46k).
- * The price: a receiver's helper threads (V8's, the FFI transport's
- * Worker) share its one core. `--no-pin` turns this off.
+ * The price: a receiver's helper threads (V8's, the pool thread the FFI
+ * transport waits on) share its one core. `--no-pin` turns this off.
  *
  * @module
  */

@@ -222,7 +222,7 @@ async function run(
   const probe: Probe = kind === "ffi"
     ? await openFfi(onDatagram, options)
     : await openDgram(onDatagram);
-  // Let the receiver settle (the FFI Worker starts on onDatagram).
+  // Let the receiver settle (the FFI receiver starts on onDatagram).
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   // Samples of (time, count) every 10 ms; the largest gap between ticks

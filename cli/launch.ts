@@ -79,12 +79,6 @@ export function permissionsFor(
       ? "--allow-sys=networkInterfaces"
       : "--allow-sys=networkInterfaces,hostname",
   ];
-  if (ffi) {
-    // Deno reads the receiver Worker's module to start it.
-    read.add(
-      new URL("../lib/ffi_receiver_worker.ts", import.meta.url).pathname,
-    );
-  }
   if (read.size > 0) permissions.push(`--allow-read=${[...read].join(",")}`);
   if (imports.size > 0) {
     permissions.push(`--allow-import=${[...imports].join(",")}`);

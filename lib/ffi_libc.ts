@@ -122,9 +122,13 @@ export const MMSG = {
 } as const;
 
 /**
- * The symbols that the main thread calls. None of them blocks: the socket
- * is blocking for the receiver Worker, so `sendto` is called with
- * `MSG_DONTWAIT`.
+ * The libc symbols mcast calls. All run on the main thread and none
+ * blocks it: `sendto` and the synchronous `recvmmsg` are called with
+ * `MSG_DONTWAIT`; `recvmmsg_wait` is `recvmmsg` declared
+ * `nonblocking: true`, so it waits for datagrams on one of Deno's
+ * blocking-pool threads and returns a promise. Its buffers must be memory
+ * that V8 never moves (a large `ArrayBuffer` kept referenced), and errno
+ * after it belongs to the pool thread, not this one.
  *
  * @example Open them yourself (needs `--allow-ffi`)
  * ```ts ignore
@@ -149,6 +153,16 @@ export const LIBC_SYMBOLS = {
     parameters: ["i32", "pointer", "usize", "i32", "pointer", "u32"],
     result: "isize",
   },
+  recvmmsg: {
+    parameters: ["i32", "pointer", "u32", "i32", "pointer"],
+    result: "i32",
+  },
+  recvmmsg_wait: {
+    name: "recvmmsg",
+    parameters: ["i32", "pointer", "u32", "i32", "pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   inet_pton: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
@@ -159,27 +173,6 @@ export const LIBC_SYMBOLS = {
   if_nametoindex: { parameters: ["pointer"], result: "u32" },
   if_indextoname: { parameters: ["u32", "pointer"], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/**
- * The symbols that the receiver Worker calls. `recvmmsg` blocks, which is
- * why it runs on the Worker's thread and is declared synchronous
- * (a `nonblocking: true` call would run on a pool thread while the
- * buffers it writes are still reachable from JavaScript).
- *
- * @example Open them in a Worker (needs `--allow-ffi`)
- * ```ts ignore
- * import { LIBC_PATH, RECEIVER_SYMBOLS } from "./ffi_libc.ts";
- * const lib = Deno.dlopen(LIBC_PATH, RECEIVER_SYMBOLS);
- * lib.close();
- * ```
- */
-export const RECEIVER_SYMBOLS = {
-  recvmmsg: {
-    parameters: ["i32", "pointer", "u32", "i32", "pointer"],
-    result: "i32",
-  },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -591,6 +584,54 @@ export class Libc {
   /** `shutdown(fd, how)`; errors are returned, not thrown. */
   shutdown(fd: number, how: number): number {
     return this.#fn.shutdown(fd, how) < 0 ? this.#errno.getInt32() : 0;
+  }
+
+  /**
+   * Takes the datagrams queued on `fd` without waiting (`recvmmsg` with
+   * `MSG_DONTWAIT`) into the `count` headers at `headers`.
+   *
+   * @returns How many arrived; 0 when none was queued (`EAGAIN`, `EINTR`).
+   * @throws {ErrnoError} for any other failure.
+   */
+  receiveQueued(
+    fd: number,
+    headers: Deno.PointerObject,
+    count: number,
+  ): number {
+    const received = this.#fn.recvmmsg(
+      fd,
+      headers,
+      count,
+      LINUX.MSG_DONTWAIT,
+      null,
+    );
+    if (received >= 0) return received;
+    const errno = this.#errno.getInt32();
+    if (errno === LINUX.EAGAIN || errno === LINUX.EINTR) return 0;
+    throw new ErrnoError("recvmmsg", errno, this.describe(errno));
+  }
+
+  /**
+   * Waits on a pool thread until at least one datagram arrives on `fd`
+   * (or its `SO_RCVTIMEO` passes), then takes up to `count` of them
+   * (`recvmmsg` with `MSG_WAITFORONE`). The memory at `headers` must not
+   * move nor be freed until the promise settles.
+   *
+   * @returns How many arrived, or -1 on failure (errno is the pool
+   *   thread's: call {@linkcode Libc.receiveQueued} to learn the cause).
+   */
+  receiveWaiting(
+    fd: number,
+    headers: Deno.PointerObject,
+    count: number,
+  ): Promise<number> {
+    return this.#fn.recvmmsg_wait(
+      fd,
+      headers,
+      count,
+      LINUX.MSG_WAITFORONE,
+      null,
+    );
   }
 
   /** `close(fd)`; errors are returned, not thrown. */

@@ -1,8 +1,8 @@
 /**
  * A fast Linux implementation of {@link Transport} that calls libc through
- * `Deno.dlopen` (needs `--allow-ffi`). A Worker
- * (`ffi_receiver_worker.ts`) blocks in `recvmmsg` and hands the main
- * thread one transferred `ArrayBuffer` per batch of up to 64 datagrams;
+ * `Deno.dlopen` (needs `--allow-ffi`). Datagrams arrive in batches of up
+ * to 64 per `recvmmsg` call (`ffi_receiver.ts`: one call waits on a Deno
+ * pool thread, the rest are taken without waiting on the main thread);
  * sends, joins and options are synchronous libc calls on the main thread.
  *
  * Beyond `node:dgram` in Deno it can: keep a socket bound to `0.0.0.0`
@@ -16,19 +16,12 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { McastRangeError, SocketError } from "./errors.ts";
 import { ErrnoError, Libc, LINUX, type RawSocketAddress } from "./ffi_libc.ts";
-import {
-  CONTROL,
-  type ReceiverMessage,
-  type ReceiverStart,
-  RECORD_SIZE,
-} from "./ffi_receiver_worker.ts";
+import { FfiReceiver } from "./ffi_receiver.ts";
 import type {
   DatagramHandler,
   Family,
-  Peer,
   Transport,
   TransportFactory,
   TransportOpenOptions,
@@ -46,13 +39,13 @@ import type {
  * ```
  */
 export interface FfiTransportOptions {
-  /** Datagrams per `recvmmsg` call and per message to the main thread (1-1024; 64). */
+  /** Datagrams per `recvmmsg` call (1-1024; 64). */
   batchSize?: number;
   /**
-   * Batches handed to the main thread and not yet handled before the
-   * Worker stops reading and lets the kernel drop (1-1024; 32).
+   * Batches taken one after another before the event loop gets a turn
+   * (timers, replies, other sockets) under a flood (1-1024; 16).
    */
-  maxBatchesInFlight?: number;
+  batchesPerTurn?: number;
   /**
    * Socket receive buffer to ask for (`SO_RCVBUFFORCE` when privileged,
    * else `SO_RCVBUF`, which `net.core.rmem_max` caps); 8 MiB.
@@ -86,28 +79,20 @@ export interface FfiSocketOptions {
 
 const DEFAULTS = {
   batchSize: 64,
-  maxBatchesInFlight: 32,
+  batchesPerTurn: 16,
   receiveBufferBytes: 8 << 20,
 };
-/** `SO_RCVTIMEO` of the socket: how long the Worker may miss a stop flag. */
+/** `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast `close()`. */
 const RECEIVE_TIMEOUT_MS = 250;
-/** How long `close()` waits for the Worker to say it stopped. */
-const STOP_TIMEOUT_MS = 2000;
 /** How long a send may wait for room in a full send buffer. */
 const SEND_RETRY_MS = 2000;
-/** Entries in each source-address cache before it is cleared. */
-const PEER_CACHE_LIMIT = 1024;
 
 let availability: boolean | undefined;
 
-/** The receiver Worker's module. */
-const RECEIVER_URL = new URL("./ffi_receiver_worker.ts", import.meta.url);
-
 /**
  * Whether {@link openFfiTransport} can work here: Linux on x86_64 or
- * aarch64, the `ffi` permission granted, read permission for the receiver
- * Worker's module when it is a local file, and glibc's `libc.so.6`
- * loadable (not musl). Never prompts; the answer is computed once.
+ * aarch64, the `ffi` permission granted, and glibc's `libc.so.6` loadable
+ * (not musl). Never prompts; the answer is computed once.
  *
  * @example Pick a transport
  * ```ts ignore
@@ -124,16 +109,6 @@ export function ffiTransportAvailable(): boolean {
     return false;
   }
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return false;
-  }
-  // Deno needs read access to load a Worker from a local file.
-  if (
-    RECEIVER_URL.protocol === "file:" &&
-    Deno.permissions.querySync({
-        name: "read",
-        path: fileURLToPath(RECEIVER_URL),
-      }).state !== "granted"
-  ) {
     return false;
   }
   try {
@@ -166,9 +141,9 @@ export function createFfiTransportFactory(
       options.batchSize ?? DEFAULTS.batchSize,
       1024,
     ),
-    maxBatchesInFlight: bounded(
-      "maxBatchesInFlight",
-      options.maxBatchesInFlight ?? DEFAULTS.maxBatchesInFlight,
+    batchesPerTurn: bounded(
+      "batchesPerTurn",
+      options.batchesPerTurn ?? DEFAULTS.batchesPerTurn,
       1024,
     ),
     receiveBufferBytes: bounded(
@@ -234,22 +209,16 @@ interface PendingSend {
   reject: (error: Error) => void;
 }
 
-interface Receiver {
-  worker: Worker;
-  control: Int32Array;
-  stopped: Promise<void>;
-}
-
 const ANY4 = new Uint8Array(4);
 
 /**
  * A UDP socket driven through libc; see the module documentation. It
  * implements {@link Transport} and adds {@link FfiTransport.socketOptions}.
  *
- * Received `data` are views into one `ArrayBuffer` per batch that is never
- * reused (`reusesBuffers` is false): a handler may keep them, at the cost
- * of keeping that batch's buffer alive. `from` objects are frozen and
- * shared between datagrams from the same source.
+ * Received `data` are views into the receiver's memory, reused by the
+ * next batch (`reusesBuffers` is true): a handler copies what it keeps.
+ * `from` objects are frozen and shared between datagrams from the same
+ * source.
  *
  * @example Send one datagram
  * ```ts ignore
@@ -265,8 +234,8 @@ const ANY4 = new Uint8Array(4);
 export class FfiTransport implements Transport {
   /** Address family of the socket. */
   readonly family: Family;
-  /** False: every batch arrives in a fresh buffer. */
-  readonly reusesBuffers = false;
+  /** True: received data are only valid during the handler's call. */
+  readonly reusesBuffers = true;
 
   readonly #libc: Libc;
   readonly #fd: number;
@@ -275,7 +244,7 @@ export class FfiTransport implements Transport {
   #interface: string | undefined;
   #handler: DatagramHandler | undefined;
   #errorHandler: ((error: Error) => void) | undefined;
-  #receiver: Receiver | undefined;
+  #receiver: FfiReceiver | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #pending: PendingSend[] = [];
@@ -284,8 +253,6 @@ export class FfiTransport implements Transport {
   #lastDestination:
     | { address: string; port: number; raw: RawSocketAddress }
     | undefined;
-  readonly #peers4 = new Map<number, Peer>();
-  readonly #peers6 = new Map<string, Peer>();
 
   /**
    * Opens, configures and binds a socket: `FfiTransport.open(options)` is
@@ -794,8 +761,8 @@ export class FfiTransport implements Transport {
 
   /**
    * Install the receive handler (one per socket; a second call replaces
-   * it). The first call starts the receiver Worker; datagrams that the
-   * kernel queued before it are delivered.
+   * it). The first call starts receiving; datagrams that the kernel
+   * queued before it are delivered.
    */
   onDatagram(handler: DatagramHandler): void {
     this.#handler = handler;
@@ -808,39 +775,18 @@ export class FfiTransport implements Transport {
   }
 
   #startReceiver(): void {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
-    const worker = new Worker(
-      RECEIVER_URL.href,
-      { type: "module", name: `mcast ffi receiver fd ${this.#fd}` },
-    );
-    let stop!: () => void;
-    const stopped = new Promise<void>((resolve) => stop = resolve);
-    worker.onmessage = (event: MessageEvent<ReceiverMessage>) => {
-      const message = event.data;
-      if (message.type === "batch") {
-        this.#deliver(message.buffer, message.count);
-      } else if (message.type === "error") this.#receiveFailed(message);
-      else stop();
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      stop();
-      this.#report(
-        new SocketError(
-          `Receiver for ${this.#describeLocal()} failed: ${event.message}`,
-          { cause: event.error },
-        ),
-      );
-    };
-    const start: ReceiverStart = {
-      type: "start",
+    this.#receiver = new FfiReceiver({
+      libc: this.#libc,
       fd: this.#fd,
+      family: this.family,
       batchSize: this.#tuning.batchSize,
-      maxInFlight: this.#tuning.maxBatchesInFlight,
-      control: control.buffer as SharedArrayBuffer,
-    };
-    worker.postMessage(start);
-    this.#receiver = { worker, control, stopped };
+      batchesPerTurn: this.#tuning.batchesPerTurn,
+      formatIPv6: (ip, scopeId) =>
+        formatHost(this.#libc, { family: "IPv6", ip, port: 0, scopeId }),
+      onDatagram: (data, from) => this.#handler!(data, from),
+      onError: (error) => this.#report(error),
+      describe: () => this.#describeLocal(),
+    });
   }
 
   #describeLocal(): string {
@@ -850,105 +796,16 @@ export class FfiTransport implements Transport {
       : `${address}:${port}`;
   }
 
-  #receiveFailed(message: { errno: number; fatal: boolean; message?: string }) {
-    if (this.#closed) return;
-    const detail = message.message ??
-      new ErrnoError(
-        "recvmmsg",
-        message.errno,
-        this.#libc.describe(message.errno),
-      )
-        .detail;
-    this.#report(
-      new SocketError(
-        `Cannot receive on ${this.#describeLocal()}: ${detail}${
-          message.fatal ? "; receiving stopped" : ""
-        }`,
-      ),
-    );
-  }
-
   #report(error: Error): void {
     if (this.#closed) return;
     if (this.#errorHandler === undefined) throw error;
     this.#errorHandler(error);
   }
 
-  #deliver(buffer: ArrayBuffer, count: number): void {
-    const receiver = this.#receiver!;
-    const view = new DataView(buffer);
-    const start = count * RECORD_SIZE;
-    let failed = false;
-    let failure: unknown;
-    try {
-      for (let i = 0; i < count && !this.#closed; i++) {
-        const record = i * RECORD_SIZE;
-        const data = new Uint8Array(
-          buffer,
-          start + view.getUint32(record, true),
-          view.getUint32(record + 4, true),
-        );
-        try {
-          this.#handler!(data, this.#peer(view, record));
-        } catch (error) {
-          if (!failed) failure = error;
-          failed = true;
-        }
-      }
-    } finally {
-      const before = Atomics.sub(receiver.control, CONTROL.IN_FLIGHT, 1);
-      if (before >= this.#tuning.maxBatchesInFlight) {
-        Atomics.notify(receiver.control, CONTROL.IN_FLIGHT);
-      }
-    }
-    // Like an EventEmitter listener: a throwing handler is an uncaught
-    // error, raised after the rest of the batch was delivered.
-    if (failed) throw failure;
-  }
-
-  #peer(view: DataView, record: number): Peer {
-    const family = view.getUint16(record + 8, true);
-    const port = view.getUint16(record + 10, true);
-    if (family === LINUX.AF_INET) {
-      const ip = view.getUint32(record + 20, false);
-      const key = ip * 65536 + port;
-      let peer = this.#peers4.get(key);
-      if (peer === undefined) {
-        const address = `${ip >>> 24}.${(ip >>> 16) & 255}.${
-          (ip >>> 8) & 255
-        }.${ip & 255}`;
-        peer = Object.freeze({ address, port, family: "IPv4" as const });
-        if (this.#peers4.size >= PEER_CACHE_LIMIT) this.#peers4.clear();
-        this.#peers4.set(key, peer);
-      }
-      return peer;
-    }
-    const scopeId = view.getUint32(record + 16, true);
-    const key = `${view.getUint32(record + 20)},${
-      view.getUint32(record + 24)
-    },${view.getUint32(record + 28)},${
-      view.getUint32(record + 32)
-    },${port},${scopeId}`;
-    let peer = this.#peers6.get(key);
-    if (peer === undefined) {
-      const ip = new Uint8Array(view.buffer, record + 20, 16);
-      const address = formatHost(this.#libc, {
-        family: "IPv6",
-        ip,
-        port,
-        scopeId,
-      });
-      peer = Object.freeze({ address, port, family: "IPv6" as const });
-      if (this.#peers6.size >= PEER_CACHE_LIMIT) this.#peers6.clear();
-      this.#peers6.set(key, peer);
-    }
-    return peer;
-  }
-
   /**
-   * Close the socket; idempotent. Stops the Worker (`shutdown(SHUT_RD)`
-   * wakes its `recvmmsg` at once), rejects sends still waiting for room,
-   * then closes the descriptor.
+   * Close the socket; idempotent. Stops receiving (`shutdown(SHUT_RD)`
+   * wakes a waiting `recvmmsg` at once), rejects sends still waiting for
+   * room, then closes the descriptor.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -966,25 +823,9 @@ export class FfiTransport implements Transport {
         ),
       );
     }
-    const receiver = this.#receiver;
     try {
-      if (receiver !== undefined) {
-        Atomics.store(receiver.control, CONTROL.STOP, 1);
-        Atomics.notify(receiver.control, CONTROL.STOP);
-        Atomics.notify(receiver.control, CONTROL.IN_FLIGHT);
-        // ENOTCONN on an unconnected UDP socket, yet the receive side is
-        // shut and a blocked recvmmsg returns.
-        this.#libc.shutdown(this.#fd, LINUX.SHUT_RD);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          receiver.stopped,
-          new Promise<void>((resolve) =>
-            timer = setTimeout(resolve, STOP_TIMEOUT_MS)
-          ),
-        ]);
-        clearTimeout(timer);
-        receiver.worker.terminate();
-      }
+      // Resolves once no receive can touch the descriptor any more.
+      await this.#receiver?.stop();
     } finally {
       this.#libc.close(this.#fd);
       this.#libc.release();

@@ -9,8 +9,6 @@ import { Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
 import { text } from "../plugins/codecs/text.ts";
 
-const WORKER = `${ROOT}/lib/ffi_receiver_worker.ts`;
-
 Deno.test("launcher: built-ins need only the network and interface names", () => {
   assert.deepEqual(
     permissionsFor("listen", ["--plugin", "echo", "--codec", "json"], "/w"),
@@ -59,7 +57,6 @@ Deno.test("launcher: read only the named files, import only the named hosts, ffi
     [
       "--allow-net",
       "--allow-sys=networkInterfaces",
-      `--allow-read=${WORKER}`,
       "--allow-ffi",
     ],
   );
