@@ -691,12 +691,14 @@ export class FfiTransport implements Transport {
    */
   send(data: Uint8Array, port: number, address: string): Promise<void> {
     checkPort(port);
-    const description = `${data.byteLength} bytes to ${address}:${port}${
-      this.#interface === undefined ? "" : ` via interface ${this.#interface}`
-    }`;
+    // Described only when needed: a successful send builds no string.
     if (this.#closed) {
       return Promise.reject(
-        new SocketError(`Cannot send ${description}: the socket is closed`),
+        new SocketError(
+          `Cannot send ${
+            this.#describeSend(data.byteLength, address, port)
+          }: the socket is closed`,
+        ),
       );
     }
     const to = this.#destination(address, port);
@@ -706,7 +708,12 @@ export class FfiTransport implements Transport {
         return Promise.resolve();
       } catch (error) {
         if (!isRetryable(error)) {
-          return Promise.reject(sendError(description, error));
+          return Promise.reject(
+            sendError(
+              this.#describeSend(data.byteLength, address, port),
+              error,
+            ),
+          );
         }
       }
     }
@@ -714,13 +721,19 @@ export class FfiTransport implements Transport {
       this.#pending.push({
         data: data.slice(),
         to,
-        description,
+        description: this.#describeSend(data.byteLength, address, port),
         since: Date.now(),
         resolve,
         reject,
       });
       this.#scheduleRetry();
     });
+  }
+
+  #describeSend(bytes: number, address: string, port: number): string {
+    return `${bytes} bytes to ${address}:${port}${
+      this.#interface === undefined ? "" : ` via interface ${this.#interface}`
+    }`;
   }
 
   #scheduleRetry(): void {
