@@ -337,21 +337,7 @@ export class Sender implements AsyncDisposable {
     const firstSeq = this.#nextSeq;
     const queue: SendReply[] = [];
     let lastSentAt = 0;
-    // Requests handed to the socket, and those it confirmed. One send is
-    // in flight at most: a reply may be waited for while the socket still
-    // confirms its request, yet a fast loop cannot outrun the socket.
-    let issued = 0;
     let sent = 0;
-    let inFlight: Promise<void> | undefined;
-    let sendFailure: unknown;
-    const confirmed = () => {
-      sent++;
-      onSent?.(sent);
-    };
-    const failed = (error: unknown) => {
-      sendFailure ??= error;
-      this.#wake?.();
-    };
     let replies = 0;
     let verified = 0;
     const responders = new Set<string>();
@@ -386,7 +372,7 @@ export class Sender implements AsyncDisposable {
         if (framed !== undefined) {
           copy = reply.payload = framed.payload;
           const seq = (framed.seq - firstSeq) >>> 0;
-          if (seq < issued && issued - seq <= SENT_WINDOW) {
+          if (seq < sent && sent - seq <= SENT_WINDOW) {
             reply.seq = seq;
             reply.rttMs = Math.round(
               (arrived - sentAt[seq % SENT_WINDOW]) * 1000,
@@ -419,16 +405,11 @@ export class Sender implements AsyncDisposable {
           yield reply;
         }
         this.#throwSocketError();
-        if (sendFailure !== undefined || signal?.aborted || this.#closed) break;
+        if (signal?.aborted || this.#closed) break;
         const now = performance.now();
-        if ((count === 0 || issued < count) && now >= nextSendAt) {
-          if (inFlight !== undefined) {
-            await inFlight;
-            inFlight = undefined;
-            continue;
-          }
+        if ((count === 0 || sent < count) && now >= nextSendAt) {
           let datagram = sequence
-            ? frameRequest((firstSeq + issued) >>> 0, bytes)
+            ? frameRequest((firstSeq + sent) >>> 0, bytes)
             : bytes;
           if (auth !== undefined) {
             const signed = auth.signRequest(datagram);
@@ -437,26 +418,26 @@ export class Sender implements AsyncDisposable {
             if (nonces.length > NONCES_KEPT) nonces.pop();
           }
           lastSentAt = performance.now();
-          sentAt[issued % SENT_WINDOW] = lastSentAt;
-          inFlight = transport.send(datagram, port, group.address).then(
-            confirmed,
-            failed,
-          );
-          issued++;
-          if (sequence) this.#nextSeq = (firstSeq + issued) >>> 0;
+          sentAt[sent % SENT_WINDOW] = lastSentAt;
+          try {
+            await transport.send(datagram, port, group.address);
+          } catch (error) {
+            if (this.#closed) break;
+            throw error;
+          }
+          sent++;
+          if (sequence) this.#nextSeq = (firstSeq + sent) >>> 0;
+          onSent?.(sent);
           // On schedule, not from the last send: no drift at high rates;
           // but after a stall, no burst of more than a second's worth.
           nextSendAt = Math.max(nextSendAt + intervalMs, lastSentAt - 1000);
-          if (issued === count) deadline = performance.now() + timeoutMs;
+          if (sent === count) deadline = performance.now() + timeoutMs;
           continue;
         }
-        if (count !== 0 && issued >= count && now >= deadline) break;
-        const wakeAt = count === 0 || issued < count ? nextSendAt : deadline;
+        if (count !== 0 && sent >= count && now >= deadline) break;
+        const wakeAt = count === 0 || sent < count ? nextSendAt : deadline;
         await this.#sleep(Math.max(0, wakeAt - now), signal);
       }
-      await inFlight;
-      // A send the closing socket cut short is not counted, nor an error.
-      if (sendFailure !== undefined && !this.#closed) throw sendFailure;
       while (queue.length > 0) {
         const reply = queue.shift()!;
         replies++;
