@@ -10,8 +10,12 @@
  *   command line;
  * - `--allow-import=HOST` only for the host of a plugin or codec URL named
  *   on the command line;
- * - `--allow-ffi` (and reading the receiver Worker's module) only with
- *   `--transport ffi`.
+ * - `--allow-ffi` with `--transport ffi`; and for `listen` with the
+ *   default transport on Linux (x86_64, aarch64) when every plugin is a
+ *   built-in: no third-party code then runs in the child, and the FFI
+ *   receive path is the one that keeps up with 50k datagrams/s with no
+ *   loss (docs/performance.md). A plugin or codec file or URL keeps the
+ *   child without it, unless `--transport ffi` asks for it.
  *
  * The child, which parses network input and runs plugins, gets no other
  * permission; it runs in the directory the user ran the task from, so
@@ -33,11 +37,13 @@ export function permissionsFor(
 ): string[] {
   const read = new Set<string>();
   const imports = new Set<string>();
-  let ffi = false;
+  let transport = "auto";
+  // A plugin or codec that is not a built-in: code from outside mcast.
+  let foreignCode = false;
   const named = (flag: string, value: string | undefined) => {
     if (value === undefined) return;
     if (flag === "transport") {
-      ffi = value === "ffi";
+      transport = value;
       return;
     }
     const known = flag === "plugin"
@@ -46,6 +52,7 @@ export function permissionsFor(
       ? builtins.codecs
       : {};
     if (flag !== "key-file" && value in known) return;
+    if (flag !== "key-file") foreignCode = true;
     if (/^https?:/i.test(value)) {
       try {
         imports.add(new URL(value).host);
@@ -83,8 +90,17 @@ export function permissionsFor(
   if (imports.size > 0) {
     permissions.push(`--allow-import=${[...imports].join(",")}`);
   }
+  const ffi = transport === "ffi" ||
+    (command === "listen" && transport === "auto" && !foreignCode &&
+      fastReceiveHere());
   if (ffi) permissions.push("--allow-ffi");
   return permissions;
+}
+
+/** Whether the FFI transport can run on this OS and CPU (glibc is checked by the child). */
+function fastReceiveHere(): boolean {
+  return Deno.build.os === "linux" &&
+    (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
 }
 
 if (import.meta.main) {

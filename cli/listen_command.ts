@@ -156,7 +156,7 @@ export async function listenCommand(
     responder,
     codec,
     signal,
-    transport: chooseTransport(text("transport")),
+    transport: chooseTransport(text("transport"), "listen"),
     allowFrom: values["allow-from"] as string[] | undefined,
     maxReplyBytes: numberFlag("max-reply-bytes", text("max-reply-bytes"), true),
     rateLimit: {
@@ -182,6 +182,7 @@ export async function listenCommand(
     source: text("source") ?? null,
     plugin: responder.name,
     codec: codec.name,
+    transport: listener.transport,
     pid: Deno.pid,
   };
   if (json) io.out(ndjson(ready));
@@ -189,7 +190,7 @@ export async function listenCommand(
     io.out(
       `listening on ${listener.group} port ${listener.port} (interface ${
         listener.interface ?? "chosen by the OS"
-      }), responder ${responder.name}, codec ${codec.name}; Ctrl-C to stop`,
+      }), responder ${responder.name}, codec ${codec.name}, transport ${listener.transport}; Ctrl-C to stop`,
     );
   }
   const stats = await listener.closed;

@@ -121,7 +121,7 @@ export async function sendCommand(
     codec,
     key,
     signal,
-    transport: chooseTransport(text("transport")),
+    transport: chooseTransport(text("transport"), "send"),
     onSent: (sent) => progress.sent(sent),
   });
   let answers = 0;

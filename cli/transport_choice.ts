@@ -22,16 +22,26 @@ export const TRANSPORT_HELP =
                          (Deno.listenDatagram: faster listener, IPv4, needs
                          --unstable-net) or ffi (Linux: fastest receive, IPv6 hop
                          limit, IPv6 SSM, TTL 0; needs --allow-ffi). auto listens
-                         with deno where it can, else dgram, and sends with dgram`;
+                         with ffi when FFI is allowed (deno task listen allows it
+                         when every plugin is a built-in), else with deno where it
+                         can, else dgram; it sends with dgram`;
 
 /**
  * Turns the flag's value into a transport factory, or `undefined` for the
- * library's own choice (auto); throws `UsageError` for a bad or unavailable one.
+ * library's own choice; throws `UsageError` for a bad or unavailable one.
+ * For `listen`, auto means FFI when it is available (the FFI permission is
+ * granted, Linux, glibc), else the library's choice; for `send`, always
+ * the library's choice.
  */
 export function chooseTransport(
   value: string | undefined,
+  command: "send" | "listen",
 ): TransportFactory | undefined {
-  if (value === undefined || value === "auto") return undefined;
+  if (value === undefined || value === "auto") {
+    return command === "listen" && ffiTransportAvailable()
+      ? openFfiTransport
+      : undefined;
+  }
   if (value === "dgram") return openDgramTransport;
   if (value === "deno") {
     if (!datagramTransportAvailable()) {

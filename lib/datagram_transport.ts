@@ -75,6 +75,7 @@ const BUFFER_BYTES = 65_536;
 
 class DatagramTransport implements Transport {
   readonly family = "IPv4" as const;
+  readonly name = "deno";
   // The one receive buffer is reused: the handler must copy what it keeps.
   readonly reusesBuffers = true;
   #conn: DatagramConn;

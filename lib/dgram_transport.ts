@@ -37,6 +37,7 @@ function on(iface: string | undefined): string {
 
 class DgramTransport implements Transport {
   readonly family: Family;
+  readonly name = "dgram";
   readonly reusesBuffers = false;
   #socket: dgram.Socket;
   #closed: Promise<void> | undefined;

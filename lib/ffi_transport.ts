@@ -234,6 +234,8 @@ const ANY4 = new Uint8Array(4);
 export class FfiTransport implements Transport {
   /** Address family of the socket. */
   readonly family: Family;
+  /** Always `ffi`. */
+  readonly name = "ffi";
   /** True: received data are only valid during the handler's call. */
   readonly reusesBuffers = true;
 

@@ -151,6 +151,8 @@ export interface Listener extends AsyncDisposable {
   readonly port: number;
   /** The interface joined on, when one was chosen. */
   readonly interface: string | undefined;
+  /** The socket layer in use: `deno`, `dgram`, `ffi`, or the custom transport's name. */
+  readonly transport: string;
   /** Live counters. */
   readonly stats: Readonly<ListenerStats>;
   /** Resolves with the final counters once the listener has closed. */
@@ -579,6 +581,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     group: group.address,
     port: boundPort,
     interface: iface,
+    transport: transport.name ?? "custom",
     stats,
     closed,
     close,

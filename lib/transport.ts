@@ -46,6 +46,8 @@ export interface TransportOpenOptions {
 export interface Transport {
   /** Address family of the socket. */
   readonly family: Family;
+  /** A short name for logs: `dgram`, `deno` or `ffi` for mcast's own. */
+  readonly name?: string;
   /** True when `data` passed to the handler is reused after the call returns. */
   readonly reusesBuffers: boolean;
   /** The bound local address and port. */

@@ -9,22 +9,49 @@ import { Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
 import { text } from "../plugins/codecs/text.ts";
 
-Deno.test("launcher: built-ins need only the network and interface names", () => {
+const FFI_HERE = Deno.build.os === "linux" &&
+  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+
+Deno.test("launcher: built-ins need the network and interface names, and a listener gets FFI", () => {
+  // Only mcast's own code runs: the listener may use the FFI receive path.
   assert.deepEqual(
     permissionsFor("listen", ["--plugin", "echo", "--codec", "json"], "/w"),
     [
       "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
+      ...(FFI_HERE ? ["--allow-ffi"] : []),
     ],
   );
+  // A key file is data, not code: FFI still.
+  assert.deepEqual(
+    permissionsFor("listen", ["--key-file=/k.key"], "/w"),
+    [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-read=/k.key",
+      ...(FFI_HERE ? ["--allow-ffi"] : []),
+    ],
+  );
+  // Another transport asked for: no FFI.
+  for (const transport of ["deno", "dgram"]) {
+    assert.deepEqual(
+      permissionsFor("listen", ["--transport", transport], "/w"),
+      [
+        "--unstable-net",
+        "--allow-net",
+        "--allow-sys=networkInterfaces,hostname",
+      ],
+    );
+  }
   assert.deepEqual(permissionsFor("send", ["-g", "239.1.1.1", "hello"], "/w"), [
     "--allow-net",
     "--allow-sys=networkInterfaces",
   ]);
 });
 
-Deno.test("launcher: read only the named files, import only the named hosts, ffi only when asked", () => {
+Deno.test("launcher: with a plugin file or URL, read only the named files, import only the named hosts, ffi only when asked", () => {
   assert.deepEqual(
     permissionsFor("listen", [
       "--plugin",
@@ -50,6 +77,16 @@ Deno.test("launcher: read only the named files, import only the named hosts, ffi
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
       "--allow-import=plugins.example.org:8443",
+    ],
+  );
+  assert.deepEqual(
+    permissionsFor("listen", ["--plugin=./p/mine.ts", "--transport=ffi"], "/w"),
+    [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-read=/w/p/mine.ts",
+      "--allow-ffi",
     ],
   );
   assert.deepEqual(
@@ -104,11 +141,13 @@ Deno.test("launcher: a file plugin runs with its own file readable and nothing e
     "--max-reply-bytes",
     "512",
   ], { cwd: ROOT, env: { INIT_CWD: dir.path }, name: "launcher" });
-  await launcher.waitForLine(
+  const ready = await launcher.waitForLine(
     (line) => line.startsWith('{"event":"ready"'),
     "ready",
     10_000,
   );
+  // Third-party code in the process: no FFI, the Deno.listenDatagram path.
+  assert.equal(JSON.parse(ready).transport, "deno");
   const { replies } = await collectReplies("what may you do?", {
     group: "239.25.0.1",
     port: 25001,
@@ -129,4 +168,46 @@ Deno.test("launcher: a file plugin runs with its own file readable and nothing e
   const result = await launcher.stop("SIGTERM", 5_000);
   assert.equal(result.code, 0);
   assert.equal(JSON.parse(result.stdout.at(-1)!).event, "summary");
+});
+
+Deno.test({
+  name:
+    "launcher: a listener with built-in plugins receives over FFI and answers",
+  ignore: !FFI_HERE,
+  async fn() {
+    await using launcher = new Subprocess(Deno.execPath(), [
+      "run",
+      "--allow-run",
+      "--allow-env=INIT_CWD",
+      `${ROOT}/cli/launch.ts`,
+      "listen",
+      "--json",
+      "-g",
+      "239.25.0.2",
+      "-p",
+      "25002",
+      "-i",
+      "127.0.0.1",
+      "--plugin",
+      "echo",
+    ], { cwd: ROOT, name: "launcher" });
+    const ready = await launcher.waitForLine(
+      (line) => line.startsWith('{"event":"ready"'),
+      "ready",
+      10_000,
+    );
+    assert.equal(JSON.parse(ready).transport, "ffi");
+    const { replies } = await collectReplies("over ffi", {
+      group: "239.25.0.2",
+      port: 25002,
+      codec: text(),
+      timeout: "500ms",
+    });
+    assert.deepEqual(replies.map((reply) => reply.payload), ["over ffi"]);
+    const result = await launcher.stop("SIGTERM", 5_000);
+    assert.equal(result.code, 0);
+    const summary = JSON.parse(result.stdout.at(-1)!);
+    assert.equal(summary.event, "summary");
+    assert.equal(summary.replied, 1);
+  },
 });
