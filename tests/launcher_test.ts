@@ -120,34 +120,51 @@ export default {
 };
 `;
 
-Deno.test("launcher: a file plugin runs with its own file readable and nothing else", async () => {
-  await using dir = await tempDir();
-  await Deno.writeTextFile(`${dir.path}/probe.ts`, PROBE);
-  await using launcher = new Subprocess(Deno.execPath(), [
+/**
+ * Runs `deno task listen` as deno.json does (the launcher), on loopback,
+ * with JSON output; resolves once the listener is ready, with its ready line.
+ */
+async function launchListener(
+  group: string,
+  port: number,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ launcher: Subprocess; ready: Record<string, unknown> }> {
+  const launcher = new Subprocess(Deno.execPath(), [
     "run",
     "--allow-run",
     "--allow-env=INIT_CWD",
     `${ROOT}/cli/launch.ts`,
     "listen",
     "--json",
-    "-g",
-    "239.25.0.1",
-    "-p",
-    "25001",
-    "-i",
-    "127.0.0.1",
+    ...["-g", group, "-p", String(port), "-i", "127.0.0.1"],
+    ...args,
+  ], { cwd: ROOT, env, name: "launcher" });
+  try {
+    const ready = await launcher.waitForLine(
+      (line) => line.startsWith('{"event":"ready"'),
+      "ready",
+      10_000,
+    );
+    return { launcher, ready: JSON.parse(ready) };
+  } catch (error) {
+    await launcher[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+Deno.test("launcher: a file plugin runs with its own file readable and nothing else", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/probe.ts`, PROBE);
+  const started = await launchListener("239.25.0.1", 25001, [
     "--plugin",
     "./probe.ts",
     "--max-reply-bytes",
     "512",
-  ], { cwd: ROOT, env: { INIT_CWD: dir.path }, name: "launcher" });
-  const ready = await launcher.waitForLine(
-    (line) => line.startsWith('{"event":"ready"'),
-    "ready",
-    10_000,
-  );
+  ], { INIT_CWD: dir.path });
+  await using launcher = started.launcher;
   // Third-party code in the process: no FFI, the Deno.listenDatagram path.
-  assert.equal(JSON.parse(ready).transport, "deno");
+  assert.equal(started.ready.transport, "deno");
   const { replies } = await collectReplies("what may you do?", {
     group: "239.25.0.1",
     port: 25001,
@@ -175,28 +192,12 @@ Deno.test({
     "launcher: a listener with built-in plugins receives over FFI and answers",
   ignore: !FFI_HERE,
   async fn() {
-    await using launcher = new Subprocess(Deno.execPath(), [
-      "run",
-      "--allow-run",
-      "--allow-env=INIT_CWD",
-      `${ROOT}/cli/launch.ts`,
-      "listen",
-      "--json",
-      "-g",
-      "239.25.0.2",
-      "-p",
-      "25002",
-      "-i",
-      "127.0.0.1",
+    const started = await launchListener("239.25.0.2", 25002, [
       "--plugin",
       "echo",
-    ], { cwd: ROOT, name: "launcher" });
-    const ready = await launcher.waitForLine(
-      (line) => line.startsWith('{"event":"ready"'),
-      "ready",
-      10_000,
-    );
-    assert.equal(JSON.parse(ready).transport, "ffi");
+    ]);
+    await using launcher = started.launcher;
+    assert.equal(started.ready.transport, "ffi");
     const { replies } = await collectReplies("over ffi", {
       group: "239.25.0.2",
       port: 25002,

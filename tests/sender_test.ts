@@ -123,96 +123,99 @@ Deno.test("a run closed mid-wait still ends with its summary", async () => {
   ]);
 });
 
-Deno.test("with sequence numbers, a late reply to an earlier run is not counted in the next", async () => {
-  const group = "239.24.0.4";
-  // Answers "slow" after 300 ms and anything else at once.
-  const slowOrFast: Responder<string, string> = {
-    name: "slow-or-fast",
+/** A responder that answers "ok" after `delayMs(payload)` milliseconds. */
+function okAfter(
+  delayMs: (payload: string) => number,
+): Responder<string, string> {
+  return {
+    name: "ok-after",
     respond: async (message) => {
-      if (message.payload === "slow") {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, delayMs(message.payload))
+      );
       return "ok";
     },
   };
+}
+
+/** A text listener on loopback and a text Sender to it; disposing closes both. */
+async function listenerAndSender(
+  group: string,
+  responder: Responder<string, string>,
+  key?: Uint8Array,
+) {
+  const options = { codec: text(), key };
   const listener = await listenOnLoopback({
     group,
-    responder: slowOrFast,
-    codec: text(),
+    responder,
     rateLimit: false,
+    ...options,
   });
-  try {
-    await using sender = await Sender.open({
-      group,
-      port: listener.port,
-      interface: LOOPBACK,
-      codec: text(),
-    });
-    const first = await runOnce(sender, "slow", {
-      sequence: true,
-      timeout: "50ms",
-    });
-    assert.equal(first.replies.length, 0, "the slow reply misses run 1");
-    assert.equal(first.summary.perResponder?.length, 0);
-    const second = await runOnce(sender, "fast", {
-      sequence: true,
-      timeout: "600ms",
-    });
-    // Run 2 sees its own answer and run 1's late one, told apart.
-    const counted = second.replies.filter((reply) => reply.seq !== undefined);
-    const stale = second.replies.filter((reply) => reply.seq === undefined);
-    assert.equal(counted.length, 1);
-    assert.equal(counted[0].seq, 0, "numbered from 0 within the run");
-    assert.equal(stale.length, 1, "run 1's reply arrives during run 2");
-    assert.equal(stale[0].payload, "ok");
-    const [row] = second.summary.perResponder!;
-    assert.equal(row.replies, 1);
-    assert.equal(row.duplicates, 0, "the late reply is no duplicate");
-    assert.equal(row.lossPercent, 0);
-  } finally {
+  const sender = await Sender.open({
+    group,
+    port: listener.port,
+    interface: LOOPBACK,
+    ...options,
+  }).catch(async (error) => {
     await listener.close();
-  }
+    throw error;
+  });
+  return {
+    sender,
+    async [Symbol.asyncDispose]() {
+      await sender.close();
+      await listener.close();
+    },
+  };
+}
+
+Deno.test("with sequence numbers, a late reply to an earlier run is not counted in the next", async () => {
+  // Answers "slow" after 300 ms and anything else at once.
+  await using pair = await listenerAndSender(
+    "239.24.0.4",
+    okAfter((payload) => payload === "slow" ? 300 : 0),
+  );
+  const first = await runOnce(pair.sender, "slow", {
+    sequence: true,
+    timeout: "50ms",
+  });
+  assert.equal(first.replies.length, 0, "the slow reply misses run 1");
+  assert.equal(first.summary.perResponder?.length, 0);
+  const second = await runOnce(pair.sender, "fast", {
+    sequence: true,
+    timeout: "600ms",
+  });
+  // Run 2 sees its own answer and run 1's late one, told apart.
+  const counted = second.replies.filter((reply) => reply.seq !== undefined);
+  const stale = second.replies.filter((reply) => reply.seq === undefined);
+  assert.equal(counted.length, 1);
+  assert.equal(counted[0].seq, 0, "numbered from 0 within the run");
+  assert.equal(stale.length, 1, "run 1's reply arrives during run 2");
+  assert.equal(stale[0].payload, "ok");
+  const [row] = second.summary.perResponder!;
+  assert.equal(row.replies, 1);
+  assert.equal(row.duplicates, 0, "the late reply is no duplicate");
+  assert.equal(row.lossPercent, 0);
 });
 
 Deno.test("with a key, a reply to an earlier run's request does not verify", async () => {
-  const group = "239.24.0.5";
   const key = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
-  const slow: Responder<string, string> = {
-    name: "slow",
-    respond: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return "ok";
-    },
-  };
-  const listener = await listenOnLoopback({
-    group,
-    responder: slow,
-    codec: text(),
-    rateLimit: false,
+  await using pair = await listenerAndSender(
+    "239.24.0.5",
+    okAfter(() => 300),
     key,
-  });
-  try {
-    await using sender = await Sender.open({
-      group,
-      port: listener.port,
-      interface: LOOPBACK,
-      codec: text(),
-      key,
-    });
-    const first = await runOnce(sender, "one", { timeout: "50ms" });
-    assert.equal(first.replies.length, 0);
-    // Run 1's reply (~300 ms) and run 2's own (~350 ms) both arrive in run 2.
-    const second = await runOnce(sender, "two", { timeout: "600ms" });
-    assert.equal(second.replies.length, 2);
-    const [late, own] = second.replies;
-    assert.equal(late.verified, false, "answers none of run 2's requests");
-    assert.ok(late.authError, "refused, with a reason");
-    assert.equal(own.verified, true);
-    assert.equal(own.payload, "ok");
-    assert.equal(second.summary.verified, 1);
-  } finally {
-    await listener.close();
-  }
+  );
+  const first = await runOnce(pair.sender, "one", { timeout: "50ms" });
+  assert.equal(first.replies.length, 0);
+  // Run 1's reply (~300 ms) and run 2's own (~350 ms) both arrive in run 2.
+  const second = await runOnce(pair.sender, "two", { timeout: "600ms" });
+  assert.equal(second.replies.length, 2);
+  const [late, own] = second.replies;
+  assert.equal(late.verified, false, "answers none of run 2's requests");
+  assert.ok(late.authError, "refused, with a reason");
+  assert.equal(own.verified, true);
+  assert.equal(own.payload, "ok");
+  assert.equal(second.summary.verified, 1);
 });
 
 Deno.test("Sender.open checks every option before opening a socket", async () => {
