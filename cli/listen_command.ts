@@ -96,6 +96,7 @@ const COUNTER_NAMES: [keyof ListenerStats, string][] = [
   ["pluginErrors", "plugin errors"],
   ["sendErrors", "send errors"],
   ["pending", "still pending"],
+  ["kernelDrops", "dropped by the kernel (receive buffer full)"],
 ];
 
 /** The human summary: the main counters always, the others when not zero. */
@@ -106,7 +107,8 @@ function summaryLine(stats: ListenerStats): string {
     `${stats.unanswered} unanswered`,
   ];
   for (const [key, name] of COUNTER_NAMES) {
-    if (stats[key] > 0) parts.push(`${stats[key]} ${name}`);
+    const value = stats[key] ?? 0;
+    if (value > 0) parts.push(`${value} ${name}`);
   }
   return parts.join(", ");
 }

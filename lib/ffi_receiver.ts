@@ -25,6 +25,12 @@ import type { DatagramHandler, Family, Peer } from "./transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
 const SLOT_SIZE = 65_536;
+/** Control data per datagram: room for one `SO_RXQ_OVFL` message (`CMSG_SPACE(4)`). */
+const CONTROL_SLOT = 32;
+/** `struct cmsghdr`: `cmsg_len` (8), `cmsg_level` (4), `cmsg_type` (4), then the data. */
+const CMSG_LEVEL = 8;
+const CMSG_TYPE = 12;
+const CMSG_DATA = 16;
 /** Entries in each source-address cache before it is cleared. */
 const PEER_CACHE_LIMIT = 1024;
 /** How long to wait after a transient receive error before trying again. */
@@ -88,7 +94,9 @@ export class FfiReceiver {
   readonly #view: DataView;
   readonly #headers: Deno.PointerObject;
   readonly #names: number;
+  readonly #controls: number;
   readonly #data: number;
+  #drops = 0;
   readonly #peers4 = new Map<number, Peer>();
   readonly #peers6 = new Map<string, Peer>();
   #used = 0;
@@ -105,7 +113,8 @@ export class FfiReceiver {
     const batch = options.batchSize;
     const iovecs = batch * MMSG.MMSGHDR_SIZE;
     this.#names = iovecs + batch * MMSG.IOVEC_SIZE;
-    this.#data = Math.ceil((this.#names + batch * MMSG.SOCKADDR_SLOT) / 4096) *
+    this.#controls = this.#names + batch * MMSG.SOCKADDR_SLOT;
+    this.#data = Math.ceil((this.#controls + batch * CONTROL_SLOT) / 4096) *
       4096;
     this.#region = new ArrayBuffer(this.#data + batch * SLOT_SIZE);
     this.#view = new DataView(this.#region);
@@ -125,6 +134,16 @@ export class FfiReceiver {
       view.setBigUint64(header + MMSG.MSG_IOV, base + BigInt(iovec), true);
       view.setBigUint64(header + MMSG.MSG_IOVLEN, 1n, true);
       view.setBigUint64(
+        header + MMSG.MSG_CONTROL,
+        base + BigInt(this.#controls + i * CONTROL_SLOT),
+        true,
+      );
+      view.setBigUint64(
+        header + MMSG.MSG_CONTROLLEN,
+        BigInt(CONTROL_SLOT),
+        true,
+      );
+      view.setBigUint64(
         iovec,
         base + BigInt(this.#data + i * SLOT_SIZE),
         true,
@@ -132,6 +151,17 @@ export class FfiReceiver {
       view.setBigUint64(iovec + 8, BigInt(SLOT_SIZE), true);
     }
     this.#loop = this.#run();
+  }
+
+  /**
+   * Datagrams the kernel dropped for this socket (its receive buffer was
+   * full), as the latest datagram queued after a drop reported it
+   * (`SO_RXQ_OVFL`, set by the transport).
+   *
+   * @returns The count since the socket opened.
+   */
+  dropped(): number {
+    return this.#drops;
   }
 
   /**
@@ -204,6 +234,11 @@ export class FfiReceiver {
     for (let i = 0; i < this.#used; i++) {
       const header = i * MMSG.MMSGHDR_SIZE;
       view.setUint32(header + MMSG.MSG_NAMELEN, MMSG.SOCKADDR_SLOT, true);
+      view.setBigUint64(
+        header + MMSG.MSG_CONTROLLEN,
+        BigInt(CONTROL_SLOT),
+        true,
+      );
       view.setInt32(header + MMSG.MSG_FLAGS, 0, true);
     }
     this.#used = 0;
@@ -214,10 +249,21 @@ export class FfiReceiver {
     const handler = this.#options.onDatagram;
     let failure: { error: unknown } | undefined;
     for (let i = 0; i < count && !this.#stopping; i++) {
+      const header = i * MMSG.MMSGHDR_SIZE;
       const length = Math.min(
-        view.getUint32(i * MMSG.MMSGHDR_SIZE + MMSG.MSG_LEN, true),
+        view.getUint32(header + MMSG.MSG_LEN, true),
         SLOT_SIZE,
       );
+      // The kernel adds SO_RXQ_OVFL only once it has dropped something.
+      if (view.getUint32(header + MMSG.MSG_CONTROLLEN, true) >= CMSG_DATA + 4) {
+        const control = this.#controls + i * CONTROL_SLOT;
+        if (
+          view.getInt32(control + CMSG_LEVEL, true) === LINUX.SOL_SOCKET &&
+          view.getInt32(control + CMSG_TYPE, true) === LINUX.SO_RXQ_OVFL
+        ) {
+          this.#drops = view.getUint32(control + CMSG_DATA, true);
+        }
+      }
       const data = new Uint8Array(
         this.#region,
         this.#data + i * SLOT_SIZE,

@@ -300,6 +300,8 @@ export class FfiTransport implements Transport {
         });
       }
       setReceiveBuffer(libc, fd, tuning.receiveBufferBytes);
+      // Kernel drops reported with the next datagram (droppedByKernel).
+      attempt(() => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RXQ_OVFL, 1));
       if (family === "IPv4") {
         osCall(
           `Cannot clear IP_MULTICAST_ALL on ${where}`,
@@ -782,6 +784,15 @@ export class FfiTransport implements Transport {
   onDatagram(handler: DatagramHandler): void {
     this.#handler = handler;
     if (this.#receiver === undefined && !this.#closed) this.#startReceiver();
+  }
+
+  /**
+   * Datagrams the kernel dropped for this socket because its receive
+   * buffer was full, as reported with the latest datagram queued after a
+   * drop (`SO_RXQ_OVFL`); 0 before any.
+   */
+  droppedByKernel(): number {
+    return this.#receiver?.dropped() ?? 0;
   }
 
   /** Install the handler for asynchronous receive errors. */

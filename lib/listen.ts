@@ -486,9 +486,13 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       code: codeOf(error),
     });
   });
+  const kernelDrops = transport.droppedByKernel?.bind(transport);
+  if (kernelDrops !== undefined) stats.kernelDrops = 0;
   transport.onDatagram((data: Uint8Array, from: Peer) => {
     if (closing) return;
     stats.received++;
+    // A drop is reported with the next datagram the kernel queues.
+    if (kernelDrops !== undefined) stats.kernelDrops = kernelDrops();
     if (!filter.allows(from.address)) {
       stats.refused++;
       return;

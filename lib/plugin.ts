@@ -72,6 +72,12 @@ export interface ListenerStats {
   sendErrors: number;
   /** Datagrams still being answered (an asynchronous responder, a jitter delay, a send under way). */
   pending: number;
+  /**
+   * Datagrams the kernel dropped because the socket's receive buffer was
+   * full: never read, so in no other counter. Only on transports that can
+   * see it (FFI); as of the latest datagram that arrived after a drop.
+   */
+  kernelDrops?: number;
 }
 
 /**

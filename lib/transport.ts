@@ -78,6 +78,11 @@ export interface Transport {
   onError(handler: (error: Error) => void): void;
   /** Close the socket; idempotent. */
   close(): Promise<void>;
+  /**
+   * Datagrams the kernel dropped for this socket (its receive buffer was
+   * full) as last reported to it; only transports that can see it have it.
+   */
+  droppedByKernel?(): number;
 }
 
 /**

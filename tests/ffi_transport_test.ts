@@ -297,6 +297,43 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "the kernel's drops are counted: received + dropped = sent (SO_RXQ_OVFL)",
+  ignore,
+  async fn() {
+    // A receive buffer of a few KiB (the kernel's minimum) and nobody
+    // reading: all but the first few datagrams are dropped.
+    const open = createFfiTransportFactory({ receiveBufferBytes: 1 });
+    const rx = await open({
+      family: "IPv4",
+      address: "0.0.0.0",
+      port: 31005,
+      reuseAddress: true,
+    });
+    const tx = await sender();
+    try {
+      rx.join("239.31.5.1", LOOPBACK);
+      const payload = new Uint8Array(1000);
+      for (let i = 0; i < 300; i++) await tx.send(payload, 31005, "239.31.5.1");
+      assert.equal(rx.droppedByKernel(), 0, "nothing read yet");
+      let received = 0;
+      rx.onDatagram(() => received++);
+      await until(() => received > 0, "the queued datagrams");
+      await sleep(100);
+      const queued = received;
+      assert.ok(queued < 300, `only ${queued} fitted the small buffer`);
+      // The count comes with the next datagram queued after the drops.
+      await tx.send(payload, 31005, "239.31.5.1");
+      await until(() => received === queued + 1, "one more datagram");
+      assert.equal(rx.droppedByKernel(), 300 - queued);
+    } finally {
+      await rx.close();
+      await tx.close();
+    }
+  },
+});
+
+Deno.test({
   name: "an FFI socket and a node:dgram socket reply to each other",
   ignore,
   async fn() {

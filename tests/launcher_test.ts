@@ -184,7 +184,9 @@ Deno.test("launcher: a file plugin runs with its own file readable and nothing e
   // SIGTERM reaches the child through the launcher: a clean stop with a summary.
   const result = await launcher.stop("SIGTERM", 5_000);
   assert.equal(result.code, 0);
-  assert.equal(JSON.parse(result.stdout.at(-1)!).event, "summary");
+  const summary = JSON.parse(result.stdout.at(-1)!);
+  assert.equal(summary.event, "summary");
+  assert.equal(summary.kernelDrops, undefined, "Deno.listenDatagram cannot");
 });
 
 Deno.test({
@@ -210,5 +212,6 @@ Deno.test({
     const summary = JSON.parse(result.stdout.at(-1)!);
     assert.equal(summary.event, "summary");
     assert.equal(summary.replied, 1);
+    assert.equal(summary.kernelDrops, 0, "FFI sees the kernel's drops");
   },
 });
