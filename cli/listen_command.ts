@@ -16,6 +16,9 @@ import { type Flags, keyValues, numberFlag, parse } from "./args.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
+import { parseByteSize } from "./byte_size.ts";
+import { FfiTransport } from "../lib/ffi_transport.ts";
+import type { Transport } from "../lib/transport.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]
@@ -47,7 +50,13 @@ Safety (defaults are safe; see the README's "Safety" section):
       --global-rate R    replies per second in total (default 1000; 0 = off)
       --jitter D         delay each reply by a random 0..D (default 0)
       --key-file FILE    require requests signed with this key (HMAC-SHA256)
-                         and sign replies`;
+                         and sign replies
+
+Receive path:
+      --recv-buffer SIZE the socket's receive buffer, such as 512K or 32M
+                         (ffi transport only; default 8M, which the kernel caps
+                         at net.core.rmem_max unless run as root); the ready
+                         line shows what the kernel granted`;
 
 const FLAGS: Flags = {
   group: { type: "string", short: "g" },
@@ -67,6 +76,7 @@ const FLAGS: Flags = {
   "global-rate": { type: "string" },
   jitter: { type: "string" },
   "key-file": { type: "string" },
+  "recv-buffer": { type: "string" },
 };
 
 function eventLine(event: ListenEvent): string {
@@ -150,6 +160,14 @@ export async function listenCommand(
   const perSource = numberFlag("rate-limit", text("rate-limit"));
   const global = numberFlag("global-rate", text("global-rate"));
   const keyFile = text("key-file");
+  const recvBuffer = text("recv-buffer");
+  const factory = chooseTransport(text("transport"), "listen", {
+    receiveBufferBytes: recvBuffer === undefined
+      ? undefined
+      : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
+  });
+  // The socket the listener opened, to report what the kernel granted.
+  let opened: Transport | undefined;
   const listener = await listen({
     group,
     port,
@@ -158,7 +176,8 @@ export async function listenCommand(
     responder,
     codec,
     signal,
-    transport: chooseTransport(text("transport"), "listen"),
+    transport: factory &&
+      (async (open) => opened = await factory(open)),
     allowFrom: values["allow-from"] as string[] | undefined,
     maxReplyBytes: numberFlag("max-reply-bytes", text("max-reply-bytes"), true),
     rateLimit: {
@@ -185,6 +204,9 @@ export async function listenCommand(
     plugin: responder.name,
     codec: codec.name,
     transport: listener.transport,
+    receiveBufferBytes: opened instanceof FfiTransport
+      ? opened.socketOptions().receiveBufferBytes
+      : null,
     pid: Deno.pid,
   };
   if (json) io.out(ndjson(ready));

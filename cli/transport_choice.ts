@@ -10,6 +10,7 @@ import {
 } from "../lib/datagram_transport.ts";
 import { openDgramTransport } from "../lib/dgram_transport.ts";
 import {
+  createFfiTransportFactory,
   ffiTransportAvailable,
   openFfiTransport,
 } from "../lib/ffi_transport.ts";
@@ -36,7 +37,24 @@ export const TRANSPORT_HELP =
 export function chooseTransport(
   value: string | undefined,
   command: "send" | "listen",
+  tuning: { receiveBufferBytes?: number } = {},
 ): TransportFactory | undefined {
+  if (tuning.receiveBufferBytes !== undefined) {
+    // Only the FFI transport can set SO_RCVBUF.
+    if (value !== undefined && value !== "auto" && value !== "ffi") {
+      throw new UsageError(
+        `--recv-buffer needs the ffi transport, not "${value}": Deno.listenDatagram and node:dgram cannot set the socket's receive buffer`,
+      );
+    }
+    if (!ffiTransportAvailable()) {
+      throw new UsageError(
+        `--recv-buffer needs the ffi transport, which is not available here: it needs Linux (glibc) and FFI permission (--allow-ffi)`,
+      );
+    }
+    return createFfiTransportFactory({
+      receiveBufferBytes: tuning.receiveBufferBytes,
+    });
+  }
   if (value === undefined || value === "auto") {
     return command === "listen" && ffiTransportAvailable()
       ? openFfiTransport

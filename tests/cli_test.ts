@@ -227,6 +227,32 @@ Deno.test("usage errors: exit 2 with one line naming the bad value", async () =>
       "239.40.1.99",
     ],
     [["listen", "-g", G, "-p", "40101", "-i", "nosuch0"], "nosuch0"],
+    [
+      [
+        "listen",
+        "-g",
+        G,
+        "-p",
+        "40101",
+        "-i",
+        LOOPBACK,
+        "--recv-buffer",
+        "12q",
+      ],
+      '"12q"',
+    ],
+    [
+      [
+        "listen",
+        ...["-g", G, "-p", "40101", "-i", LOOPBACK],
+        ...["--transport", "deno", "--recv-buffer", "1M"],
+      ],
+      '--recv-buffer needs the ffi transport, not "deno"',
+    ],
+    [
+      ["listen", "-g", G, "-p", "40101", "-i", LOOPBACK, "--recv-buffer", "1M"],
+      "--recv-buffer needs the ffi transport, which is not available here",
+    ],
     [["send", "-g", G, "-p", "40101", "--bogus", ...safe], "--bogus"],
     [
       ["listen", "-g", G, "-p", "40101", "-i", LOOPBACK, "--plugin", "nosuch"],

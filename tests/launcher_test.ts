@@ -197,9 +197,16 @@ Deno.test({
     const started = await launchListener("239.25.0.2", 25002, [
       "--plugin",
       "echo",
+      "--recv-buffer",
+      "1M",
     ]);
     await using launcher = started.launcher;
     assert.equal(started.ready.transport, "ffi");
+    // What the kernel granted (it reports twice the size it accounts);
+    // without privileges net.core.rmem_max caps it.
+    const granted = started.ready.receiveBufferBytes as number;
+    assert.ok(granted > 0);
+    if (Deno.uid() === 0) assert.equal(granted, 2 << 20);
     const { replies } = await collectReplies("over ffi", {
       group: "239.25.0.2",
       port: 25002,
