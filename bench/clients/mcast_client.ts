@@ -75,30 +75,19 @@ async function askOver(sender: Sender, message: string): Promise<number> {
   return NaN;
 }
 
-async function pingPong(
-  group: string,
-  port: number,
-  count: number,
-  seconds: number,
-  size: number,
-  warmup: number,
-): Promise<void> {
-  await measurePingPong(
+/** `pingpong` with one `send()` call per round trip. */
+function pingPong(group: string, port: number, ...numbers: number[]) {
+  return measurePingPong(
     (message) => ask(message, group, port, 1, PER_REQUEST_TIMEOUT_MS),
-    count,
-    seconds,
-    size,
-    warmup,
+    numbers,
   );
 }
 
+/** `pingpong-sender`: one kept-open `Sender`, one run per round trip. */
 async function pingPongSender(
   group: string,
   port: number,
-  count: number,
-  seconds: number,
-  size: number,
-  warmup: number,
+  ...numbers: number[]
 ): Promise<void> {
   await using sender = await Sender.open({
     group,
@@ -107,21 +96,12 @@ async function pingPongSender(
     ttl: 1,
     codec: text(),
   });
-  await measurePingPong(
-    (message) => askOver(sender, message),
-    count,
-    seconds,
-    size,
-    warmup,
-  );
+  await measurePingPong((message) => askOver(sender, message), numbers);
 }
 
 async function measurePingPong(
   roundTrip: (message: string) => Promise<number>,
-  count: number,
-  seconds: number,
-  size: number,
-  warmup: number,
+  [count, seconds, size, warmup]: number[],
 ): Promise<void> {
   const message = "p".repeat(size);
   const end = performance.now() + seconds * 1000;
