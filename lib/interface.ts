@@ -21,13 +21,30 @@ export interface InterfaceEntry {
   scopeid?: number | null;
 }
 
+/**
+ * How long a read of the interface list serves later calls. Reading it
+ * costs ~90 us, once per `send()` (a socket per call, as in discovery
+ * rounds); a hit in a list up to a second old is still this host's, and
+ * a miss reads the list again before it is reported.
+ */
+const LIST_REUSE_MS = 1000;
+let cached: { at: number; list: InterfaceEntry[] } | undefined;
+
+function networkInterfaces(fresh: boolean): InterfaceEntry[] {
+  const now = performance.now();
+  if (fresh || cached === undefined || now - cached.at > LIST_REUSE_MS) {
+    cached = { at: now, list: Deno.networkInterfaces() };
+  }
+  return cached.list;
+}
+
 /** The interface list when permission to read it is already granted (never prompts). */
-function readableInterfaces(): InterfaceEntry[] | undefined {
+function readableInterfaces(fresh = false): InterfaceEntry[] | undefined {
   const state = Deno.permissions.querySync?.({
     name: "sys",
     kind: "networkInterfaces",
   }).state;
-  return state === "granted" ? Deno.networkInterfaces() : undefined;
+  return state === "granted" ? networkInterfaces(fresh) : undefined;
 }
 
 function sameAddress(a: string, b: string): boolean {
@@ -37,9 +54,9 @@ function sameAddress(a: string, b: string): boolean {
   return a === b;
 }
 
-function listInterfaces(spec: string): InterfaceEntry[] {
+function listInterfaces(spec: string, fresh = false): InterfaceEntry[] {
   try {
-    return Deno.networkInterfaces();
+    return networkInterfaces(fresh);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw new McastTypeError(
@@ -94,7 +111,7 @@ export function resolveInterface(
     // Check the address is this host's, where the list can be read:
     // otherwise the OS refuses it later with a vaguer error (or, for IPv6
     // on node:dgram, ignores it).
-    const entries = list ?? readableInterfaces();
+    let entries = list ?? readableInterfaces();
     if (entries === undefined) {
       if (family === "IPv4") return spec;
       throw new McastTypeError(
@@ -102,9 +119,13 @@ export function resolveInterface(
         `Cannot map interface address "${spec}" to its interface: needs --allow-sys=networkInterfaces (or give the interface's name)`,
       );
     }
-    const owner = entries.find((entry) =>
-      entry.family === family && sameAddress(entry.address, spec)
-    );
+    const owns = (entry: InterfaceEntry) =>
+      entry.family === family && sameAddress(entry.address, spec);
+    let owner = entries.find(owns);
+    if (owner === undefined && list === undefined) {
+      entries = readableInterfaces(true) ?? entries;
+      owner = entries.find(owns);
+    }
     if (owner === undefined) {
       throw new McastTypeError(
         "ERR_INVALID_INTERFACE",
@@ -123,8 +144,12 @@ export function resolveInterface(
       `Invalid interface "${spec}": neither an IP address nor an interface name`,
     );
   }
-  const entries = list ?? listInterfaces(spec);
-  const named = entries.filter((entry) => entry.name === spec);
+  let entries = list ?? listInterfaces(spec);
+  let named = entries.filter((entry) => entry.name === spec);
+  if (named.length === 0 && list === undefined) {
+    entries = listInterfaces(spec, true);
+    named = entries.filter((entry) => entry.name === spec);
+  }
   if (named.length === 0) {
     const names = [...new Set(entries.map((entry) => entry.name))].join(", ");
     throw new McastTypeError(

@@ -329,3 +329,31 @@ Deno.test("resolveInterface: an address must be this host's; IPv6 maps to its in
     "eth0 fd77:1::2",
   );
 });
+
+Deno.test("resolveInterface reads the host's list at most once a second, and again before it reports a miss", async () => {
+  const deno = Deno as { networkInterfaces: typeof Deno.networkInterfaces };
+  const original = deno.networkInterfaces;
+  let reads = 0;
+  deno.networkInterfaces = () => {
+    reads++;
+    return original();
+  };
+  try {
+    // Let an earlier test's read expire.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    for (let i = 0; i < 5; i++) {
+      assert.equal(resolveInterface("127.0.0.1", "IPv4"), "127.0.0.1");
+      assert.equal(resolveInterface("lo", "IPv4"), "127.0.0.1");
+    }
+    assert.equal(reads, 1, "ten lookups, one read");
+    // A miss is checked against a fresh list before it is reported.
+    assert.throws(
+      () => resolveInterface("127.9.9.9", "IPv4"),
+      /No interface on this host has the address "127\.9\.9\.9"/,
+    );
+    assert.throws(() => resolveInterface("nosuch0", "IPv4"), /nosuch0/);
+    assert.equal(reads, 3);
+  } finally {
+    deno.networkInterfaces = original;
+  }
+});
