@@ -14,48 +14,41 @@ import {
   RAW_NODE_DGRAM,
 } from "../implementations.ts";
 import type { Implementation } from "../implementations.ts";
-import { MemorySampler } from "../memory_sampler.ts";
-import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import { recordEach, type RowContext } from "./context.ts";
+import { floodReceiver } from "./flooded_receiver.ts";
 
 async function underFlood(
   context: RowContext,
   implementation: Implementation,
 ): Promise<Metrics> {
   const { plan } = context;
-  const endpoint = context.endpoints.next();
-  const receiver = await ReceiverProcess.start(
-    implementation.command("sink", endpoint, plan.memorySeconds + 30, 1),
+  const { flood, report, memory } = await floodReceiver(
+    context,
+    implementation,
+    {
+      count: plan.memorySeconds * 3_000_000,
+      size: 64,
+      seconds: plan.memorySeconds,
+      rate: 0,
+      sampleMs: plan.memorySampleMs,
+    },
   );
-  try {
-    const memory = await MemorySampler.start(receiver.pid, plan.memorySampleMs);
-    const flood = await context.flooder.flood(
-      endpoint,
-      plan.memorySeconds * 3_000_000,
-      64,
-      plan.memorySeconds,
-    ).finally(() => memory.stop());
-    await memory.sample();
-    const report = await receiver.stop();
-    const warm = memory.rssAt(plan.memoryWarmupSeconds);
-    const end = memory.rssAt(plan.memorySeconds);
-    return {
-      peakRssMiB: memory.peakRss,
-      hwmMiB: memory.lastHwm,
-      rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
-      rssAtWarmupMiB: warm,
-      rssAtEndMiB: end,
-      growthMiB: end - warm,
-      offeredPerSecond: Math.round(flood.sent / flood.seconds),
-      receivedPerSecond: report.seconds > 0
-        ? Math.round(report.received / report.seconds)
-        : NaN,
-      samples: memory.samples.length,
-    };
-  } finally {
-    await receiver.kill();
-  }
+  const warm = memory.rssAt(plan.memoryWarmupSeconds);
+  const end = memory.rssAt(plan.memorySeconds);
+  return {
+    peakRssMiB: memory.peakRss,
+    hwmMiB: memory.lastHwm,
+    rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
+    rssAtWarmupMiB: warm,
+    rssAtEndMiB: end,
+    growthMiB: end - warm,
+    offeredPerSecond: Math.round(flood.sent / flood.seconds),
+    receivedPerSecond: report.seconds > 0
+      ? Math.round(report.received / report.seconds)
+      : NaN,
+    samples: memory.samples.length,
+  };
 }
 
 /**

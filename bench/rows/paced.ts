@@ -20,53 +20,44 @@ import {
   PYTHON,
   RAW_NODE_DGRAM,
 } from "../implementations.ts";
-import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import { recordEach, type RowContext } from "./context.ts";
-import { MemorySampler } from "../memory_sampler.ts";
+import { floodReceiver } from "./flooded_receiver.ts";
 
 async function paced(
   context: RowContext,
   implementation: Implementation,
 ): Promise<Metrics> {
   const { plan } = context;
-  const endpoint = context.endpoints.next();
-  const receiver = await ReceiverProcess.start(
-    implementation.command("sink", endpoint, plan.pacedSeconds + 30, 1),
+  // The count ends the flood; the time limit (1 s more) only guards
+  // against a sender that falls behind its schedule.
+  const { flood, report, memory } = await floodReceiver(
+    context,
+    implementation,
+    {
+      count: Math.round(plan.pacedRate * plan.pacedSeconds),
+      size: plan.pacedSize,
+      seconds: plan.pacedSeconds + 1,
+      rate: plan.pacedRate,
+      sampleMs: plan.pacedSampleMs,
+    },
   );
-  try {
-    const memory = await MemorySampler.start(receiver.pid, plan.pacedSampleMs);
-    const count = Math.round(plan.pacedRate * plan.pacedSeconds);
-    // The count ends the flood; the time limit (1 s more) only guards
-    // against a sender that falls behind its schedule.
-    const flood = await context.flooder.flood(
-      endpoint,
-      count,
-      plan.pacedSize,
-      plan.pacedSeconds + 1,
-      plan.pacedRate,
-    ).finally(() => memory.stop());
-    await memory.sample();
-    const report = await receiver.stop();
-    const warm = memory.rssAt(plan.pacedWarmupSeconds);
-    const end = memory.lastRss;
-    return {
-      offered: flood.sent,
-      received: report.received,
-      lost: flood.sent - report.received,
-      lossPercent: 100 * (1 - report.received / flood.sent),
-      offeredPerSecond: Math.round(flood.sent / flood.seconds),
-      floodSeconds: flood.seconds,
-      rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
-      rssAtWarmupMiB: warm,
-      rssAtEndMiB: end,
-      growthMiB: end - warm,
-      peakRssMiB: memory.peakRss,
-      samples: memory.samples.length,
-    };
-  } finally {
-    await receiver.kill();
-  }
+  const warm = memory.rssAt(plan.pacedWarmupSeconds);
+  const end = memory.lastRss;
+  return {
+    offered: flood.sent,
+    received: report.received,
+    lost: flood.sent - report.received,
+    lossPercent: 100 * (1 - report.received / flood.sent),
+    offeredPerSecond: Math.round(flood.sent / flood.seconds),
+    floodSeconds: flood.seconds,
+    rssAtStartMiB: memory.samples[0]?.rss ?? NaN,
+    rssAtWarmupMiB: warm,
+    rssAtEndMiB: end,
+    growthMiB: end - warm,
+    peakRssMiB: memory.peakRss,
+    samples: memory.samples.length,
+  };
 }
 
 /**
