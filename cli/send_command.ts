@@ -12,6 +12,7 @@ import {
   DEFAULT_GROUP,
   DEFAULT_MESSAGE,
   DEFAULT_PORT,
+  DEFAULT_RECEIVE_BYTES,
 } from "../lib/defaults.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
@@ -46,6 +47,8 @@ Options:
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --no-loopback      do not deliver to listeners on this host
       --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
+      --max-reply-bytes N  the largest reply taken whole, 1-65536 (default
+                         ${DEFAULT_RECEIVE_BYTES}); a larger one is shown cut, later ones arrive whole
       --json             NDJSON output, one event per line
 ${TRANSPORT_HELP}
   -h, --help             show this help
@@ -69,6 +72,7 @@ const FLAGS: Flags = {
   json: { type: "boolean" },
   transport: { type: "string" },
   "key-file": { type: "string" },
+  "max-reply-bytes": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -120,6 +124,11 @@ export async function sendCommand(
     loopback: values["no-loopback"] !== true,
     codec,
     key,
+    maxReplyBytes: numberFlag(
+      "max-reply-bytes",
+      text("max-reply-bytes"),
+      true,
+    ),
     signal,
     transport: chooseTransport(text("transport"), "send"),
     onSent: (sent) => progress.sent(sent),

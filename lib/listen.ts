@@ -12,7 +12,11 @@ import {
   validateGroup,
   validateUnicast,
 } from "./address.ts";
-import { DEFAULT_GROUP, DEFAULT_PORT } from "./defaults.ts";
+import {
+  DEFAULT_GROUP,
+  DEFAULT_PORT,
+  DEFAULT_RECEIVE_BYTES,
+} from "./defaults.ts";
 import {
   datagramTransportAvailable,
   openDatagramTransport,
@@ -289,6 +293,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     address: bindAddress,
     port,
     reuseAddress: true,
+    receiveBytes: DEFAULT_RECEIVE_BYTES,
   });
   const boundPort = transport.localAddress().port;
   const leaveGroup = () =>
@@ -488,13 +493,26 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   });
   const kernelDrops = transport.droppedByKernel?.bind(transport);
   if (kernelDrops !== undefined) stats.kernelDrops = 0;
-  transport.onDatagram((data: Uint8Array, from: Peer) => {
+  transport.onDatagram((data: Uint8Array, from: Peer, truncated?: boolean) => {
     if (closing) return;
     stats.received++;
     // A drop is reported with the next datagram the kernel queues.
     if (kernelDrops !== undefined) stats.kernelDrops = kernelDrops();
     if (!filter.allows(from.address)) {
       stats.refused++;
+      return;
+    }
+    if (truncated === true) {
+      // Its end is missing: it cannot be read, let alone answered.
+      stats.decodeErrors++;
+      onEvent?.({
+        event: "error",
+        kind: "decode",
+        from: from.address,
+        port: from.port,
+        message:
+          `Datagram cut at ${data.byteLength} bytes by the ${transport.name} transport's receive buffer; later ones up to 64 KiB arrive whole`,
+      });
       return;
     }
     const requestSize = data.byteLength;

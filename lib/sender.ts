@@ -13,6 +13,7 @@ import { Authenticator, type AuthFailure } from "./auth.ts";
 import {
   DEFAULT_GROUP,
   DEFAULT_PORT,
+  DEFAULT_RECEIVE_BYTES,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TTL,
 } from "./defaults.ts";
@@ -50,6 +51,14 @@ export interface SenderOptions {
   key?: Uint8Array;
   /** How far a signed reply's timestamp may be from this host's clock. @default {30000} */
   authWindow?: Duration;
+  /**
+   * The largest reply expected whole, in bytes (1-65536). The `node:dgram`
+   * transport allocates this much for every reply it receives, so smaller
+   * is faster. A larger reply is yielded cut, with `truncated`, and the
+   * socket then takes replies up to 64 KiB. Transports that reuse one
+   * buffer never cut. @default {16384}
+   */
+  maxReplyBytes?: number;
   /** Opens the socket. @default the `node:dgram` transport */
   transport?: TransportFactory;
 }
@@ -92,6 +101,12 @@ export interface SendReply {
   payload: unknown;
   /** Why the reply did not decode, when it did not. */
   decodeError?: string;
+  /**
+   * The reply was larger than the sender's `maxReplyBytes`: `payload` holds
+   * its first bytes, undecoded and unverified. Later replies on the same
+   * socket arrive whole.
+   */
+  truncated?: boolean;
   /** With a key: whether the reply's signature verified against one of this run's requests. */
   verified?: boolean;
   /** With a key: why verification failed. */
@@ -183,7 +198,18 @@ interface SenderSetup {
   loopback: boolean;
   codec: Codec | undefined;
   auth: Authenticator | undefined;
+  maxReplyBytes: number;
   open: TransportFactory;
+}
+
+function checkMaxReplyBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65_536) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid max reply bytes ${value}: must be an integer 1-65536`,
+    );
+  }
+  return value;
 }
 
 function checkSenderOptions(options: SenderOptions): SenderSetup {
@@ -200,6 +226,9 @@ function checkSenderOptions(options: SenderOptions): SenderSetup {
     auth: options.key === undefined ? undefined : new Authenticator(
       options.key,
       { windowMs: parseDuration(options.authWindow ?? 30_000, "auth window") },
+    ),
+    maxReplyBytes: checkMaxReplyBytes(
+      options.maxReplyBytes ?? DEFAULT_RECEIVE_BYTES,
     ),
     open: options.transport ?? openDgramTransport,
   };
@@ -232,7 +261,9 @@ export class Sender implements AsyncDisposable {
   readonly port: number;
   #setup: SenderSetup;
   #transport: Transport;
-  #deliver: ((data: Uint8Array, from: Peer) => void) | undefined;
+  #deliver:
+    | ((data: Uint8Array, from: Peer, truncated: boolean) => void)
+    | undefined;
   #socketError: Error | undefined;
   #wake: (() => void) | undefined;
   #running = false;
@@ -249,7 +280,9 @@ export class Sender implements AsyncDisposable {
       this.#socketError = error;
       this.#wake?.();
     });
-    transport.onDatagram((data, from) => this.#deliver?.(data, from));
+    transport.onDatagram((data, from, truncated) =>
+      this.#deliver?.(data, from, truncated === true)
+    );
   }
 
   /**
@@ -275,6 +308,7 @@ export class Sender implements AsyncDisposable {
       address: setup.group.family === "IPv4" ? "0.0.0.0" : "::",
       port: 0,
       reuseAddress: false,
+      receiveBytes: setup.maxReplyBytes,
     });
     try {
       transport.setTtl(setup.ttl);
@@ -343,7 +377,7 @@ export class Sender implements AsyncDisposable {
     const responders = new Set<string>();
 
     this.#running = true;
-    this.#deliver = (data: Uint8Array, from: Peer) => {
+    this.#deliver = (data: Uint8Array, from: Peer, truncated: boolean) => {
       const arrived = performance.now();
       const rttMs = Math.round((arrived - lastSentAt) * 1000) / 1000;
       let copy = transport.reusesBuffers ? data.slice() : data;
@@ -356,7 +390,14 @@ export class Sender implements AsyncDisposable {
         payload: copy,
       };
       let decodable = true;
-      if (auth !== undefined) {
+      if (truncated) {
+        // Its end is missing: no signature, no frame, no decoding.
+        reply.truncated = true;
+        if (auth !== undefined) reply.verified = false;
+        reply.decodeError =
+          `Reply cut at ${data.byteLength} bytes: larger than maxReplyBytes (${this.#setup.maxReplyBytes}); later replies on this socket arrive whole`;
+        decodable = false;
+      } else if (auth !== undefined) {
         const opened = auth.openReply(copy, nonces);
         reply.verified = opened.ok;
         if (opened.ok) {

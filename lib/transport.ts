@@ -23,9 +23,15 @@ export interface Peer {
 /**
  * Called once per received datagram. `data` is only valid during the call
  * when the transport reuses its receive buffers (`reusesBuffers`): copy it
- * to keep it.
+ * to keep it. `truncated` is true when the datagram was larger than the
+ * transport's receive buffer and `data` holds only its first bytes (see
+ * `TransportOpenOptions.receiveBytes`).
  */
-export type DatagramHandler = (data: Uint8Array, from: Peer) => void;
+export type DatagramHandler = (
+  data: Uint8Array,
+  from: Peer,
+  truncated?: boolean,
+) => void;
 
 /** What a transport needs to open a socket. */
 export interface TransportOpenOptions {
@@ -37,6 +43,14 @@ export interface TransportOpenOptions {
   port: number;
   /** Share the port with other sockets (SO_REUSEADDR / SO_REUSEPORT). */
   reuseAddress: boolean;
+  /**
+   * The largest datagram expected, for transports that allocate a buffer
+   * per received datagram (`node:dgram` on Deno does): smaller is faster.
+   * A larger datagram arrives cut, with `truncated` set, and from then on
+   * the transport takes datagrams up to the UDP maximum. Transports that
+   * reuse one buffer ignore it and never cut. @default {65536} (nothing is cut)
+   */
+  receiveBytes?: number;
 }
 
 /**

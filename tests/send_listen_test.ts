@@ -10,6 +10,7 @@ import {
   type ListenEvent,
   type ListenOptions,
 } from "../lib/listen.ts";
+import { openDgramTransport } from "../lib/dgram_transport.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { send, type SendOptions } from "../lib/send.ts";
 import { binary } from "../plugins/codecs/binary.ts";
@@ -458,4 +459,37 @@ Deno.test("TTL 0 (this host only): node:dgram refuses it clearly; ffi sends it",
     transport: openFfiTransport,
   });
   assert.deepEqual(replies.map((reply) => reply.payload), ["ack"]);
+});
+
+Deno.test("a listener over node:dgram counts a datagram cut by its receive buffer, then takes large ones whole", async () => {
+  const group = newGroup();
+  const errors: ListenEvent[] = [];
+  await using listener = await start(group, {
+    responder: echo(),
+    transport: openDgramTransport,
+    rateLimit: false,
+    onEvent: (event) => {
+      if (event.event === "error") errors.push(event);
+    },
+  });
+  const big = new Uint8Array(20_000).fill(0x61);
+  await using socket = await RawSender.open();
+  const replies: number[] = [];
+  socket.onMessage((message) => replies.push(message.byteLength));
+  // Deno sized the buffer for the first datagram before the transport
+  // could: a small one first.
+  for (const payload of [utf8("hi"), big, big]) {
+    const before = listener.stats.received;
+    await socket.send(payload, listener.port, group);
+    await until(() => listener.stats.received > before, 2000);
+  }
+  await until(() => replies.length === 2, 2000);
+  assert.deepEqual(replies, [2, 20_000]);
+  assert.equal(listener.stats.decodeErrors, 1);
+  assert.equal(listener.stats.replied, 2);
+  assert.equal(errors.length, 1);
+  assert.match(
+    (errors[0] as { message: string }).message,
+    /cut at 16384 bytes by the dgram transport/,
+  );
 });

@@ -11,6 +11,7 @@ import {
 } from "../lib/sender.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
+import { echo } from "../plugins/responders/echo.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
 
 // Loopback only; groups 239.24.x.x.
@@ -270,4 +271,88 @@ Deno.test("the node:dgram transport rejects a send that close cut short", async 
   assert.ok(error instanceof Error, "the send rejects");
   assert.equal(error.code, "ERR_SOCKET");
   assert.match(error.message, /239\.24\.0\.6:40997: the socket was closed/);
+});
+
+Deno.test("a Sender yields a reply larger than maxReplyBytes as cut, then takes large replies whole", async () => {
+  const group = "239.24.0.20";
+  const listener = await listenOnLoopback({
+    group,
+    responder: echo(),
+    codec: text(),
+    rateLimit: false,
+  });
+  try {
+    await using sender = await Sender.open({
+      group,
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+      maxReplyBytes: 1000,
+      transport: openDgramTransport,
+    });
+    // Deno allocates the buffer for a socket's first datagram before the
+    // transport can size it: a small exchange first.
+    const small = await runOnce(sender, "hi", { timeout: "300ms" });
+    assert.equal(small.replies[0]?.payload, "hi");
+    const message = "x".repeat(3000);
+    const first = await runOnce(sender, message, { timeout: "300ms" });
+    assert.equal(first.replies.length, 1);
+    const [cut] = first.replies;
+    assert.equal(cut.truncated, true);
+    assert.equal(cut.size, 1000);
+    assert.match(
+      cut.decodeError ?? "",
+      /cut at 1000 bytes.*maxReplyBytes \(1000\)/,
+    );
+    assert.ok(cut.payload instanceof Uint8Array, "a cut reply stays raw bytes");
+    assert.equal(first.summary.replies, 1);
+
+    const second = await runOnce(sender, message, { timeout: "300ms" });
+    assert.equal(second.replies.length, 1);
+    assert.equal(second.replies[0].truncated, undefined);
+    assert.equal(second.replies[0].size, 3000);
+    assert.equal(second.replies[0].payload, message);
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("a Sender takes replies up to maxReplyBytes whole", async () => {
+  const group = "239.24.0.21";
+  const listener = await listenOnLoopback({
+    group,
+    responder: echo(),
+    codec: text(),
+    rateLimit: false,
+  });
+  try {
+    await using sender = await Sender.open({
+      group,
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+      maxReplyBytes: 1000,
+      transport: openDgramTransport,
+    });
+    const { replies } = await runOnce(sender, "y".repeat(999), {
+      timeout: "300ms",
+    });
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0].truncated, undefined);
+    assert.equal(replies[0].payload, "y".repeat(999));
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("Sender.open refuses a bad maxReplyBytes, naming it", async () => {
+  for (const bad of [0, -1, 1.5, 65_537, Number.NaN]) {
+    await assert.rejects(
+      () => Sender.open({ interface: LOOPBACK, maxReplyBytes: bad }),
+      (error: Error & { code?: string }) =>
+        error.code === "ERR_INVALID_OPTION" &&
+        error.message.includes(`max reply bytes ${bad}`),
+      `maxReplyBytes ${bad}`,
+    );
+  }
 });
