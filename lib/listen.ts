@@ -429,6 +429,17 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
   };
 
+  const undecodable = (from: Peer, why: string) => {
+    stats.decodeErrors++;
+    onEvent?.({
+      event: "error",
+      kind: "decode",
+      from: from.address,
+      port: from.port,
+      message: why,
+    });
+  };
+
   const finish = (
     outcome: Outcome,
     from: Peer,
@@ -453,14 +464,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         stats.unanswered++;
         break;
       case "decode-error":
-        stats.decodeErrors++;
-        onEvent?.({
-          event: "error",
-          kind: "decode",
-          from: from.address,
-          port: from.port,
-          message: message(outcome.error),
-        });
+        undecodable(from, message(outcome.error));
         break;
       case "plugin-error":
         stats.pluginErrors++;
@@ -504,15 +508,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
     if (truncated === true) {
       // Its end is missing: it cannot be read, let alone answered.
-      stats.decodeErrors++;
-      onEvent?.({
-        event: "error",
-        kind: "decode",
-        from: from.address,
-        port: from.port,
-        message:
-          `Datagram cut at ${data.byteLength} bytes by the ${transport.name} transport's receive buffer; later ones up to 64 KiB arrive whole`,
-      });
+      undecodable(
+        from,
+        `Datagram cut at ${data.byteLength} bytes by the ${transport.name} transport's receive buffer; later ones up to 64 KiB arrive whole`,
+      );
       return;
     }
     const requestSize = data.byteLength;
