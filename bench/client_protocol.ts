@@ -9,7 +9,7 @@
 
 import { assertBenchEndpoint } from "./addresses.ts";
 import { fileURLToPath } from "node:url";
-import { placed } from "./cpu_placement.ts";
+import { type Command, placed } from "./cpu_placement.ts";
 
 /** Result of a ping-pong run: send, wait for the reply, repeat. */
 export interface PingPongResult {
@@ -106,7 +106,7 @@ export async function clientMain(
  * @returns Its result.
  * @throws {Error} with its standard error when it fails or prints no result.
  */
-export async function runClient<
+export function runClient<
   T extends PingPongResult | FanInResult | LoadResult,
 >(
   script: string,
@@ -114,7 +114,7 @@ export async function runClient<
   timeoutMs: number,
 ): Promise<T> {
   const path = fileURLToPath(new URL(`./clients/${script}`, import.meta.url));
-  const run = placed({
+  return runClientProgram<T>(`${script} ${args.join(" ")}`, {
     command: Deno.execPath(),
     args: [
       "run",
@@ -126,7 +126,45 @@ export async function runClient<
       path,
       ...args,
     ],
-  }, "load");
+  }, timeoutMs);
+}
+
+/**
+ * Runs a compiled client (`clients/pingpong.c`, built by `c_program.ts`)
+ * on the load generators' CPU and parses its result line, as
+ * {@linkcode runClient} does for a script. Its arguments are a script
+ * mode's without the mode: `GROUP PORT ...`.
+ *
+ * @param name The client's name, for the error message.
+ * @param path The executable.
+ * @param args Its arguments, starting with the group and the port.
+ * @param timeoutMs Kill it after this long.
+ * @returns Its result.
+ * @throws {RangeError} for an endpoint outside the bench's range.
+ * @throws {Error} with its standard error when it fails or prints no result.
+ */
+export function runCompiledClient<T extends PingPongResult>(
+  name: string,
+  path: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<T> {
+  assertBenchEndpoint({ group: args[0], port: Number(args[1]) });
+  return runClientProgram<T>(
+    `${name} ${args.join(" ")}`,
+    { command: path, args },
+    timeoutMs,
+  );
+}
+
+async function runClientProgram<
+  T extends PingPongResult | FanInResult | LoadResult,
+>(
+  description: string,
+  command: Command,
+  timeoutMs: number,
+): Promise<T> {
+  const run = placed(command, "load");
   const child = new Deno.Command(run.command, {
     args: run.args,
     stdin: "null",
@@ -141,7 +179,7 @@ export async function runClient<
   if (!output.success || !line.startsWith("{")) {
     const stderr = new TextDecoder().decode(output.stderr).trim();
     throw new Error(
-      `client ${script} ${args.join(" ")} failed (${
+      `client ${description} failed (${
         output.signal ?? `exit ${output.code}`
       }): ${stderr.split("\n").slice(0, 6).join("\n")}`,
     );

@@ -37,6 +37,13 @@ export interface Plan {
   pingPongSeconds: number;
   /** Row 2: round trips run (and not counted) first. */
   pingPongWarmup: number;
+  /**
+   * Row 2c: round trips per measurement with the C client (warm-up and
+   * size as row 2's).
+   */
+  cPingPongCount: number;
+  /** Row 2c: time limit per measurement (warm-up included), seconds. */
+  cPingPongSeconds: number;
   /** Row 2: `send()` calls per measurement of mcast's client. */
   sendCallCount: number;
   /** Row 2: request size, bytes. */
@@ -89,6 +96,8 @@ export const FULL: Plan = {
   pingPongCount: 10_000,
   pingPongSeconds: 5,
   pingPongWarmup: 1_000,
+  cPingPongCount: 50_000,
+  cPingPongSeconds: 1.5,
   sendCallCount: 2_000,
   requestSize: 64,
   loadCount: 20_000,
@@ -122,6 +131,8 @@ export const QUICK: Plan = {
   pingPongCount: 200,
   pingPongSeconds: 1,
   pingPongWarmup: 10,
+  cPingPongCount: 200,
+  cPingPongSeconds: 1,
   sendCallCount: 20,
   requestSize: 64,
   loadCount: 200,

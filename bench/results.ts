@@ -36,6 +36,12 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "request-reply-c",
+    title: "2c. request/reply ping-pong, C client",
+    primary: "roundTripsPerSecond",
+    higherIsBetter: true,
+  },
+  {
     id: "fan-in-1",
     title: "3. fan-in, 1 listener",
     primary: "p50Ms",

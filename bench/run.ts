@@ -26,6 +26,7 @@
 import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import { EndpointAllocator } from "./addresses.ts";
+import { compileC } from "./c_program.ts";
 import { setupPinning } from "./cpu_placement.ts";
 import { prepareFlooder } from "./flooder.ts";
 import { findImplementations } from "./implementations.ts";
@@ -41,7 +42,7 @@ import { memoryRow } from "./rows/memory.ts";
 import { oneWayRow } from "./rows/one_way.ts";
 import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
-import { requestReplyRow } from "./rows/request_reply.ts";
+import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -136,6 +137,10 @@ async function main(): Promise<void> {
   if (flooder.fallbackReason !== undefined) {
     skipped.push({ id: "c-flooder", reason: flooder.fallbackReason });
   }
+  const cClient = await compileC("clients/pingpong.c");
+  if (typeof cClient === "string") {
+    skipped.push({ id: C_CLIENT_ID, reason: `row 2c not run: ${cClient}` });
+  }
   if (loadAtStart > 0.5) {
     console.error(
       `bench: load average is ${loadAtStart} before starting: other work on this machine will skew the figures`,
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
     flooder,
     endpoints: new EndpointAllocator(),
     recorder,
+    cPingPongClient: typeof cClient === "string" ? undefined : cClient.path,
   };
   try {
     for (const [name, row] of Object.entries(ROW_GROUPS)) {
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await flooder.dispose();
+    if (typeof cClient !== "string") await cClient.dispose();
     await dispose();
   }
 

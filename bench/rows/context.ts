@@ -23,6 +23,11 @@ export interface RowContext {
   endpoints: EndpointAllocator;
   /** Where figures go. */
   recorder: Recorder;
+  /**
+   * Row 2c's client, `clients/pingpong.c` built at run time; undefined
+   * when it could not be built (the reason is in the run's skipped list).
+   */
+  cPingPongClient?: string;
 }
 
 /**

@@ -7,10 +7,23 @@
  * `Sender` that keeps its socket, one run per round trip, as the raw
  * client does.
  *
+ * Row 2c: the same responders, alternating, against a C client
+ * (`clients/pingpong.c`, built at run time), run after row 2. The Deno
+ * client's own cost is much of each round trip (against the C responder,
+ * 14k round trips/s with it, 34k with the C client, on 2 pinned cores),
+ * so in row 2 every responder lands near the same figure; row 2c shows
+ * the responders' own cost, as server benchmarks do with a client much
+ * faster than the server. Its ceiling is the C client with the C
+ * responder: the cost of the wake-ups across the two cores.
+ *
  * @module
  */
 
-import { type PingPongResult, runClient } from "../client_protocol.ts";
+import {
+  type PingPongResult,
+  runClient,
+  runCompiledClient,
+} from "../client_protocol.ts";
 import { type Implementation, RAW_NODE_DGRAM } from "../implementations.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
@@ -42,6 +55,19 @@ export const SENDER_CLIENT: Subject = {
   compareWith: [RAW_NODE_DGRAM.id],
 };
 
+/** Row 2c's client in the run's skipped list when it cannot be built. */
+export const C_CLIENT_ID = "c-pingpong-client";
+
+function metricsOf(result: PingPongResult): Metrics {
+  return {
+    roundTrips: result.roundTrips,
+    roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    timeouts: result.timeouts,
+  };
+}
+
 async function pingPong(
   context: RowContext,
   responder: Implementation,
@@ -70,13 +96,34 @@ async function pingPong(
       String(warmup),
     ], (plan.pingPongSeconds * 2 + 20) * 1000);
     await receiver.stop();
-    return {
-      roundTrips: result.roundTrips,
-      roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
-      p50Ms: result.p50Ms,
-      p99Ms: result.p99Ms,
-      timeouts: result.timeouts,
-    };
+    return metricsOf(result);
+  } finally {
+    await receiver.kill();
+  }
+}
+
+/** Row 2c: the C client (`client`, its executable) against `responder`. */
+async function cPingPong(
+  context: RowContext,
+  responder: Implementation,
+  client: string,
+): Promise<Metrics> {
+  const { plan } = context;
+  const endpoint = context.endpoints.next();
+  const receiver = await ReceiverProcess.start(
+    responder.command("ack", endpoint, plan.cPingPongSeconds + 30, 1),
+  );
+  try {
+    const result = await runCompiledClient<PingPongResult>("pingpong", client, [
+      endpoint.group,
+      String(endpoint.port),
+      String(plan.cPingPongCount),
+      String(plan.cPingPongSeconds),
+      String(plan.requestSize),
+      String(plan.pingPongWarmup),
+    ], (plan.cPingPongSeconds * 2 + 20) * 1000);
+    await receiver.stop();
+    return metricsOf(result);
   } finally {
     await receiver.kill();
   }
@@ -84,7 +131,9 @@ async function pingPong(
 
 /**
  * Row 2: every implementation as the responder, then mcast's client;
- * alternating, `plan.repeats` times.
+ * alternating, `plan.repeats` times. Then row 2c: every implementation
+ * as the responder to the C client, alternating, `plan.repeats` times
+ * (not run when the client could not be built).
  *
  * @param context The run's shared state.
  */
@@ -111,5 +160,16 @@ export async function requestReplyRow(context: RowContext): Promise<void> {
       SEND_CLIENT,
       () => pingPong(context, RAW_NODE_DGRAM, "mcast_client.ts"),
     );
+  }
+  const client = context.cPingPongClient;
+  if (client === undefined) return;
+  for (let repeat = 0; repeat < plan.repeats; repeat++) {
+    for (const implementation of implementations) {
+      await recorder.record(
+        "request-reply-c",
+        implementation,
+        () => cPingPong(context, implementation, client),
+      );
+    }
   }
 }
