@@ -223,7 +223,10 @@ class DgramTransport implements Transport {
       // Deno hands out a view of the buffer it allocated for this
       // datagram: one the datagram filled may have been cut.
       const room = message.buffer.byteLength - message.byteOffset;
-      if (message.byteLength < room || room >= FULL_RECEIVE_BYTES) {
+      if (
+        message.byteLength === 0 || message.byteLength < room ||
+        room >= FULL_RECEIVE_BYTES
+      ) {
         return handler(data, rinfo, false);
       }
       // Deno allocates the next buffer after this call returns: from the
