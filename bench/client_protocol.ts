@@ -10,6 +10,7 @@
 import { assertBenchEndpoint } from "./addresses.ts";
 import { fileURLToPath } from "node:url";
 import { type Command, placed } from "./cpu_placement.ts";
+import { runJsonProgram } from "./json_program.ts";
 
 /** Result of a ping-pong run: send, wait for the reply, repeat. */
 export interface PingPongResult {
@@ -157,32 +158,16 @@ export function runCompiledClient<T extends PingPongResult>(
   );
 }
 
-async function runClientProgram<
+function runClientProgram<
   T extends PingPongResult | FanInResult | LoadResult,
 >(
   description: string,
   command: Command,
   timeoutMs: number,
 ): Promise<T> {
-  const run = placed(command, "load");
-  const child = new Deno.Command(run.command, {
-    args: run.args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const output = await child.output();
-  clearTimeout(killer);
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-    .pop() ?? "";
-  if (!output.success || !line.startsWith("{")) {
-    const stderr = new TextDecoder().decode(output.stderr).trim();
-    throw new Error(
-      `client ${description} failed (${
-        output.signal ?? `exit ${output.code}`
-      }): ${stderr.split("\n").slice(0, 6).join("\n")}`,
-    );
-  }
-  return JSON.parse(line) as T;
+  return runJsonProgram<T>(
+    `client ${description}`,
+    placed(command, "load"),
+    timeoutMs,
+  );
 }

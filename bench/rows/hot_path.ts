@@ -10,9 +10,10 @@
 import { fileURLToPath } from "node:url";
 import { placed } from "../cpu_placement.ts";
 import { HOT_PATH_VARIANTS } from "../hot_path.ts";
+import { runJsonProgram } from "../json_program.ts";
 import type { RowContext } from "./context.ts";
 
-async function runHotPath(quick: boolean): Promise<Record<string, number>> {
+function runHotPath(quick: boolean): Promise<Record<string, number>> {
   const script = fileURLToPath(new URL("../hot_path.ts", import.meta.url));
   const run = placed({
     command: Deno.execPath(),
@@ -25,22 +26,7 @@ async function runHotPath(quick: boolean): Promise<Record<string, number>> {
       ...(quick ? ["--quick"] : []),
     ],
   }, "measured");
-  const child = new Deno.Command(run.command, {
-    args: run.args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const output = await child.output();
-  clearTimeout(killer);
-  const line = new TextDecoder().decode(output.stdout).trim();
-  if (!output.success || !line.startsWith("{")) {
-    throw new Error(
-      `hot_path.ts failed: ${new TextDecoder().decode(output.stderr).trim()}`,
-    );
-  }
-  return JSON.parse(line);
+  return runJsonProgram<Record<string, number>>("hot_path.ts", run, 60_000);
 }
 
 /**
