@@ -83,9 +83,11 @@ export class EndpointAllocator {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EndpointAllocator } from "./addresses.ts";
    * const endpoint = new EndpointAllocator(0).next();
-   * console.assert(endpoint.group === "239.50.0.1" && endpoint.port === 50000);
+   * assert.equal(endpoint.group, "239.50.0.1");
+   * assert.equal(endpoint.port, 50000);
    * ```
    */
   next(): Endpoint {

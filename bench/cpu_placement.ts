@@ -58,9 +58,10 @@ export async function setupPinning(wanted: boolean): Promise<true | string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { placed } from "./cpu_placement.ts";
  * const run = placed({ command: "python3", args: ["-V"] }, "measured");
- * console.assert(run.command === "python3" || run.command === "taskset");
+ * assert.match(run.command, /^(python3|taskset)$/);
  * ```
  */
 export function placed(command: Command, role: Role): Command {

@@ -58,9 +58,11 @@ export interface ReceiverReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseReceiverArgs } from "./receiver_protocol.ts";
  * const args = parseReceiverArgs(["ack", "239.50.0.1", "50000", "5", "1", "--codec=text"]);
- * console.assert(args.mode === "ack" && args.flags.codec === "text");
+ * assert.equal(args.mode, "ack");
+ * assert.equal(args.flags.codec, "text");
  * ```
  */
 export function parseReceiverArgs(args: string[]): ReceiverArgs {

@@ -168,9 +168,10 @@ export interface BenchResults {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarize } from "./results.ts";
  * const m = summarize([{ rate: 1 }, { rate: 3 }, { rate: 2 }]);
- * console.assert(m.rate === 2);
+ * assert.equal(m.rate, 2);
  * ```
  */
 export function summarize(runs: Metrics[]): Metrics {

@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { percentile } from "./stats.ts";
- * console.assert(percentile([5, 1, 3, 2, 4], 50) === 3);
- * console.assert(percentile([1, 2, 3, 4, 100], 99) === 100);
+ * assert.equal(percentile([5, 1, 3, 2, 4], 50), 3);
+ * assert.equal(percentile([1, 2, 3, 4, 100], 99), 100);
  * ```
  */
 export function percentile(samples: readonly number[], p: number): number {
@@ -35,9 +36,10 @@ export function percentile(samples: readonly number[], p: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { median } from "./stats.ts";
- * console.assert(median([3, 1, 2]) === 2);
- * console.assert(median([4, 1, 3, 2]) === 2.5);
+ * assert.equal(median([3, 1, 2]), 2);
+ * assert.equal(median([4, 1, 3, 2]), 2.5);
  * ```
  */
 export function median(samples: readonly number[]): number {

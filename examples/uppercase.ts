@@ -28,8 +28,9 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { uppercase } from "./uppercase.ts";
- * console.assert(uppercase({ prefix: "> " }).name === "uppercase");
+ * assert.equal(uppercase({ prefix: "> " }).name, "uppercase");
  * ```
  */
 export function uppercase(options: PluginOptions = {}): Responder {

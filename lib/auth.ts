@@ -71,18 +71,18 @@ function startsWith(bytes: Uint8Array, magic: Uint8Array): boolean {
  *
  * @example Sign a request, open it, bind a reply to it
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Authenticator } from "./auth.ts";
  * const key = new TextEncoder().encode("a shared secret of 16+ bytes");
  * const listener = new Authenticator(key);
  * const sender = new Authenticator(key);
  * const { datagram, nonce } = sender.signRequest(new TextEncoder().encode("hi"));
  * const opened = listener.openRequest(datagram);
- * console.assert(opened.ok);
- * console.assert(!listener.openRequest(datagram).ok); // a replay
- * if (opened.ok) {
- *   const reply = listener.signReply(new TextEncoder().encode("ack"), opened.nonce);
- *   console.assert(sender.openReply(reply, [nonce]).ok);
- * }
+ * assert.ok(opened.ok);
+ * assert.deepEqual(opened.payload, new TextEncoder().encode("hi"));
+ * assert.deepEqual(listener.openRequest(datagram), { ok: false, reason: "replayed" });
+ * const reply = listener.signReply(new TextEncoder().encode("ack"), opened.nonce);
+ * assert.ok(sender.openReply(reply, [nonce]).ok);
  * ```
  */
 export class Authenticator {

@@ -56,10 +56,11 @@ function mask(family: Family, prefix: number): bigint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contains, parseCidr } from "./cidr.ts";
  * const block = parseCidr("10.1.0.0/16");
- * console.assert(contains(block, "10.1.200.3"));
- * console.assert(!contains(block, "10.2.0.1"));
+ * assert.ok(contains(block, "10.1.200.3"));
+ * assert.equal(contains(block, "10.2.0.1"), false);
  * ```
  */
 export function parseCidr(text: string): Cidr {
@@ -94,8 +95,9 @@ export function parseCidr(text: string): Cidr {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contains, parseCidr } from "./cidr.ts";
- * console.assert(contains(parseCidr("fe80::/10"), "fe80::1%eth0"));
+ * assert.ok(contains(parseCidr("fe80::/10"), "fe80::1%eth0"));
  * ```
  */
 export function contains(block: Cidr, address: string): boolean {

@@ -161,6 +161,7 @@ function withTimeout(
  *
  * @example Dispatch in memory, without sockets
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dispatch } from "./dispatch.ts";
  * import { newListenerStats } from "./plugin.ts";
  * const outcome = dispatch(
@@ -174,7 +175,8 @@ function withTimeout(
  *     },
  *   },
  * );
- * console.assert(!(outcome instanceof Promise) && outcome.kind === "reply");
+ * assert.ok(!(outcome instanceof Promise));
+ * assert.equal(outcome.kind, "reply");
  * ```
  */
 export function dispatch(

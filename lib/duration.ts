@@ -24,10 +24,11 @@ const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/;
  *
  * @example Parse durations
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./duration.ts";
- * console.assert(parseDuration("500ms") === 500);
- * console.assert(parseDuration("2s") === 2000);
- * console.assert(parseDuration(250) === 250);
+ * assert.equal(parseDuration("500ms"), 500);
+ * assert.equal(parseDuration("2s"), 2000);
+ * assert.equal(parseDuration(250), 250);
  * ```
  */
 export function parseDuration(value: Duration, what = "duration"): number {

@@ -29,10 +29,11 @@ export type McastErrorCode =
  *
  * @example Catch by code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { McastTypeError } from "./errors.ts";
  * const error = new McastTypeError("ERR_INVALID_GROUP", 'Group "x" is not an IP address');
- * console.assert(error.code === "ERR_INVALID_GROUP");
- * console.assert(error instanceof TypeError);
+ * assert.equal(error.code, "ERR_INVALID_GROUP");
+ * assert.ok(error instanceof TypeError);
  * ```
  */
 export class McastTypeError extends TypeError {
@@ -57,10 +58,11 @@ export class McastTypeError extends TypeError {
  *
  * @example Catch by code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { McastRangeError } from "./errors.ts";
  * const error = new McastRangeError("ERR_INVALID_TTL", "TTL 300 is out of range 0-255");
- * console.assert(error.code === "ERR_INVALID_TTL");
- * console.assert(error instanceof RangeError);
+ * assert.equal(error.code, "ERR_INVALID_TTL");
+ * assert.ok(error instanceof RangeError);
  * ```
  */
 export class McastRangeError extends RangeError {
@@ -85,9 +87,10 @@ export class McastRangeError extends RangeError {
  *
  * @example Catch by code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SocketError } from "./errors.ts";
  * const error = new SocketError("Cannot bind port 80: EACCES");
- * console.assert(error.code === "ERR_SOCKET");
+ * assert.equal(error.code, "ERR_SOCKET");
  * ```
  */
 export class SocketError extends Error {
@@ -111,9 +114,10 @@ export class SocketError extends Error {
  *
  * @example Catch by code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginError } from "./errors.ts";
  * const error = new PluginError("ERR_PLUGIN_SHAPE", "mine", 'Plugin "mine" has no respond() function');
- * console.assert(error.plugin === "mine");
+ * assert.equal(error.plugin, "mine");
  * ```
  */
 export class PluginError extends Error {

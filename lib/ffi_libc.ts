@@ -20,8 +20,9 @@ import type { Family } from "./transport.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LIBC_PATH } from "./ffi_libc.ts";
- * console.assert(LIBC_PATH.startsWith("libc.so"));
+ * assert.match(LIBC_PATH, /^libc\.so/);
  * ```
  */
 export const LIBC_PATH = "libc.so.6";
@@ -32,8 +33,9 @@ export const LIBC_PATH = "libc.so.6";
  *
  * @example Read a constant
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LINUX } from "./ffi_libc.ts";
- * console.assert(LINUX.IP_ADD_MEMBERSHIP === 35);
+ * assert.equal(LINUX.IP_ADD_MEMBERSHIP, 35);
  * ```
  */
 export const LINUX = {
@@ -88,9 +90,10 @@ export const LINUX = {
  *
  * @example Find the length of datagram `i` in a mmsghdr array
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MMSG } from "./ffi_libc.ts";
  * const lengthOffset = 3 * MMSG.MMSGHDR_SIZE + MMSG.MSG_LEN;
- * console.assert(lengthOffset === 3 * 64 + 56);
+ * assert.equal(lengthOffset, 3 * 64 + 56);
  * ```
  */
 export const MMSG = {
@@ -220,8 +223,9 @@ const ERRNO_NAMES: Record<number, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errnoName } from "./ffi_libc.ts";
- * console.assert(errnoName(98) === "EADDRINUSE");
+ * assert.equal(errnoName(98), "EADDRINUSE");
  * ```
  */
 export function errnoName(errno: number): string {
@@ -235,10 +239,11 @@ export function errnoName(errno: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ErrnoError } from "./ffi_libc.ts";
  * const error = new ErrnoError("bind", 98, "Address already in use");
- * console.assert(error.code === "EADDRINUSE");
- * console.assert(error.message === "bind: EADDRINUSE (Address already in use)");
+ * assert.equal(error.code, "EADDRINUSE");
+ * assert.equal(error.message, "bind: EADDRINUSE (Address already in use)");
  * ```
  */
 export class ErrnoError extends Error {
@@ -275,11 +280,12 @@ export class ErrnoError extends Error {
  *
  * @example The IPv4 loopback address, port 31000
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RawSocketAddress } from "./ffi_libc.ts";
  * const address: RawSocketAddress = {
  *   family: "IPv4", ip: new Uint8Array([127, 0, 0, 1]), port: 31000, scopeId: 0,
  * };
- * console.assert(address.ip.byteLength === 4);
+ * assert.equal(address.ip.byteLength, 4);
  * ```
  */
 export interface RawSocketAddress {

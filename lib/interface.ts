@@ -81,11 +81,12 @@ function listInterfaces(spec: string, fresh = false): InterfaceEntry[] {
  *
  * @example Resolve by address and by name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveInterface } from "./interface.ts";
  * const list = [{ name: "lo", family: "IPv4" as const, address: "127.0.0.1" }];
- * console.assert(resolveInterface("127.0.0.1", "IPv4", list) === "127.0.0.1");
- * console.assert(resolveInterface("lo", "IPv4", list) === "127.0.0.1");
- * console.assert(resolveInterface("lo", "IPv6", list) === "::%lo");
+ * assert.equal(resolveInterface("127.0.0.1", "IPv4", list), "127.0.0.1");
+ * assert.equal(resolveInterface("lo", "IPv4", list), "127.0.0.1");
+ * assert.equal(resolveInterface("lo", "IPv6", list), "::%lo");
  * ```
  */
 export function resolveInterface(

@@ -46,9 +46,11 @@ type Kind = "responder" | "codec";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolvePluginSpecifier } from "./loader.ts";
  * const where = resolvePluginSpecifier("./mine.ts", [], "/home/me");
- * console.assert("url" in where && where.url.href === "file:///home/me/mine.ts");
+ * assert.ok("url" in where);
+ * assert.equal(where.url.href, "file:///home/me/mine.ts");
  * ```
  */
 export function resolvePluginSpecifier(
@@ -204,10 +206,11 @@ async function load(
  *
  * @example Load a built-in
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadResponder } from "./loader.ts";
  * import { builtins } from "../plugins/builtins.ts";
  * const responder = await loadResponder("ack", { builtins: builtins.responders });
- * console.assert(responder.name === "ack");
+ * assert.equal(responder.name, "ack");
  * ```
  */
 export async function loadResponder(
@@ -227,10 +230,11 @@ export async function loadResponder(
  *
  * @example Load a built-in
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCodec } from "./loader.ts";
  * import { builtins } from "../plugins/builtins.ts";
  * const codec = await loadCodec("json", { builtins: builtins.codecs });
- * console.assert(codec.name === "json");
+ * assert.equal(codec.name, "json");
  * ```
  */
 export async function loadCodec(

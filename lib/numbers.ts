@@ -41,9 +41,10 @@ function toInteger(
  *
  * @example Validate a port
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validatePort } from "./numbers.ts";
- * console.assert(validatePort("10000") === 10000);
- * console.assert(validatePort(0, { allowZero: true }) === 0);
+ * assert.equal(validatePort("10000"), 10000);
+ * assert.equal(validatePort(0, { allowZero: true }), 0);
  * ```
  */
 export function validatePort(value: unknown, rule: PortRule = {}): number {
@@ -68,8 +69,9 @@ export function validatePort(value: unknown, rule: PortRule = {}): number {
  *
  * @example Validate a TTL
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateTtl } from "./numbers.ts";
- * console.assert(validateTtl("1") === 1);
+ * assert.equal(validateTtl("1"), 1);
  * ```
  */
 export function validateTtl(value: unknown): number {
@@ -93,8 +95,9 @@ export function validateTtl(value: unknown): number {
  *
  * @example Validate a count
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateCount } from "./numbers.ts";
- * console.assert(validateCount("3") === 3);
+ * assert.equal(validateCount("3"), 3);
  * ```
  */
 export function validateCount(value: unknown): number {

@@ -17,13 +17,14 @@ import type { Peer } from "./transport.ts";
  *
  * @example A codec for upper-case text
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Codec } from "./plugin.ts";
  * const shout: Codec<string> = {
  *   name: "shout",
  *   encode: (value) => new TextEncoder().encode(value.toUpperCase()),
  *   decode: (bytes) => new TextDecoder().decode(bytes),
  * };
- * console.assert(shout.encode("hi")[0] === 72);
+ * assert.equal(shout.encode("hi")[0], 72);
  * ```
  */
 export interface Codec<T = unknown> {
@@ -87,8 +88,9 @@ export interface ListenerStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newListenerStats } from "./plugin.ts";
- * console.assert(newListenerStats().received === 0);
+ * assert.equal(newListenerStats().received, 0);
  * ```
  */
 export function newListenerStats(): ListenerStats {
@@ -155,12 +157,13 @@ export type Reply<T = unknown> = T | Uint8Array | undefined;
  *
  * @example A responder that answers "pong" to "ping"
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Responder } from "./plugin.ts";
  * const pong: Responder<string, string> = {
  *   name: "pong",
  *   respond: (message) => message.payload === "ping" ? "pong" : undefined,
  * };
- * console.assert(pong.name === "pong");
+ * assert.equal(pong.name, "pong");
  * ```
  */
 export interface Responder<In = unknown, Out = unknown> {
@@ -186,12 +189,13 @@ export type PluginOptions = Record<string, string>;
  *
  * @example A factory with an option
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ResponderFactory } from "./plugin.ts";
  * const say: ResponderFactory = (options) => ({
  *   name: "say",
  *   respond: () => options.text ?? "hello",
  * });
- * console.assert(typeof say === "function");
+ * assert.equal(typeof say, "function");
  * ```
  */
 export type ResponderFactory = (
@@ -204,13 +208,14 @@ export type ResponderFactory = (
  *
  * @example A factory
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CodecFactory } from "./plugin.ts";
  * const raw: CodecFactory = () => ({
  *   name: "raw",
  *   encode: (value) => value as Uint8Array,
  *   decode: (bytes) => bytes,
  * });
- * console.assert((await raw({})).name === "raw");
+ * assert.equal((await raw({})).name, "raw");
  * ```
  */
 export type CodecFactory = (options: PluginOptions) => Codec | Promise<Codec>;

@@ -47,8 +47,9 @@ const MAX_SAMPLES = 100_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summariseRtt } from "./round_trip_stats.ts";
- * console.assert(summariseRtt([3, 1, 2])?.p50 === 2);
+ * assert.equal(summariseRtt([3, 1, 2])?.p50, 2);
  * ```
  */
 export function summariseRtt(samples: number[]): RttSummary | null {
@@ -107,12 +108,14 @@ class Responder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RoundTripStats } from "./round_trip_stats.ts";
  * const stats = new RoundTripStats();
  * stats.reply("10.0.0.2", 10000, 0, 0.5);
  * stats.reply("10.0.0.2", 10000, 0, 0.6); // a duplicate
  * const [one] = stats.summary(2);
- * console.assert(one.duplicates === 1 && one.lossPercent === 50);
+ * assert.equal(one.duplicates, 1);
+ * assert.equal(one.lossPercent, 50);
  * ```
  */
 export class RoundTripStats {

@@ -13,10 +13,11 @@ import { type Cidr, connectedSubnets, contains, parseCidr } from "./cidr.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SourceFilter } from "./source_filter.ts";
  * const filter = new SourceFilter(["10.0.0.0/8"]);
- * console.assert(filter.allows("10.1.2.3"));
- * console.assert(!filter.allows("192.0.2.1"));
+ * assert.ok(filter.allows("10.1.2.3"));
+ * assert.equal(filter.allows("192.0.2.1"), false);
  * ```
  */
 export class SourceFilter {

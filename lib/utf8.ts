@@ -18,8 +18,9 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUtf8 } from "./utf8.ts";
- * console.assert(decodeUtf8(new Uint8Array([104, 105])) === "hi");
+ * assert.equal(decodeUtf8(new Uint8Array([104, 105])), "hi");
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string {
@@ -38,9 +39,10 @@ let lastBytes: Uint8Array = new Uint8Array();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeUtf8 } from "./utf8.ts";
- * console.assert(encodeUtf8("ack").length === 3);
- * console.assert(encodeUtf8("ack") === encodeUtf8("ack"));
+ * assert.equal(encodeUtf8("ack").length, 3);
+ * assert.equal(encodeUtf8("ack"), encodeUtf8("ack")); // the same array
  * ```
  */
 export function encodeUtf8(text: string): Uint8Array {

@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VERSION } from "./version.ts";
- * console.assert(/^\d+\.\d+\.\d+/.test(VERSION));
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
 export const VERSION: string = "0.1.0";

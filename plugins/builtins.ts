@@ -13,8 +13,9 @@ import type { PluginCatalog } from "../lib/loader.ts";
  *
  * @example List the built-in responders
  * ```ts
+ * import assert from "node:assert/strict";
  * import { builtins } from "./builtins.ts";
- * console.assert(Object.keys(builtins.responders).includes("echo"));
+ * assert.ok(Object.keys(builtins.responders).includes("echo"));
  * ```
  */
 export const builtins: PluginCatalog = {

@@ -16,8 +16,9 @@ import { encodeUtf8 } from "../../lib/utf8.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toHex } from "./binary.ts";
- * console.assert(toHex(new Uint8Array([0xde, 0xad])) === "dead");
+ * assert.equal(toHex(new Uint8Array([0xde, 0xad])), "dead");
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
@@ -35,8 +36,9 @@ export function toHex(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromHex } from "./binary.ts";
- * console.assert(fromHex("de:ad")[1] === 0xad);
+ * assert.deepEqual(fromHex("de:ad"), new Uint8Array([0xde, 0xad]));
  * ```
  */
 export function fromHex(text: string): Uint8Array {
@@ -62,10 +64,11 @@ export function fromHex(text: string): Uint8Array {
  *
  * @example Bytes pass through, and show as hex
  * ```ts
+ * import assert from "node:assert/strict";
  * import { binary } from "./binary.ts";
  * const codec = binary();
  * const bytes = codec.decode(new Uint8Array([1, 2, 255]));
- * console.assert(codec.show?.(bytes) === "0102ff");
+ * assert.equal(codec.show?.(bytes), "0102ff");
  * ```
  */
 export function binary(): Codec<Uint8Array | string> {

@@ -14,10 +14,11 @@ import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { json } from "./json.ts";
  * const codec = json();
  * const value = codec.decode(codec.encode({ hello: [1, 2] })) as { hello: number[] };
- * console.assert(value.hello[1] === 2);
+ * assert.deepEqual(value, { hello: [1, 2] });
  * ```
  */
 export function json(): Codec<unknown> {

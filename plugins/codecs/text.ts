@@ -15,9 +15,10 @@ import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { text } from "./text.ts";
  * const codec = text();
- * console.assert(codec.decode(codec.encode("héllo")) === "héllo");
+ * assert.equal(codec.decode(codec.encode("héllo")), "héllo");
  * ```
  */
 export function text(): Codec<string> {

@@ -19,9 +19,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ack } from "./ack.ts";
  * const responder = ack({ text: "pong" });
- * console.assert(responder.name === "ack");
+ * assert.equal(responder.name, "ack");
  * ```
  */
 export function ack(options: PluginOptions = {}): Responder<unknown, string> {

@@ -18,8 +18,9 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { echo } from "./echo.ts";
- * console.assert(echo().name === "echo");
+ * assert.equal(echo().name, "echo");
  * ```
  */
 export function echo(options: PluginOptions = {}): Responder {

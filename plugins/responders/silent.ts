@@ -19,8 +19,9 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { silent } from "./silent.ts";
- * console.assert(silent().name === "silent");
+ * assert.equal(silent().name, "silent");
  * ```
  */
 export function silent(options: PluginOptions = {}): Responder {

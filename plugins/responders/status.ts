@@ -49,8 +49,9 @@ function hostname(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { status } from "./status.ts";
- * console.assert(status({ name: "rack-7" }).name === "status");
+ * assert.equal(status({ name: "rack-7" }).name, "status");
  * ```
  */
 export function status(options: PluginOptions = {}): Responder {
