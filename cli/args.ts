@@ -19,8 +19,51 @@ export interface Parsed {
   positionals: string[];
 }
 
+/** A negative number: a value, never a flag (`-t -1`, `--rate -0.5`). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * Attaches a negative number to the flag before it (`-t -1` becomes
+ * `--ttl=-1`), so that the flag's own check names the value; a flag that
+ * takes a value followed by something else that starts with "-" is
+ * refused, naming both.
+ */
+function attachValues(args: string[], flags: Flags): string[] {
+  const longOf = new Map<string, string>();
+  for (const [name, flag] of Object.entries(flags)) {
+    longOf.set(`--${name}`, name);
+    if (flag.short !== undefined) longOf.set(`-${flag.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = longOf.get(arg);
+    const next = args[i + 1];
+    if (
+      name === undefined || flags[name].type !== "string" ||
+      next === undefined || !next.startsWith("-")
+    ) {
+      out.push(arg);
+      continue;
+    }
+    if (!NEGATIVE_NUMBER.test(next)) {
+      throw new UsageError(
+        `Option '${arg}' has no value: "${next}" follows it, and a value starting with "-" must be attached, as in --${name}=${next}`,
+      );
+    }
+    out.push(`--${name}=${next}`);
+    i++;
+  }
+  return out;
+}
+
 /** Parses `args` strictly against `flags`; throws `UsageError` on any mistake. */
 export function parse(args: string[], flags: Flags): Parsed {
+  args = attachValues(args, flags);
   try {
     const { values, positionals } = parseArgs({
       args,

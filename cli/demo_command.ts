@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatEndpoint } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_MESSAGE } from "../lib/defaults.ts";
 import { listen, type Listener } from "../lib/listen.ts";
 import { send } from "../lib/send.ts";
@@ -15,15 +16,21 @@ import { status } from "../plugins/responders/status.ts";
 import { parse } from "./args.ts";
 import { type Io, showText } from "./io.ts";
 
+/**
+ * The demo pads its request (as `send --pad 512` does): a listener answers
+ * with at most 3x the request's size, and a status document is ~150 bytes.
+ */
+const PAD = 512;
+
 /** Help for `demo`. */
 export const DEMO_HELP = `Usage: mcast demo
 
 Starts three listeners (ack, echo, status) on ${DEFAULT_GROUP}, joined on the
-loopback interface 127.0.0.1 only, sends them one message with TTL 1 and
-prints every reply. Nothing leaves this host.`;
+loopback interface 127.0.0.1 only, sends them one message with TTL 1, padded
+to ${PAD} bytes so that the status document fits the listeners' reply cap
+(3x the request), and prints every reply. Nothing leaves this host.`;
 
 const LOOPBACK = "127.0.0.1";
-const STATUS_CAP = 512;
 
 /** Runs the loopback demo; returns 0 when every listener answered. */
 export async function demoCommand(
@@ -50,22 +57,17 @@ export async function demoCommand(
         responder,
         codec: text(),
         signal,
-        // A status document is larger than the request; by default replies
-        // never are (no amplification), so this listener raises its cap.
-        maxReplyBytes: responder.name === "status" ? STATUS_CAP : 0,
       });
       // The first listener takes an ephemeral port; the others share it.
       port = listener.port;
       listeners.push(listener);
       io.out(
-        `listener ${listeners.length}: ${responder.name} on ${DEFAULT_GROUP} port ${port} via ${LOOPBACK}${
-          responder.name === "status"
-            ? ` (--max-reply-bytes ${STATUS_CAP}: replies may outgrow requests)`
-            : ""
-        }`,
+        `listener ${listeners.length}: ${responder.name} on ${DEFAULT_GROUP} port ${port} via ${LOOPBACK}`,
       );
     }
-    io.out(`sending "${DEFAULT_MESSAGE}" with TTL 1 through ${LOOPBACK}`);
+    io.out(
+      `sending "${DEFAULT_MESSAGE}" with TTL 1 through ${LOOPBACK}, padded to ${PAD} bytes (send --pad ${PAD}: room for the status reply)`,
+    );
     let replies = 0;
     for await (
       const event of send(DEFAULT_MESSAGE, {
@@ -75,19 +77,24 @@ export async function demoCommand(
         interface: LOOPBACK,
         timeout: "500ms",
         codec: text(),
+        pad: PAD,
         signal,
       })
     ) {
       if (event.event === "reply") {
         replies++;
         io.out(
-          `reply from ${event.from}:${event.port}  rtt=${
+          `reply from ${formatEndpoint(event.from, event.port)}  rtt=${
             event.rttMs.toFixed(3)
           } ms  ${event.size} bytes  ${showText(event.payload)}`,
         );
       } else {
         io.out(
-          `${event.sent} sent, ${event.replies} replies from ${event.responders} responder address(es)`,
+          `${event.sent} sent, ${event.replies} ${
+            event.replies === 1 ? "reply" : "replies"
+          } from ${event.responders} responder ${
+            event.responders === 1 ? "address" : "addresses"
+          }`,
         );
       }
     }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { formatEndpoint } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { listen, type ListenEvent } from "../lib/listen.ts";
 import { loadCodec, loadResponder } from "../lib/loader.ts";
@@ -15,7 +16,7 @@ import { readKeyFile } from "../lib/auth.ts";
 import { type Flags, keyValues, numberFlag, parse } from "./args.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
-import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
+import { chooseTransport, LISTEN_TRANSPORT_HELP } from "./transport_choice.ts";
 import { parseByteSize } from "./byte_size.ts";
 import { FfiTransport } from "../lib/ffi_transport.ts";
 import type { Transport } from "../lib/transport.ts";
@@ -32,21 +33,23 @@ Options:
   -i, --interface IF     join on this interface, address or name (default: OS choice)
       --source ADDR      source-specific join: only this sender's datagrams
       --plugin NAME      responder: ack, echo, status, silent, a path or a URL (default ack);
-                         status answers with ~150 bytes of JSON, more than a short
-                         request, so it needs --max-reply-bytes 512 (see Safety)
+                         status answers with ~150 bytes of JSON: a sender asks
+                         for it with send --pad 512 (replies are at most 3x the
+                         request, see Safety)
       --option KEY=VALUE option for the responder (repeatable)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --json             NDJSON output, one event per line
-${TRANSPORT_HELP}
+${LISTEN_TRANSPORT_HELP}
   -h, --help             show this help
 
 Safety (defaults are safe; see the README's "Safety" section):
       --allow-from CIDR  answer senders in this range (repeatable; default: the
                          subnets this host is directly connected to)
-      --max-reply-bytes N  allow replies up to N bytes even when larger than
-                         the request (default 0: never larger than the request)
+      --max-reply-bytes N  allow replies up to N bytes even when more than 3x
+                         the request (default 0: never more than 3x the request)
       --rate-limit R     replies per second to one source (default 10; 0 = off)
-      --burst B          replies one source may get at once (default 2 x rate)
+      --burst B          replies one source may get at once, at least 1
+                         (default 2 x rate)
       --global-rate R    replies per second in total (default 1000; 0 = off)
       --jitter D         delay each reply by a random 0..D (default 0)
       --key-file FILE    require requests signed with this key (HMAC-SHA256)
@@ -82,31 +85,44 @@ const FLAGS: Flags = {
 function eventLine(event: ListenEvent): string {
   switch (event.event) {
     case "message":
-      return `message from ${event.from}:${event.port}  ${event.size} bytes  ${
-        showText(event.payload)
-      }`;
+      return `message from ${
+        formatEndpoint(event.from, event.port)
+      }  ${event.size} bytes  ${showText(event.payload)}`;
     case "reply":
-      return `reply to ${event.to}:${event.port}  ${event.size} bytes`;
+      return `reply to ${
+        formatEndpoint(event.to, event.port)
+      }  ${event.size} bytes`;
     case "error":
       return `error (${event.kind})${
-        event.from === undefined ? "" : ` from ${event.from}:${event.port}`
+        event.from === undefined
+          ? ""
+          : ` from ${formatEndpoint(event.from, event.port ?? 0)}`
       }: ${event.message}`;
   }
 }
 
-const COUNTER_NAMES: [keyof ListenerStats, string][] = [
-  ["refused", "refused (not an allowed sender)"],
-  ["rateLimited", "rate-limited"],
-  ["oversize", "oversize replies dropped"],
-  ["unsigned", "unsigned"],
-  ["badSignature", "bad signatures"],
-  ["stale", "stale"],
-  ["replayed", "replayed"],
-  ["decodeErrors", "undecodable"],
-  ["pluginErrors", "plugin errors"],
-  ["sendErrors", "send errors"],
-  ["pending", "still pending"],
-  ["kernelDrops", "dropped by the kernel (receive buffer full)"],
+/** Each counter's name in the summary: for one, and for any other number. */
+const COUNTER_NAMES: [keyof ListenerStats, string, string][] = [
+  [
+    "refused",
+    "refused (not an allowed sender)",
+    "refused (not an allowed sender)",
+  ],
+  ["rateLimited", "rate-limited", "rate-limited"],
+  ["oversize", "oversize reply dropped", "oversize replies dropped"],
+  ["unsigned", "unsigned", "unsigned"],
+  ["badSignature", "bad signature", "bad signatures"],
+  ["stale", "stale", "stale"],
+  ["replayed", "replayed", "replayed"],
+  ["decodeErrors", "undecodable", "undecodable"],
+  ["pluginErrors", "plugin error", "plugin errors"],
+  ["sendErrors", "send error", "send errors"],
+  ["pending", "still pending", "still pending"],
+  [
+    "kernelDrops",
+    "dropped by the kernel (receive buffer full)",
+    "dropped by the kernel (receive buffer full)",
+  ],
 ];
 
 /** The human summary: the main counters always, the others when not zero. */
@@ -116,9 +132,9 @@ function summaryLine(stats: ListenerStats): string {
     `${stats.replied} replied`,
     `${stats.unanswered} unanswered`,
   ];
-  for (const [key, name] of COUNTER_NAMES) {
+  for (const [key, one, many] of COUNTER_NAMES) {
     const value = stats[key] ?? 0;
-    if (value > 0) parts.push(`${value} ${name}`);
+    if (value > 0) parts.push(`${value} ${value === 1 ? one : many}`);
   }
   return parts.join(", ");
 }
@@ -158,6 +174,14 @@ export async function listenCommand(
   });
   const json = values.json === true;
   const perSource = numberFlag("rate-limit", text("rate-limit"));
+  const burst = numberFlag("burst", text("burst"));
+  if (burst !== undefined && burst < 1) {
+    throw new UsageError(
+      `Invalid --burst "${
+        text("burst")
+      }": must be at least 1 (a burst below 1 never lets a reply through; --rate-limit 0 turns the per-source limit off)`,
+    );
+  }
   const global = numberFlag("global-rate", text("global-rate"));
   const keyFile = text("key-file");
   const recvBuffer = text("recv-buffer");
@@ -182,7 +206,7 @@ export async function listenCommand(
     maxReplyBytes: numberFlag("max-reply-bytes", text("max-reply-bytes"), true),
     rateLimit: {
       perSource,
-      perSourceBurst: numberFlag("burst", text("burst")),
+      perSourceBurst: burst,
       global,
     },
     jitter: text("jitter"),

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatEndpoint } from "../lib/address.ts";
 import { resolve } from "node:path";
 import { readKeyFile } from "../lib/auth.ts";
 import {
@@ -24,7 +25,7 @@ import { builtins } from "../plugins/builtins.ts";
 import { type Flags, numberFlag, parse } from "./args.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 import { Progress } from "./progress.ts";
-import { chooseTransport, TRANSPORT_HELP } from "./transport_choice.ts";
+import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
 
 /** Help for `send`. */
 export const SEND_HELP = `Usage: mcast send [options] [message]
@@ -43,14 +44,18 @@ Options:
       --rate R           messages per second (instead of --interval)
       --seq              number the requests: per-responder loss, duplicates,
                          reordering and RTT min/avg/p50/p99/max in the summary
+      --pad N            pad each request to N bytes (0-65507): a listener
+                         answers with at most 3x its request's size, so ask for
+                         a larger reply (status: --pad 512) by padding
   -q, --quiet            print only the summary (and the progress line)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
-      --no-loopback      do not deliver to listeners on this host
+      --no-loopback      do not deliver to listeners on this host (no effect
+                         when sending through lo: the kernel loops lo anyway)
       --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
       --max-reply-bytes N  the largest reply taken whole, 1-65536 (default
                          ${DEFAULT_RECEIVE_BYTES}); a larger one is shown cut, later ones arrive whole
       --json             NDJSON output, one event per line
-${TRANSPORT_HELP}
+${SEND_TRANSPORT_HELP}
   -h, --help             show this help
 
 Durations: 500ms, 2s, 1m, or a bare number of milliseconds.
@@ -66,6 +71,7 @@ const FLAGS: Flags = {
   interval: { type: "string" },
   rate: { type: "string" },
   seq: { type: "boolean" },
+  pad: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
@@ -109,18 +115,25 @@ export async function sendCommand(
     ? undefined
     : await readKeyFile(resolve(io.cwd, keyFile));
   const rate = numberFlag("rate", text("rate"));
+  const iface = text("interface");
+  if (values["no-loopback"] === true && throughLoopback(iface)) {
+    io.err(
+      `note: --no-loopback has no effect through ${iface}: the kernel delivers everything sent on lo to this host's listeners`,
+    );
+  }
   const progress = new Progress(io, !json && io.isTerminal);
 
   const events = send(message, {
     group,
     port,
     ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
-    interface: text("interface"),
+    interface: iface,
     timeout: text("timeout"),
     count: values.count === undefined ? undefined : validateCount(values.count),
     interval: text("interval"),
     rate,
     sequence: values.seq === true,
+    pad: numberFlag("pad", text("pad"), true),
     loopback: values["no-loopback"] !== true,
     codec,
     key,
@@ -154,6 +167,22 @@ export async function sendCommand(
   return answers > 0 ? 0 : 1;
 }
 
+/** Whether `iface` names the loopback interface, by name or address. */
+function throughLoopback(iface: string | undefined): boolean {
+  if (iface === undefined) return false;
+  if (iface === "lo" || iface === "::1" || iface.startsWith("127.")) {
+    return true;
+  }
+  try {
+    return Deno.networkInterfaces().some((entry) =>
+      entry.name === iface &&
+      (entry.address === "::1" || entry.address.startsWith("127."))
+    );
+  } catch {
+    return false; // no --allow-sys=networkInterfaces: the name stays unknown
+  }
+}
+
 function replyJson(reply: SendReply, show: (v: unknown) => unknown): string {
   const { decodeError, ...rest } = reply;
   const readable = decodeError === undefined && reply.authError === undefined;
@@ -171,9 +200,9 @@ function replyLine(reply: SendReply, show: (v: unknown) => unknown): string {
     : reply.verified
     ? "  verified"
     : `  NOT VERIFIED (${reply.authError})`;
-  const head = `reply from ${reply.from}:${reply.port}${seq}  rtt=${
-    reply.rttMs.toFixed(3)
-  } ms  ${reply.size} bytes${check}`;
+  const head = `reply from ${
+    formatEndpoint(reply.from, reply.port)
+  }${seq}  rtt=${reply.rttMs.toFixed(3)} ms  ${reply.size} bytes${check}`;
   if (reply.authError !== undefined) {
     return `${head}  ${showText(reply.payload)}`;
   }
@@ -189,7 +218,9 @@ function responderLine(responder: ResponderSummary): string {
   const rtt = responder.rttMs === null
     ? "no rtt"
     : `rtt min/avg/p50/p99/max = ${responder.rttMs.min}/${responder.rttMs.avg}/${responder.rttMs.p50}/${responder.rttMs.p99}/${responder.rttMs.max} ms`;
-  return `${responder.from}:${responder.port}  ${responder.replies} replies, ${responder.lossPercent}% loss, ${responder.duplicates} duplicates, ${responder.reordered} reordered, ${rtt}`;
+  return `${
+    formatEndpoint(responder.from, responder.port)
+  }  ${responder.replies} replies, ${responder.lossPercent}% loss, ${responder.duplicates} duplicates, ${responder.reordered} reordered, ${rtt}`;
 }
 
 function summaryLines(

@@ -17,15 +17,20 @@ import {
 import type { TransportFactory } from "../lib/transport.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Help text lines for the flag. */
-export const TRANSPORT_HELP =
+/** Help text lines for the flag on `listen`. */
+export const LISTEN_TRANSPORT_HELP =
   `      --transport NAME   auto (default), dgram (node:dgram, portable), deno
-                         (Deno.listenDatagram: faster listener, IPv4, needs
-                         --unstable-net) or ffi (Linux: fastest receive, IPv6 hop
-                         limit, IPv6 SSM, TTL 0; needs --allow-ffi). auto listens
-                         with ffi when FFI is allowed (deno task listen allows it
-                         when every plugin is a built-in), else with deno where it
-                         can, else dgram; it sends with dgram`;
+                         (Deno.listenDatagram: faster, IPv4, needs --unstable-net,
+                         which deno task listen passes) or ffi (Linux: fastest
+                         receive, IPv6 hop limit, IPv6 SSM; needs --allow-ffi).
+                         auto uses ffi when FFI is allowed (deno task listen
+                         allows it when every plugin is a built-in), else deno
+                         where it can, else dgram`;
+
+/** Help text lines for the flag on `send`. */
+export const SEND_TRANSPORT_HELP =
+  `      --transport NAME   auto (default: dgram), dgram (node:dgram, portable) or
+                         ffi (Linux: IPv6 hop limit, TTL 0; needs --allow-ffi)`;
 
 /**
  * Turns the flag's value into a transport factory, or `undefined` for the
@@ -62,6 +67,13 @@ export function chooseTransport(
   }
   if (value === "dgram") return openDgramTransport;
   if (value === "deno") {
+    if (command === "send") {
+      // Deno.listenDatagram sets the TTL only through a joined membership
+      // and has no outgoing-interface setting: it cannot send as asked.
+      throw new UsageError(
+        `Transport "deno" cannot send: Deno.listenDatagram sets no multicast TTL or outgoing interface for a sender (use auto, dgram or ffi)`,
+      );
+    }
     if (!datagramTransportAvailable()) {
       throw new UsageError(
         `Transport "deno" is not available here: it needs Deno's --unstable-net flag`,
@@ -78,6 +90,8 @@ export function chooseTransport(
     return openFfiTransport;
   }
   throw new UsageError(
-    `Invalid --transport "${value}": expected auto, dgram, deno or ffi`,
+    `Invalid --transport "${value}": expected ${
+      command === "send" ? "auto, dgram or ffi" : "auto, dgram, deno or ffi"
+    }`,
   );
 }

@@ -18,9 +18,10 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  *
  * @example Parse an address
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIPv4 } from "./address.ts";
- * console.assert(parseIPv4("224.0.0.1") === 0xe0000001);
- * console.assert(parseIPv4("300.1.1.1") === undefined);
+ * assert.equal(parseIPv4("224.0.0.1"), 0xe0000001);
+ * assert.equal(parseIPv4("300.1.1.1"), undefined);
  * ```
  */
 export function parseIPv4(address: string): number | undefined {
@@ -44,9 +45,10 @@ export function parseIPv4(address: string): number | undefined {
  *
  * @example Parse an address
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIPv6 } from "./address.ts";
- * console.assert(parseIPv6("ff02::1")?.[0] === 0xff02);
- * console.assert(parseIPv6("ff02:::1") === undefined);
+ * assert.equal(parseIPv6("ff02::1")?.[0], 0xff02);
+ * assert.equal(parseIPv6("ff02:::1"), undefined);
  * ```
  */
 export function parseIPv6(address: string): number[] | undefined {
@@ -95,10 +97,11 @@ export function parseIPv6(address: string): number[] | undefined {
  *
  * @example Classify addresses
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addressFamily } from "./address.ts";
- * console.assert(addressFamily("10.0.0.1") === "IPv4");
- * console.assert(addressFamily("ff02::1") === "IPv6");
- * console.assert(addressFamily("eth0") === undefined);
+ * assert.equal(addressFamily("10.0.0.1"), "IPv4");
+ * assert.equal(addressFamily("ff02::1"), "IPv6");
+ * assert.equal(addressFamily("eth0"), undefined);
  * ```
  */
 export function addressFamily(address: string): Family | undefined {
@@ -116,9 +119,10 @@ export function addressFamily(address: string): Family | undefined {
  *
  * @example Check a group
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isMulticast } from "./address.ts";
- * console.assert(isMulticast("239.1.2.3"));
- * console.assert(!isMulticast("10.0.0.1"));
+ * assert.ok(isMulticast("239.1.2.3"));
+ * assert.equal(isMulticast("10.0.0.1"), false);
  * ```
  */
 export function isMulticast(address: string): boolean {
@@ -137,9 +141,10 @@ export function isMulticast(address: string): boolean {
  *
  * @example Check an SSM group
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSourceSpecific } from "./address.ts";
- * console.assert(isSourceSpecific("232.1.1.1"));
- * console.assert(!isSourceSpecific("239.1.1.1"));
+ * assert.ok(isSourceSpecific("232.1.1.1"));
+ * assert.equal(isSourceSpecific("239.1.1.1"), false);
  * ```
  */
 export function isSourceSpecific(group: string): boolean {
@@ -167,13 +172,14 @@ export interface Group {
  *
  * @example Validate a group
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateGroup } from "./address.ts";
- * console.assert(validateGroup("224.3.29.71").family === "IPv4");
- * try {
- *   validateGroup("10.0.0.1");
- * } catch (error) {
- *   console.assert((error as RangeError).message.includes("10.0.0.1"));
- * }
+ * assert.equal(validateGroup("224.3.29.71").family, "IPv4");
+ * assert.throws(() => validateGroup("10.0.0.1"), {
+ *   name: "McastRangeError",
+ *   code: "ERR_INVALID_GROUP",
+ *   message: /10\.0\.0\.1/,
+ * });
  * ```
  */
 export function validateGroup(group: string): Group {
@@ -203,8 +209,9 @@ export function validateGroup(group: string): Group {
  *
  * @example Validate a source
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateUnicast } from "./address.ts";
- * console.assert(validateUnicast("127.0.0.1", "source") === "IPv4");
+ * assert.equal(validateUnicast("127.0.0.1", "source"), "IPv4");
  * ```
  */
 export function validateUnicast(
@@ -230,4 +237,24 @@ export function validateUnicast(
     );
   }
   return family;
+}
+
+/**
+ * Writes an address and port the way URLs and most tools do: IPv6
+ * addresses in brackets (`[fe80::1]:8000`), IPv4 as `10.0.0.1:8000`.
+ *
+ * @param address An IPv4 or IPv6 address (an IPv6 zone, `%eth0`, is kept).
+ * @param port The port.
+ * @returns `address:port`, with brackets around an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatEndpoint } from "./address.ts";
+ * assert.equal(formatEndpoint("fe80::1", 8000), "[fe80::1]:8000");
+ * assert.equal(formatEndpoint("10.0.0.1", 8000), "10.0.0.1:8000");
+ * ```
+ */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { formatEndpoint } from "./address.ts";
 import { McastTypeError, SocketError } from "./errors.ts";
 import type {
   DatagramHandler,
@@ -57,8 +58,9 @@ function listenDatagram(): ListenDatagram | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { datagramTransportAvailable } from "./datagram_transport.ts";
- * console.assert(typeof datagramTransportAvailable() === "boolean");
+ * assert.equal(typeof datagramTransportAvailable(), "boolean");
  * ```
  */
 export function datagramTransportAvailable(): boolean {
@@ -185,7 +187,7 @@ class DatagramTransport implements Transport {
       });
     } catch (error) {
       throw new SocketError(
-        `Cannot send to ${address}:${port}: ${reason(error)}`,
+        `Cannot send to ${formatEndpoint(address, port)}: ${reason(error)}`,
         {
           cause: error,
         },

@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_GROUP } from "./defaults.ts";
- * console.assert(DEFAULT_GROUP === "224.3.29.71");
+ * assert.equal(DEFAULT_GROUP, "224.3.29.71");
  * ```
  */
 export const DEFAULT_GROUP: string = "224.3.29.71";
@@ -20,8 +21,9 @@ export const DEFAULT_GROUP: string = "224.3.29.71";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_PORT } from "./defaults.ts";
- * console.assert(DEFAULT_PORT === 10000);
+ * assert.equal(DEFAULT_PORT, 10000);
  * ```
  */
 export const DEFAULT_PORT: number = 10000;
@@ -31,8 +33,9 @@ export const DEFAULT_PORT: number = 10000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_TTL } from "./defaults.ts";
- * console.assert(DEFAULT_TTL === 1);
+ * assert.equal(DEFAULT_TTL, 1);
  * ```
  */
 export const DEFAULT_TTL: number = 1;
@@ -42,8 +45,9 @@ export const DEFAULT_TTL: number = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_TIMEOUT_MS } from "./defaults.ts";
- * console.assert(DEFAULT_TIMEOUT_MS === 1000);
+ * assert.equal(DEFAULT_TIMEOUT_MS, 1000);
  * ```
  */
 export const DEFAULT_TIMEOUT_MS: number = 1000;
@@ -53,8 +57,9 @@ export const DEFAULT_TIMEOUT_MS: number = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_MESSAGE } from "./defaults.ts";
- * console.assert(DEFAULT_MESSAGE === "very important data");
+ * assert.equal(DEFAULT_MESSAGE, "very important data");
  * ```
  */
 export const DEFAULT_MESSAGE: string = "very important data";
@@ -69,8 +74,25 @@ export const DEFAULT_MESSAGE: string = "very important data";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_RECEIVE_BYTES } from "./defaults.ts";
- * console.assert(DEFAULT_RECEIVE_BYTES === 16384);
+ * assert.equal(DEFAULT_RECEIVE_BYTES, 16384);
  * ```
  */
 export const DEFAULT_RECEIVE_BYTES: number = 16_384;
+
+/**
+ * How many times the size of its request a listener's reply may be, unless
+ * the listener allows more (`maxReplyBytes`): the bound QUIC sets for
+ * addresses it has not validated (RFC 9000, section 8.1), so a listener
+ * cannot be used to amplify a spoofed request. A client that wants a
+ * larger reply pads its request (`send --pad`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REPLY_AMPLIFICATION_LIMIT } from "./defaults.ts";
+ * assert.equal(REPLY_AMPLIFICATION_LIMIT, 3);
+ * ```
+ */
+export const REPLY_AMPLIFICATION_LIMIT: number = 3;

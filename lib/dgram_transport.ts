@@ -14,6 +14,7 @@
  * @module
  */
 
+import { formatEndpoint } from "./address.ts";
 import dgram from "node:dgram";
 import { McastRangeError, McastTypeError, SocketError } from "./errors.ts";
 import type {
@@ -193,7 +194,7 @@ class DgramTransport implements Transport {
         this.#sending.delete(fail);
         reject(
           new SocketError(
-            `Cannot send to ${address}:${port}: ${reason(error)}`,
+            `Cannot send to ${formatEndpoint(address, port)}: ${reason(error)}`,
             {
               cause: error,
             },
@@ -282,6 +283,7 @@ class DgramTransport implements Transport {
  *
  * @example Open, use and close a socket on loopback
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openDgramTransport } from "./dgram_transport.ts";
  * const transport = await openDgramTransport({
  *   family: "IPv4",
@@ -289,7 +291,7 @@ class DgramTransport implements Transport {
  *   port: 0,
  *   reuseAddress: false,
  * });
- * console.assert(transport.localAddress().port > 0);
+ * assert.ok(transport.localAddress().port > 0);
  * await transport.close();
  * ```
  */

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { formatEndpoint } from "./address.ts";
 import { McastRangeError, SocketError } from "./errors.ts";
 import { ErrnoError, Libc, LINUX, type RawSocketAddress } from "./ffi_libc.ts";
 import { FfiReceiver } from "./ffi_receiver.ts";
@@ -33,9 +34,10 @@ import type {
  *
  * @example Smaller batches, a bigger socket buffer
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FfiTransportOptions } from "./ffi_transport.ts";
  * const options: FfiTransportOptions = { batchSize: 16, receiveBufferBytes: 16 << 20 };
- * console.assert(options.batchSize === 16);
+ * assert.equal(options.batchSize, 16);
  * ```
  */
 export interface FfiTransportOptions {
@@ -59,11 +61,12 @@ export interface FfiTransportOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FfiSocketOptions } from "./ffi_transport.ts";
  * const seen: FfiSocketOptions = {
  *   ttl: 1, loopback: true, multicastAll: false, receiveBufferBytes: 8 << 20,
  * };
- * console.assert(!seen.multicastAll);
+ * assert.equal(seen.multicastAll, false);
  * ```
  */
 export interface FfiSocketOptions {
@@ -269,7 +272,7 @@ export class FfiTransport implements Transport {
       throw new SocketError(`Cannot open a socket of family "${family}"`);
     }
     checkPort(port);
-    const where = `${family === "IPv6" ? `[${address}]` : address}:${port}`;
+    const where = formatEndpoint(address, port);
     let libc: Libc;
     try {
       libc = Libc.acquire();
@@ -633,8 +636,9 @@ export class FfiTransport implements Transport {
    *
    * @example
    * ```ts ignore
+   * import assert from "node:assert/strict";
    * socket.setTtl(7);
-   * console.assert(socket.socketOptions().ttl === 7);
+   * assert.equal(socket.socketOptions().ttl, 7);
    * ```
    */
   socketOptions(): FfiSocketOptions {
@@ -682,7 +686,9 @@ export class FfiTransport implements Transport {
     }
     if (raw === null) {
       throw new SocketError(
-        `Cannot send to ${address}:${port}: "${address}" is not an ${this.family} address`,
+        `Cannot send to ${
+          formatEndpoint(address, port)
+        }: "${address}" is not an ${this.family} address`,
       );
     }
     this.#lastDestination = { address, port, raw };
@@ -735,7 +741,7 @@ export class FfiTransport implements Transport {
   }
 
   #describeSend(bytes: number, address: string, port: number): string {
-    return `${bytes} bytes to ${address}:${port}${
+    return `${bytes} bytes to ${formatEndpoint(address, port)}${
       this.#interface === undefined ? "" : ` via interface ${this.#interface}`
     }`;
   }
@@ -817,9 +823,7 @@ export class FfiTransport implements Transport {
 
   #describeLocal(): string {
     const { address, port } = this.#local;
-    return this.family === "IPv6"
-      ? `[${address}]:${port}`
-      : `${address}:${port}`;
+    return formatEndpoint(address, port);
   }
 
   #report(error: Error): void {

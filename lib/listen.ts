@@ -16,6 +16,7 @@ import {
   DEFAULT_GROUP,
   DEFAULT_PORT,
   DEFAULT_RECEIVE_BYTES,
+  REPLY_AMPLIFICATION_LIMIT,
 } from "./defaults.ts";
 import {
   datagramTransportAvailable,
@@ -36,7 +37,7 @@ import {
   type ResponderContext,
 } from "./plugin.ts";
 import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";
-import { frameReply, unframeRequest } from "./sequence.ts";
+import { frameReply, unframeRequest, unpadRequest } from "./sequence.ts";
 import { SourceFilter } from "./source_filter.ts";
 import type { Peer, Transport, TransportFactory } from "./transport.ts";
 
@@ -70,9 +71,11 @@ export interface ListenOptions {
    */
   allowFrom?: readonly string[];
   /**
-   * The largest reply, in bytes, beside the request's own size: a reply
-   * may be as large as the larger of the two. Larger replies are dropped
-   * and counted, never truncated. @default {0} (no reply larger than its request)
+   * The largest reply, in bytes, beside three times the request's size: a
+   * reply may be as large as the larger of the two. Larger replies are
+   * dropped and counted (`oversize`), never truncated; a client that wants
+   * a larger reply pads its request (`send --pad`). @default {0} (no reply
+   * larger than 3x its request)
    */
   maxReplyBytes?: number;
   /** Reply rate limits per source and in total; `false` turns them off. @default 10/s per source (burst 20), 1000/s in total (burst 2000) */
@@ -393,7 +396,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     const datagram = auth === undefined || nonce === undefined
       ? framed
       : auth.signReply(framed, nonce);
-    const cap = Math.max(requestSize, maxReplyBytes);
+    const cap = Math.max(
+      REPLY_AMPLIFICATION_LIMIT * requestSize,
+      maxReplyBytes,
+    );
     if (datagram.byteLength > cap) {
       stats.oversize++;
       // One line a second at most: the counter has the exact number.
@@ -406,7 +412,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
           from: from.address,
           port: from.port,
           message:
-            `Reply of ${datagram.byteLength} bytes from "${responder.name}" dropped: larger than the ${requestSize}-byte request (raise the cap with --max-reply-bytes ${datagram.byteLength})`,
+            `Reply of ${datagram.byteLength} bytes from "${responder.name}" dropped: more than ${REPLY_AMPLIFICATION_LIMIT}x the ${requestSize}-byte request (pad requests with send --pad ${
+              Math.ceil(datagram.byteLength / REPLY_AMPLIFICATION_LIMIT)
+            }, or raise this listener's cap with --max-reply-bytes ${datagram.byteLength})`,
         });
       }
       return;
@@ -525,6 +533,13 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       }
       bytes = opened.payload;
       nonce = opened.nonce;
+    }
+    // A padded request (send --pad): the padding only buys reply room.
+    try {
+      bytes = unpadRequest(bytes);
+    } catch (error) {
+      undecodable(from, message(error));
+      return;
     }
     // A sequenced request (send --seq): the reply carries the number back.
     let seq = -1;

@@ -37,6 +37,18 @@ function positive(value: number, what: string): number {
   return value;
 }
 
+/** A burst below one token never lets a reply through while its rate is on. */
+function burst(value: number, rate: number, what: string): number {
+  positive(value, what);
+  if (rate > 0 && value < 1) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid ${what} ${value}: must be at least 1 while its rate is on (a burst below 1 would never let a reply through; a rate of 0 turns the limit off)`,
+    );
+  }
+  return value;
+}
+
 /**
  * Decides whether a reply to a source may go now. Each source has a bucket
  * of `perSourceBurst` tokens refilled at `perSource` per second; the
@@ -44,12 +56,13 @@ function positive(value: number, what: string): number {
  *
  * @example Two replies allowed, the third refused
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RateLimiter } from "./rate_limiter.ts";
  * const limiter = new RateLimiter({ perSource: 1, perSourceBurst: 2 });
- * console.assert(limiter.allow("10.0.0.1", 0));
- * console.assert(limiter.allow("10.0.0.1", 0));
- * console.assert(!limiter.allow("10.0.0.1", 0));
- * console.assert(limiter.allow("10.0.0.2", 0));
+ * assert.ok(limiter.allow("10.0.0.1", 0));
+ * assert.ok(limiter.allow("10.0.0.1", 0));
+ * assert.equal(limiter.allow("10.0.0.1", 0), false);
+ * assert.ok(limiter.allow("10.0.0.2", 0));
  * ```
  */
 export class RateLimiter {
@@ -65,17 +78,20 @@ export class RateLimiter {
    * Creates the limiter.
    *
    * @param options Rates, bursts and the size of the source table.
-   * @throws {McastRangeError} for a negative or non-finite number.
+   * @throws {McastRangeError} for a negative or non-finite number, or a
+   *   burst below 1 while its rate is on.
    */
   constructor(options: RateLimitOptions = {}) {
     this.#perSource = positive(options.perSource ?? 10, "per-source rate");
-    this.#perSourceBurst = positive(
+    this.#perSourceBurst = burst(
       options.perSourceBurst ?? Math.max(1, this.#perSource * 2),
+      this.#perSource,
       "per-source burst",
     );
     this.#global = positive(options.global ?? 1000, "global rate");
-    this.#globalBurst = positive(
+    this.#globalBurst = burst(
       options.globalBurst ?? Math.max(1, this.#global * 2),
+      this.#global,
       "global burst",
     );
     this.#maxSources = Math.max(

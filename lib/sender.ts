@@ -25,7 +25,7 @@ import { validateCount, validatePort, validateTtl } from "./numbers.ts";
 import type { Codec } from "./plugin.ts";
 import type { Peer, Transport, TransportFactory } from "./transport.ts";
 import { type ResponderSummary, RoundTripStats } from "./round_trip_stats.ts";
-import { frameRequest, unframeReply } from "./sequence.ts";
+import { frameRequest, padRequest, unframeReply } from "./sequence.ts";
 import { encodeUtf8 } from "./utf8.ts";
 
 /** Send times remembered to match sequenced replies (a power of two). */
@@ -79,6 +79,14 @@ export interface SendRunOptions {
    * duplicates and reordering per responder. @default {false}
    */
   sequence?: boolean;
+  /**
+   * Pad each request to at least this many bytes (0-65507), in a frame
+   * mcast listeners strip before decoding. A listener answers with at most
+   * three times its request's size (unless it allows more), so a client
+   * that wants a larger reply, such as a `status` document, pads its
+   * request. Peers that are not mcast see a longer datagram. @default {0}
+   */
+  pad?: number;
   /** Called after each send with the number sent so far (for progress displays). */
   onSent?: (sent: number) => void;
   /** Stops sending and waiting; the summary still comes. */
@@ -143,7 +151,11 @@ interface RunPlan {
   intervalMs: number;
   timeoutMs: number;
   sequence: boolean;
+  pad: number;
 }
+
+/** The largest UDP payload over IPv4, the most a request can be padded to. */
+const MAX_PAD = 65_507;
 
 function planRun(options: SendRunOptions): RunPlan {
   const count = validateCount(options.count ?? 1);
@@ -167,7 +179,20 @@ function planRun(options: SendRunOptions): RunPlan {
   const intervalMs = rate !== undefined
     ? 1000 / rate
     : parseDuration(options.interval ?? 1000, "interval");
-  return { count, intervalMs, timeoutMs, sequence: options.sequence === true };
+  const pad = options.pad ?? 0;
+  if (!Number.isInteger(pad) || pad < 0 || pad > MAX_PAD) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid pad ${pad}: must be an integer 0-${MAX_PAD} (bytes)`,
+    );
+  }
+  return {
+    count,
+    intervalMs,
+    timeoutMs,
+    sequence: options.sequence === true,
+    pad,
+  };
 }
 
 function encodeMessage(message: unknown, codec: Codec | undefined): Uint8Array {
@@ -358,7 +383,7 @@ export class Sender implements AsyncDisposable {
         `The sender to ${this.group} port ${this.port} is already running a send; wait for its summary`,
       );
     }
-    const { count, intervalMs, timeoutMs, sequence } = planRun(options);
+    const { count, intervalMs, timeoutMs, sequence, pad } = planRun(options);
     const { codec, auth, group, port } = this.#setup;
     const bytes = encodeMessage(message, codec);
     const { onSent, signal } = options;
@@ -452,6 +477,7 @@ export class Sender implements AsyncDisposable {
           let datagram = sequence
             ? frameRequest((firstSeq + sent) >>> 0, bytes)
             : bytes;
+          if (pad > 0) datagram = padRequest(datagram, pad);
           if (auth !== undefined) {
             const signed = auth.signRequest(datagram);
             datagram = signed.datagram;

@@ -10,6 +10,7 @@ import { SourceFilter } from "../lib/source_filter.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
+import { silent } from "../plugins/responders/silent.ts";
 import { status } from "../plugins/responders/status.ts";
 import { groupSequence } from "./support/group_sequence.ts";
 import {
@@ -56,7 +57,7 @@ function sum(stats: ReturnType<typeof newListenerStats>): number {
 
 // 1. No amplification.
 
-Deno.test("safety: a reply larger than its request is dropped, counted and logged once", async () => {
+Deno.test("safety: a reply more than 3x its request is dropped, counted and logged once", async () => {
   const events: ListenEvent[] = [];
   await using listener = await start({
     responder: status(),
@@ -73,11 +74,13 @@ Deno.test("safety: a reply larger than its request is dropped, counted and logge
   assert.equal(logged.length, 1, "at most one log line a second");
   assert.ok(
     logged[0].event === "error" &&
-      /larger than the 1-byte request/.test(logged[0].message),
+      /more than 3x the 1-byte request/.test(logged[0].message),
   );
+  // It names both fixes: the sender pads, or this listener raises its cap.
   assert.ok(
     logged[0].event === "error" &&
-      logged[0].message.includes("--max-reply-bytes"),
+      /send --pad \d+, or raise this listener's cap with --max-reply-bytes \d+/
+        .test(logged[0].message),
   );
 });
 
@@ -98,14 +101,92 @@ Deno.test("safety: --max-reply-bytes raises the cap; replies as large as request
     assert.equal(replies[0].size, 1400);
   }
   {
-    // ack (3 bytes) answers a 1-byte request only when raised.
+    // ack (3 bytes) answers an empty request only when raised.
+    await using tight = await start({ responder: ack() });
+    assert.equal((await collect(tight, "")).replies.length, 0);
+    assert.equal(tight.stats.oversize, 1);
     await using small = await start({ responder: ack(), maxReplyBytes: 3 });
-    assert.equal((await collect(small, "?")).replies.length, 1);
+    assert.equal((await collect(small, "")).replies.length, 1);
   }
   await assert.rejects(
     start({ responder: ack(), maxReplyBytes: -1 }),
     /max reply bytes -1/,
   );
+});
+
+Deno.test("safety: every built-in replies with at most 3x its request, from empty to padded requests", async () => {
+  const responders = [ack(), echo(), status({ name: "amp" }), silent()];
+  // Request payloads, and the size each is padded to (0: not padded).
+  const requests: [string, number][] = [
+    ["", 0],
+    ["?", 0],
+    ["hi", 0],
+    ["who is there?", 0],
+    ["x".repeat(1400), 0],
+    ["?", 64],
+    ["?", 512],
+  ];
+  for (const responder of responders) {
+    await using listener = await start({ responder });
+    let requestBytes = 0;
+    let replyBytes = 0;
+    for (const [message, pad] of requests) {
+      const size = Math.max(new TextEncoder().encode(message).byteLength, pad);
+      const { replies } = await collect(listener, message, { pad });
+      requestBytes += size;
+      for (const reply of replies) {
+        replyBytes += reply.size;
+        assert.ok(
+          reply.size <= 3 * size,
+          `${responder.name}: a ${reply.size}-byte reply to a ${size}-byte request`,
+        );
+      }
+    }
+    assert.ok(
+      replyBytes <= 3 * requestBytes,
+      `${responder.name}: ${replyBytes} bytes out for ${requestBytes} in`,
+    );
+    const { stats } = listener;
+    assert.equal(stats.received, requests.length);
+    assert.equal(
+      stats.replied + stats.oversize + stats.unanswered,
+      requests.length,
+      `${responder.name}: every request in one counter`,
+    );
+  }
+});
+
+Deno.test("safety: a status document answers a request padded to 512 bytes, not a short one", async () => {
+  await using listener = await start({ responder: status({ name: "pad" }) });
+  assert.equal((await collect(listener, "status?")).replies.length, 0);
+  const { replies } = await collect(listener, "status?", { pad: 512 });
+  assert.equal(replies.length, 1);
+  assert.equal(JSON.parse(replies[0].payload as string).name, "pad");
+  // The responder saw the message, not the padding.
+  await using echoes = await start({ responder: echo() });
+  const echoed = await collect(echoes, "ping", { pad: 100, sequence: true });
+  assert.equal(echoed.replies.length, 1);
+  assert.equal(echoed.replies[0].payload, "ping");
+  assert.equal(echoed.replies[0].seq, 0);
+});
+
+Deno.test("safety: a pad frame that claims more bytes than it carries is undecodable, not answered", async () => {
+  await using listener = await start({ responder: echo() });
+  // 0x00 "M" "S" 0x03, then a length of 100 with only 4 bytes behind it.
+  await sendRaw(listener, [
+    new Uint8Array([0, 0x4d, 0x53, 3, 0, 0, 0, 100, 1, 2, 3, 4]),
+  ]);
+  await until(() => listener.stats.decodeErrors === 1, SETTLE_MS);
+  assert.equal(listener.stats.replied, 0);
+});
+
+Deno.test("safety: send refuses a bad pad, naming it", async () => {
+  for (const bad of [-1, 1.5, 65_508]) {
+    await assert.rejects(
+      collectReplies("x", { group: "239.21.255.1", pad: bad }),
+      new RegExp(`Invalid pad ${bad}: must be an integer 0-65507`),
+    );
+  }
 });
 
 // 2. Only group traffic, only neighbours.
