@@ -41,7 +41,7 @@ export * from "./lib/duration.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/ffi_transport.ts";
 export * from "./lib/interface.ts";
-export * from "./lib/listen.ts";
+export * from "./lib/listener/listen.ts";
 export * from "./lib/loader.ts";
 export * from "./lib/numbers.ts";
 export * from "./lib/plugin.ts";

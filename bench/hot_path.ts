@@ -12,7 +12,7 @@
  * @module
  */
 
-import { listen, type ListenOptions } from "../lib/listen.ts";
+import { listen, type ListenOptions } from "../lib/listener/listen.ts";
 import type {
   DatagramHandler,
   Peer,

@@ -6,7 +6,7 @@
 
 import { formatEndpoint } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
-import { listen, type ListenEvent } from "../lib/listen.ts";
+import { listen, type ListenEvent } from "../lib/listener/listen.ts";
 import { loadCodec, loadResponder } from "../lib/loader.ts";
 import type { ListenerStats } from "../lib/plugin.ts";
 import { validatePort } from "../lib/numbers.ts";

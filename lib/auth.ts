@@ -21,6 +21,7 @@
  * @module
  */
 
+import { DEFAULT_AUTH_WINDOW_MS } from "./defaults.ts";
 import { createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
 import { McastRangeError, McastTypeError } from "./errors.ts";
 
@@ -106,7 +107,7 @@ export class Authenticator {
       );
     }
     this.#key = key;
-    this.#windowMs = options.windowMs ?? 30_000;
+    this.#windowMs = options.windowMs ?? DEFAULT_AUTH_WINDOW_MS;
     this.#maxNonces = options.maxNonces ?? 100_000;
   }
 

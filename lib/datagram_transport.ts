@@ -14,7 +14,7 @@
  */
 
 import { formatEndpoint } from "./address.ts";
-import { McastTypeError, SocketError } from "./errors.ts";
+import { errorText, McastTypeError, SocketError } from "./errors.ts";
 import type {
   DatagramHandler,
   Peer,
@@ -67,12 +67,6 @@ export function datagramTransportAvailable(): boolean {
   return listenDatagram() !== undefined;
 }
 
-function reason(error: unknown): string {
-  return error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : String(error);
-}
-
 const BUFFER_BYTES = 65_536;
 
 class DatagramTransport implements Transport {
@@ -101,7 +95,9 @@ class DatagramTransport implements Transport {
       } catch (error) {
         if (this.#closed || error instanceof Deno.errors.BadResource) return;
         this.#onError?.(
-          new SocketError(`Receive failed: ${reason(error)}`, { cause: error }),
+          new SocketError(`Receive failed: ${errorText(error)}`, {
+            cause: error,
+          }),
         );
         continue;
       }
@@ -128,7 +124,7 @@ class DatagramTransport implements Transport {
       throw new SocketError(
         `Cannot join group ${group} on ${
           iface === undefined ? "the default interface" : `interface ${iface}`
-        }: ${reason(error)}`,
+        }: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -149,9 +145,12 @@ class DatagramTransport implements Transport {
     try {
       await membership?.leave();
     } catch (error) {
-      throw new SocketError(`Cannot leave group ${group}: ${reason(error)}`, {
-        cause: error,
-      });
+      throw new SocketError(
+        `Cannot leave group ${group}: ${errorText(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -187,7 +186,7 @@ class DatagramTransport implements Transport {
       });
     } catch (error) {
       throw new SocketError(
-        `Cannot send to ${formatEndpoint(address, port)}: ${reason(error)}`,
+        `Cannot send to ${formatEndpoint(address, port)}: ${errorText(error)}`,
         {
           cause: error,
         },
@@ -265,7 +264,9 @@ export const openDatagramTransport: TransportFactory = (
   } catch (error) {
     return Promise.reject(
       new SocketError(
-        `Cannot bind ${options.address} port ${options.port}: ${reason(error)}`,
+        `Cannot bind ${options.address} port ${options.port}: ${
+          errorText(error)
+        }`,
         { cause: error },
       ),
     );

@@ -96,3 +96,56 @@ export const DEFAULT_RECEIVE_BYTES: number = 16_384;
  * ```
  */
 export const REPLY_AMPLIFICATION_LIMIT: number = 3;
+
+/**
+ * How long an asynchronous `respond` may take before it counts as a plugin
+ * error, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_RESPOND_TIMEOUT_MS } from "./defaults.ts";
+ * assert.equal(DEFAULT_RESPOND_TIMEOUT_MS, 5000);
+ * ```
+ */
+export const DEFAULT_RESPOND_TIMEOUT_MS: number = 5000;
+
+/**
+ * How long a responder's `teardown` may take when a listener closes, in
+ * milliseconds; the listener closes without it after that, so a stop
+ * always completes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TEARDOWN_LIMIT_MS } from "./defaults.ts";
+ * assert.equal(TEARDOWN_LIMIT_MS, 500);
+ * ```
+ */
+export const TEARDOWN_LIMIT_MS: number = 500;
+
+/**
+ * How far a signed datagram's timestamp may be from this host's clock, in
+ * milliseconds, with a key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_AUTH_WINDOW_MS } from "./defaults.ts";
+ * assert.equal(DEFAULT_AUTH_WINDOW_MS, 30_000);
+ * ```
+ */
+export const DEFAULT_AUTH_WINDOW_MS: number = 30_000;
+
+/**
+ * The most bytes one UDP datagram can carry to a socket (the 16-bit length
+ * field): the size of a buffer that never cuts a datagram.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_DATAGRAM_BYTES } from "./defaults.ts";
+ * assert.equal(MAX_DATAGRAM_BYTES, 65_536);
+ * ```
+ */
+export const MAX_DATAGRAM_BYTES: number = 65_536;

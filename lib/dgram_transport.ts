@@ -16,7 +16,12 @@
 
 import { formatEndpoint } from "./address.ts";
 import dgram from "node:dgram";
-import { McastRangeError, McastTypeError, SocketError } from "./errors.ts";
+import {
+  errorText,
+  McastRangeError,
+  McastTypeError,
+  SocketError,
+} from "./errors.ts";
 import type {
   DatagramHandler,
   Family,
@@ -25,16 +30,6 @@ import type {
   TransportFactory,
   TransportOpenOptions,
 } from "./transport.ts";
-
-function reason(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" && !error.message.includes(code)
-      ? `${code} (${error.message})`
-      : error.message;
-  }
-  return String(error);
-}
 
 function on(iface: string | undefined): string {
   return iface === undefined ? "the default interface" : `interface ${iface}`;
@@ -89,7 +84,7 @@ class DgramTransport implements Transport {
       this.#socket.addMembership(group, iface);
     } catch (error) {
       throw new SocketError(
-        `Cannot join group ${group} on ${on(iface)}: ${reason(error)}`,
+        `Cannot join group ${group} on ${on(iface)}: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -109,7 +104,7 @@ class DgramTransport implements Transport {
     } catch (error) {
       throw new SocketError(
         `Cannot join group ${group} from source ${source} on ${on(iface)}: ${
-          reason(error)
+          errorText(error)
         }`,
         { cause: error },
       );
@@ -121,7 +116,7 @@ class DgramTransport implements Transport {
       this.#socket.dropMembership(group, iface);
     } catch (error) {
       throw new SocketError(
-        `Cannot leave group ${group} on ${on(iface)}: ${reason(error)}`,
+        `Cannot leave group ${group} on ${on(iface)}: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -133,7 +128,7 @@ class DgramTransport implements Transport {
     } catch (error) {
       throw new SocketError(
         `Cannot leave group ${group} from source ${source} on ${on(iface)}: ${
-          reason(error)
+          errorText(error)
         }`,
         { cause: error },
       );
@@ -160,7 +155,7 @@ class DgramTransport implements Transport {
       this.#socket.setMulticastTTL(ttl);
     } catch (error) {
       throw new SocketError(
-        `Cannot set multicast TTL ${ttl}: ${reason(error)}`,
+        `Cannot set multicast TTL ${ttl}: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -171,7 +166,9 @@ class DgramTransport implements Transport {
       this.#socket.setMulticastLoopback(on);
     } catch (error) {
       throw new SocketError(
-        `Cannot turn multicast loopback ${on ? "on" : "off"}: ${reason(error)}`,
+        `Cannot turn multicast loopback ${on ? "on" : "off"}: ${
+          errorText(error)
+        }`,
         { cause: error },
       );
     }
@@ -182,7 +179,7 @@ class DgramTransport implements Transport {
       this.#socket.setMulticastInterface(iface);
     } catch (error) {
       throw new SocketError(
-        `Cannot send multicast through interface ${iface}: ${reason(error)}`,
+        `Cannot send multicast through interface ${iface}: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -194,7 +191,9 @@ class DgramTransport implements Transport {
         this.#sending.delete(fail);
         reject(
           new SocketError(
-            `Cannot send to ${formatEndpoint(address, port)}: ${reason(error)}`,
+            `Cannot send to ${formatEndpoint(address, port)}: ${
+              errorText(error)
+            }`,
             {
               cause: error,
             },
@@ -252,7 +251,9 @@ class DgramTransport implements Transport {
       "error",
       (error) =>
         handler(
-          new SocketError(`Socket error: ${reason(error)}`, { cause: error }),
+          new SocketError(`Socket error: ${errorText(error)}`, {
+            cause: error,
+          }),
         ),
     );
   }
@@ -310,7 +311,7 @@ export const openDgramTransport: TransportFactory = (
       reject(
         new SocketError(
           `Cannot bind ${options.address} port ${options.port}: ${
-            reason(error)
+            errorText(error)
           }`,
           { cause: error },
         ),

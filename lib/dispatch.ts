@@ -6,7 +6,8 @@
  * @module
  */
 
-import { PluginError } from "./errors.ts";
+import { DEFAULT_RESPOND_TIMEOUT_MS } from "./defaults.ts";
+import { errorText, PluginError } from "./errors.ts";
 import type { Codec, Message, Responder, ResponderContext } from "./plugin.ts";
 import type { Peer } from "./transport.ts";
 import { encodeUtf8 } from "./utf8.ts";
@@ -66,7 +67,7 @@ function hookError(
   error: unknown,
 ): PluginError {
   if (error instanceof PluginError) return error;
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorText(error);
   return new PluginError(
     "ERR_PLUGIN_HOOK",
     responder.name,
@@ -111,7 +112,7 @@ function encodeReply(
     }
     return { kind: "reply", payload, reply };
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorText(error);
     return {
       kind: "plugin-error",
       payload,
@@ -208,7 +209,11 @@ export function dispatch(
     };
   }
   if (answer instanceof Promise) {
-    return withTimeout(answer, pipeline.respondTimeoutMs ?? 5000, responder)
+    return withTimeout(
+      answer,
+      pipeline.respondTimeoutMs ?? DEFAULT_RESPOND_TIMEOUT_MS,
+      responder,
+    )
       .then(
         (value) => encodeReply(value, payload, pipeline),
         (error) => ({

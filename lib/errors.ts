@@ -148,3 +148,53 @@ export class PluginError extends Error {
     if (options?.hook !== undefined) this.hook = options.hook;
   }
 }
+
+/**
+ * The one way mcast turns a caught error into text for a message: the
+ * first line of its message, after its errno name (`code`) when the
+ * message does not already name it (`EADDRINUSE (bind failed)`).
+ *
+ * @param error Anything caught.
+ * @returns One line of text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorText } from "./errors.ts";
+ * const error = Object.assign(new Error("bind failed"), { code: "EADDRINUSE" });
+ * assert.equal(errorText(error), "EADDRINUSE (bind failed)");
+ * assert.equal(errorText(new Error("two\nlines")), "two");
+ * assert.equal(errorText("text"), "text");
+ * ```
+ */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const first = error.message.split("\n")[0];
+  const code = errorCode(error);
+  // An errno name (EADDRINUSE, ENODEV) says what a socket call met; mcast's
+  // own ERR_* codes are for programs, and the message says it already.
+  return code !== undefined && /^E[A-Z0-9]+$/.test(code) &&
+      !first.includes(code)
+    ? `${code} (${first})`
+    : first;
+}
+
+/**
+ * The stable `code` of a caught error, when it has a string one (mcast's
+ * `ERR_*` codes, Node's errno names).
+ *
+ * @param error Anything caught.
+ * @returns The code, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorCode, SocketError } from "./errors.ts";
+ * assert.equal(errorCode(new SocketError("x")), "ERR_SOCKET");
+ * assert.equal(errorCode(new Error("x")), undefined);
+ * ```
+ */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}

@@ -11,6 +11,7 @@
 import { validateGroup } from "./address.ts";
 import { Authenticator, type AuthFailure } from "./auth.ts";
 import {
+  DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_GROUP,
   DEFAULT_PORT,
   DEFAULT_RECEIVE_BYTES,
@@ -250,7 +251,12 @@ function checkSenderOptions(options: SenderOptions): SenderSetup {
     codec: options.codec,
     auth: options.key === undefined ? undefined : new Authenticator(
       options.key,
-      { windowMs: parseDuration(options.authWindow ?? 30_000, "auth window") },
+      {
+        windowMs: parseDuration(
+          options.authWindow ?? DEFAULT_AUTH_WINDOW_MS,
+          "auth window",
+        ),
+      },
     ),
     maxReplyBytes: checkMaxReplyBytes(
       options.maxReplyBytes ?? DEFAULT_RECEIVE_BYTES,

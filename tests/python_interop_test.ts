@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { listen } from "../lib/listen.ts";
+import { listen } from "../lib/listener/listen.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { onLoopback, ROOT, runMcast } from "./support/cli_process.ts";

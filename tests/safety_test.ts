@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { Authenticator, readKeyFile } from "../lib/auth.ts";
 import { contains, parseCidr } from "../lib/cidr.ts";
 import { McastTypeError } from "../lib/errors.ts";
-import type { Listener, ListenEvent, ListenOptions } from "../lib/listen.ts";
+import type {
+  Listener,
+  ListenEvent,
+  ListenOptions,
+} from "../lib/listener/listen.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
 import type { SendOptions } from "../lib/send.ts";

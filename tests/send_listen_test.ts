@@ -9,7 +9,7 @@ import {
   type Listener,
   type ListenEvent,
   type ListenOptions,
-} from "../lib/listen.ts";
+} from "../lib/listener/listen.ts";
 import { openDgramTransport } from "../lib/dgram_transport.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { send, type SendOptions } from "../lib/send.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openDgramTransport } from "../lib/dgram_transport.ts";
-import type { ListenEvent } from "../lib/listen.ts";
+import type { ListenEvent } from "../lib/listener/listen.ts";
 import type { Responder } from "../lib/plugin.ts";
 import {
   Sender,

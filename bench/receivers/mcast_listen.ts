@@ -16,7 +16,7 @@
  * @module
  */
 
-import { listen, type Listener } from "../../lib/listen.ts";
+import { listen, type Listener } from "../../lib/listener/listen.ts";
 import type { Responder } from "../../lib/plugin.ts";
 import type { TransportFactory } from "../../lib/transport.ts";
 import { openDatagramTransport } from "../../lib/datagram_transport.ts";

@@ -6,7 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { listen, type Listener, type ListenOptions } from "../../lib/listen.ts";
+import {
+  listen,
+  type Listener,
+  type ListenOptions,
+} from "../../lib/listener/listen.ts";
 import { send, type SendOptions } from "../../lib/send.ts";
 import type { SendEvent, SendReply, SendSummary } from "../../lib/sender.ts";
 

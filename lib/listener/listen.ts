@@ -1,0 +1,220 @@
+/**
+ * The listening half: bind a port, join a group, and answer each datagram
+ * with a responder. The listener never dies from a bad datagram or a
+ * failing plugin: every datagram ends in exactly one counter.
+ *
+ * `listen()` runs named steps: the options ({@linkcode planListen}), the
+ * socket (open, join), the responder's setup, the intake and egress of
+ * datagrams (`intake.ts`, `egress.ts`), and the close.
+ *
+ * @module
+ */
+
+import { DEFAULT_RECEIVE_BYTES, TEARDOWN_LIMIT_MS } from "../defaults.ts";
+import { errorCode, errorText, PluginError } from "../errors.ts";
+import {
+  type ListenerStats,
+  newListenerStats,
+  type ResponderContext,
+} from "../plugin.ts";
+import type { Transport } from "../transport.ts";
+import { createEgress, type Egress } from "./egress.ts";
+import { createIntake, type Intake } from "./intake.ts";
+import { type ListenOptions, type ListenPlan, planListen } from "./options.ts";
+
+export type { ListenOptions } from "./options.ts";
+export type {
+  ListenErrorEvent,
+  ListenEvent,
+  ListenMessageEvent,
+  ListenReplyEvent,
+} from "./events.ts";
+
+/** A running listener. */
+export interface Listener extends AsyncDisposable {
+  /** The group joined. */
+  readonly group: string;
+  /** The UDP port bound (useful when 0 was asked for). */
+  readonly port: number;
+  /** The interface joined on, when one was chosen. */
+  readonly interface: string | undefined;
+  /** The socket layer in use: `deno`, `dgram`, `ffi`, or the custom transport's name. */
+  readonly transport: string;
+  /** Live counters. */
+  readonly stats: Readonly<ListenerStats>;
+  /** Resolves with the final counters once the listener has closed. */
+  readonly closed: Promise<ListenerStats>;
+  /** Leaves the group, closes the socket, runs the responder's teardown (for 500 ms at most); idempotent. */
+  close(): Promise<ListenerStats>;
+}
+
+/** The socket step: open, bind, join, loopback; closed again on failure. */
+async function openAndJoin(plan: ListenPlan): Promise<Transport> {
+  const { group, iface, source } = plan;
+  const transport = await plan.open({
+    family: group.family,
+    address: plan.bindAddress,
+    port: plan.port,
+    reuseAddress: true,
+    receiveBytes: DEFAULT_RECEIVE_BYTES,
+  });
+  try {
+    if (source === undefined) await transport.join(group.address, iface);
+    else transport.joinSource(source, group.address, iface);
+    transport.setLoopback(plan.loopback);
+    // No outgoing interface to set: a listener's replies are unicast.
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  return transport;
+}
+
+/** The setup step: the responder's `setup` hook, the socket closed on failure. */
+async function setUp(
+  plan: ListenPlan,
+  context: ResponderContext,
+  transport: Transport,
+): Promise<void> {
+  const { responder } = plan;
+  try {
+    await responder.setup?.(context);
+  } catch (error) {
+    await transport.close();
+    throw new PluginError(
+      "ERR_PLUGIN_HOOK",
+      responder.name,
+      `Plugin "${responder.name}" failed in setup(): ${errorText(error)}`,
+      { hook: "setup", cause: error },
+    );
+  }
+}
+
+/** Runs the responder's teardown for {@linkcode TEARDOWN_LIMIT_MS} at most. */
+async function tearDown(plan: ListenPlan): Promise<void> {
+  const { responder, onEvent } = plan;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // A teardown gets a bounded time, so a stop always completes.
+    await Promise.race([
+      responder.teardown?.(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`did not finish within ${TEARDOWN_LIMIT_MS} ms`)),
+          TEARDOWN_LIMIT_MS,
+        );
+      }),
+    ]);
+  } catch (error) {
+    onEvent?.({
+      event: "error",
+      kind: "teardown",
+      message: `Plugin "${responder.name}" failed in teardown(): ${
+        errorText(error)
+      }`,
+      code: "ERR_PLUGIN_HOOK",
+    });
+  }
+  clearTimeout(timer);
+}
+
+/** The close step: stop taking datagrams, leave, close, tear down; once. */
+function closer(
+  plan: ListenPlan,
+  transport: Transport,
+  stats: ListenerStats,
+  steps: { intake: Intake; egress: Egress },
+): { close(): Promise<ListenerStats>; closed: Promise<ListenerStats> } {
+  const { group, iface, source, onEvent, signal } = plan;
+  let resolveClosed!: (stats: ListenerStats) => void;
+  const closed = new Promise<ListenerStats>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closing: Promise<ListenerStats> | undefined;
+  const close = (): Promise<ListenerStats> => {
+    closing ??= (async () => {
+      steps.intake.stop();
+      signal?.removeEventListener("abort", abort);
+      steps.egress.cancel();
+      try {
+        if (source === undefined) await transport.leave(group.address, iface);
+        else transport.leaveSource(source, group.address, iface);
+      } catch (error) {
+        onEvent?.({ event: "error", kind: "leave", message: errorText(error) });
+      }
+      await transport.close();
+      await tearDown(plan);
+      const final = { ...stats };
+      resolveClosed(final);
+      return final;
+    })();
+    return closing;
+  };
+  const abort = () => void close();
+  signal?.addEventListener("abort", abort, { once: true });
+  return { close, closed };
+}
+
+/**
+ * Joins a group and answers every datagram with `responder`. All options
+ * are checked before any socket opens.
+ *
+ * @param options Group, port, interface, responder and codec.
+ * @returns The running listener, once it has joined and the responder's `setup` has run.
+ * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
+ * @throws {SocketError} when the socket cannot bind or join.
+ * @throws {PluginError} when the responder's `setup` throws.
+ *
+ * @example Answer "ack" on loopback until aborted
+ * ```ts ignore
+ * import { listen } from "./listen.ts";
+ * const controller = new AbortController();
+ * const listener = await listen({
+ *   group: "239.1.2.3",
+ *   interface: "127.0.0.1",
+ *   responder: { name: "ack", respond: () => "ack" },
+ *   signal: controller.signal,
+ * });
+ * controller.abort();
+ * console.log(await listener.closed);
+ * ```
+ */
+export async function listen(options: ListenOptions): Promise<Listener> {
+  const plan = planListen(options);
+  const transport = await openAndJoin(plan);
+  const stats = newListenerStats();
+  const context: ResponderContext = {
+    group: plan.group.address,
+    port: transport.localAddress().port,
+    interface: plan.iface,
+    startedAt: Date.now(),
+    stats,
+  };
+  await setUp(plan, context, transport);
+  const egress = createEgress(plan, transport, stats);
+  const intake = createIntake(plan, transport, context, stats, egress);
+  transport.onError((error) => {
+    plan.onEvent?.({
+      event: "error",
+      kind: "socket",
+      message: errorText(error),
+      code: errorCode(error),
+    });
+  });
+  transport.onDatagram(intake.receive);
+  const { close, closed } = closer(plan, transport, stats, { intake, egress });
+  if (plan.signal?.aborted) await close();
+  return {
+    group: plan.group.address,
+    port: context.port,
+    interface: plan.iface,
+    transport: transport.name ?? "custom",
+    stats,
+    closed,
+    close,
+    async [Symbol.asyncDispose]() {
+      await close();
+    },
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * The first step of a listener: its options, checked before any socket
+ * opens, and the plan the other steps follow.
+ *
+ * @module
+ */
+
+import {
+  addressFamily,
+  type Group,
+  validateGroup,
+  validateUnicast,
+} from "../address.ts";
+import { Authenticator } from "../auth.ts";
+import {
+  datagramTransportAvailable,
+  openDatagramTransport,
+} from "../datagram_transport.ts";
+import {
+  DEFAULT_AUTH_WINDOW_MS,
+  DEFAULT_GROUP,
+  DEFAULT_PORT,
+  DEFAULT_RESPOND_TIMEOUT_MS,
+} from "../defaults.ts";
+import { openDgramTransport } from "../dgram_transport.ts";
+import { type Duration, parseDuration } from "../duration.ts";
+import { McastRangeError, McastTypeError } from "../errors.ts";
+import { resolveInterface } from "../interface.ts";
+import { validatePort } from "../numbers.ts";
+import type { Codec, Responder } from "../plugin.ts";
+import { RateLimiter, type RateLimitOptions } from "../rate_limiter.ts";
+import { SourceFilter } from "../source_filter.ts";
+import type { TransportFactory } from "../transport.ts";
+import type { EventSink, ListenEvent } from "./events.ts";
+
+/** Options for {@linkcode listen}. */
+export interface ListenOptions {
+  /** Decides the reply to each message. */
+  responder: Responder;
+  /** Decodes requests and encodes replies; without one, payloads are raw bytes. */
+  codec?: Codec;
+  /** The multicast group to join. @default {"224.3.29.71"} */
+  group?: string;
+  /** The UDP port to listen on; 0 picks a free one (see `Listener.port`). @default {10000} */
+  port?: number;
+  /** Join on this interface (address or name). @default the OS's choice */
+  interface?: string;
+  /** Source-specific join: accept the group's traffic from this source only. */
+  source?: string;
+  /**
+   * Local address to bind. The default on Linux is the group address, so
+   * the socket gets only this group's traffic (not unicast to the host,
+   * not other groups joined on the same port); elsewhere the wildcard.
+   */
+  bindAddress?: string;
+  /** Whether replies multicast by this socket loop back (rarely matters). @default {true} */
+  loopback?: boolean;
+  /** How long an asynchronous responder may take per message. @default {5000} */
+  respondTimeout?: Duration;
+  /**
+   * Senders answered, as CIDR blocks or addresses. Others are refused and
+   * counted. @default this host's directly connected subnets (needs `--allow-sys=networkInterfaces`)
+   */
+  allowFrom?: readonly string[];
+  /**
+   * The largest reply, in bytes, beside three times the request's size: a
+   * reply may be as large as the larger of the two. Larger replies are
+   * dropped and counted (`oversize`), never truncated; a client that wants
+   * a larger reply pads its request (`send --pad`). @default {0} (no reply
+   * larger than 3x its request)
+   */
+  maxReplyBytes?: number;
+  /** Reply rate limits per source and in total; `false` turns them off. @default 10/s per source (burst 20), 1000/s in total (burst 2000) */
+  rateLimit?: RateLimitOptions | false;
+  /** Delay each reply by a random time up to this (implosion control). @default {0} */
+  jitter?: Duration;
+  /** Shared key: requests must be signed with it (HMAC-SHA256), replies are signed. */
+  key?: Uint8Array;
+  /** How far a signed request's timestamp may be from this host's clock. @default {30000} */
+  authWindow?: Duration;
+  /** Closes the listener when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Opens the socket. @default `Deno.listenDatagram` where `--unstable-net`
+   * is on and the group is IPv4 without a source filter; `node:dgram` otherwise
+   */
+  transport?: TransportFactory;
+  /** Sees every message, reply and error, for logging. Must not throw. */
+  onEvent?: (event: ListenEvent) => void;
+}
+
+/** A listener's checked options: what the other steps work from. */
+export interface ListenPlan {
+  group: Group;
+  port: number;
+  iface: string | undefined;
+  source: string | undefined;
+  responder: Responder;
+  codec: Codec | undefined;
+  bindAddress: string;
+  loopback: boolean;
+  respondTimeoutMs: number;
+  jitterMs: number;
+  maxReplyBytes: number;
+  filter: SourceFilter;
+  limiter: RateLimiter | undefined;
+  auth: Authenticator | undefined;
+  open: TransportFactory;
+  onEvent: EventSink;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Where a listener binds by default. On Linux, the group address: the
+ * socket then gets only this group's datagrams. An IPv6 interface- or
+ * link-local group (ffx1::, ffx2::) can only be bound with a zone, taken
+ * from the interface; without one, the wildcard.
+ */
+function defaultBindAddress(group: Group, iface: string | undefined): string {
+  const any = group.family === "IPv4" ? "0.0.0.0" : "::";
+  if (Deno.build.os !== "linux") return any;
+  if (group.family === "IPv6" && /^ff[0-9a-f][12]:/i.test(group.address)) {
+    const zone = iface?.match(/%[^%]+$/)?.[0];
+    return zone === undefined ? any : group.address + zone;
+  }
+  return group.address;
+}
+
+/**
+ * The transport a listener uses unless told: Deno's own UDP API where it
+ * is available (`--unstable-net`) and can serve the group (IPv4, no source
+ * filter), since it receives several times faster; `node:dgram` otherwise.
+ */
+function defaultTransport(
+  group: Group,
+  source: string | undefined,
+): TransportFactory {
+  return group.family === "IPv4" && source === undefined &&
+      datagramTransportAvailable()
+    ? openDatagramTransport
+    : openDgramTransport;
+}
+
+function checkSource(source: string | undefined, group: Group): void {
+  if (source === undefined) return;
+  const family = validateUnicast(source, "source");
+  if (family !== group.family) {
+    throw new McastTypeError(
+      "ERR_INVALID_SOURCE",
+      `Invalid source "${source}": an ${family} source cannot send to the ${group.family} group ${group.address}`,
+    );
+  }
+}
+
+function checkResponder(responder: Responder): Responder {
+  if (
+    typeof responder !== "object" || responder === null ||
+    typeof responder.respond !== "function"
+  ) {
+    throw new McastTypeError(
+      "ERR_INVALID_OPTION",
+      "Invalid responder: expected an object with a respond() function",
+    );
+  }
+  return responder;
+}
+
+function checkBindAddress(address: string, group: Group): string {
+  if (addressFamily(address) !== group.family) {
+    throw new McastTypeError(
+      "ERR_INVALID_OPTION",
+      `Invalid bind address "${address}": not an ${group.family} address`,
+    );
+  }
+  return address;
+}
+
+function checkMaxReplyBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid max reply bytes ${value}: must be an integer >= 0`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks every option of {@linkcode listen} and resolves the defaults,
+ * before any socket opens.
+ *
+ * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
+ */
+export function planListen(options: ListenOptions): ListenPlan {
+  const group = validateGroup(options.group ?? DEFAULT_GROUP);
+  const iface = options.interface === undefined
+    ? undefined
+    : resolveInterface(options.interface, group.family);
+  checkSource(options.source, group);
+  const windowMs = parseDuration(
+    options.authWindow ?? DEFAULT_AUTH_WINDOW_MS,
+    "auth window",
+  );
+  return {
+    group,
+    port: validatePort(options.port ?? DEFAULT_PORT, { allowZero: true }),
+    iface,
+    source: options.source,
+    responder: checkResponder(options.responder),
+    codec: options.codec,
+    bindAddress: checkBindAddress(
+      options.bindAddress ?? defaultBindAddress(group, iface),
+      group,
+    ),
+    loopback: options.loopback ?? true,
+    respondTimeoutMs: parseDuration(
+      options.respondTimeout ?? DEFAULT_RESPOND_TIMEOUT_MS,
+      "respond timeout",
+    ),
+    jitterMs: parseDuration(options.jitter ?? 0, "jitter"),
+    maxReplyBytes: checkMaxReplyBytes(options.maxReplyBytes ?? 0),
+    filter: new SourceFilter(options.allowFrom),
+    limiter: options.rateLimit === false
+      ? undefined
+      : new RateLimiter(options.rateLimit),
+    auth: options.key === undefined
+      ? undefined
+      : new Authenticator(options.key, { windowMs }),
+    open: options.transport ?? defaultTransport(group, options.source),
+    onEvent: options.onEvent,
+    signal: options.signal,
+  };
+}
