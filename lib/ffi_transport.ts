@@ -13,13 +13,37 @@
  * Use {@link ffiTransportAvailable} to choose it, and fall back to the
  * `node:dgram` transport when it returns false.
  *
+ * This file holds the public API and {@link FfiTransport}, which composes
+ * private parts, each in its own file:
+ *
+ * - `ffi_socket.ts`: opening and binding the socket, its options (TTL,
+ *   loopback, receive buffer, `IP_MULTICAST_ALL`), reading them back;
+ * - `ffi_interface.ts`: which interface a name or address means, and the
+ *   outgoing multicast interface;
+ * - `ffi_membership.ts`: joining and leaving groups, any-source and SSM;
+ * - `ffi_send_queue.ts`: sends waiting for room in a full send buffer;
+ * - `ffi_receiver.ts`: the receive loop (`recvmmsg` batches);
+ * - `ffi_address.ts`: ports and addresses in the form libc takes;
+ * - `ffi_os_call.ts`: libc failures turned into `SocketError`s;
+ * - `ffi_libc.ts`: the C library binding itself.
+ *
  * @module
  */
 
 import { formatEndpoint } from "./address.ts";
 import { McastRangeError, SocketError } from "./errors.ts";
-import { ErrnoError, Libc, LINUX, type RawSocketAddress } from "./ffi_libc.ts";
+import { checkPort, formatHost, parseDestination } from "./ffi_address.ts";
+import { setMulticastInterface } from "./ffi_interface.ts";
+import { Libc, type RawSocketAddress } from "./ffi_libc.ts";
+import { changeMembership, changeSourceMembership } from "./ffi_membership.ts";
 import { FfiReceiver } from "./ffi_receiver.ts";
+import { FfiSendQueue, isRetryable, sendError } from "./ffi_send_queue.ts";
+import {
+  openSocket,
+  readSocketOptions,
+  setMulticastLoopback,
+  setMulticastTtl,
+} from "./ffi_socket.ts";
 import type {
   DatagramHandler,
   Family,
@@ -85,10 +109,6 @@ const DEFAULTS = {
   batchesPerTurn: 16,
   receiveBufferBytes: 8 << 20,
 };
-/** `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast `close()`. */
-const RECEIVE_TIMEOUT_MS = 250;
-/** How long a send may wait for room in a full send buffer. */
-const SEND_RETRY_MS = 2000;
 
 let availability: boolean | undefined;
 
@@ -195,25 +215,6 @@ export const openFfiTransport: (
 /** Tuning after defaults and checks. */
 type Tuning = Required<FfiTransportOptions>;
 
-/** The interface part of a multicast request. */
-interface InterfaceChoice {
-  /** IPv4 interface address (0.0.0.0 when chosen by index or by the OS). */
-  ip: Uint8Array;
-  /** Interface index; 0 lets the kernel choose (IPv4: by `ip`). */
-  index: number;
-}
-
-interface PendingSend {
-  data: Uint8Array;
-  to: RawSocketAddress;
-  description: string;
-  since: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
-const ANY4 = new Uint8Array(4);
-
 /**
  * A UDP socket driven through libc; see the module documentation. It
  * implements {@link Transport} and adds {@link FfiTransport.socketOptions}.
@@ -246,15 +247,14 @@ export class FfiTransport implements Transport {
   readonly #fd: number;
   readonly #tuning: Tuning;
   readonly #local: { address: string; port: number };
+  /** Sends waiting for room in the send buffer (`ffi_send_queue.ts`). */
+  readonly #sends: FfiSendQueue;
   #interface: string | undefined;
   #handler: DatagramHandler | undefined;
   #errorHandler: ((error: Error) => void) | undefined;
   #receiver: FfiReceiver | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #pending: PendingSend[] = [];
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 1;
   #lastDestination:
     | { address: string; port: number; raw: RawSocketAddress }
     | undefined;
@@ -267,82 +267,8 @@ export class FfiTransport implements Transport {
     options: TransportOpenOptions,
     tuning: Required<FfiTransportOptions>,
   ): FfiTransport {
-    const { family, address, port } = options;
-    if (family !== "IPv4" && family !== "IPv6") {
-      throw new SocketError(`Cannot open a socket of family "${family}"`);
-    }
-    checkPort(port);
-    const where = formatEndpoint(address, port);
-    let libc: Libc;
-    try {
-      libc = Libc.acquire();
-    } catch (error) {
-      throw new SocketError(
-        `Cannot open ${family} socket for ${where}: libc is not loadable (${
-          error instanceof Error ? error.message : error
-        })`,
-        { cause: error },
-      );
-    }
-    let fd = -1;
-    try {
-      const bindTo = parseHost(libc, family, address, port);
-      if (bindTo === null) {
-        throw new SocketError(
-          `Cannot bind ${where}: "${address}" is not an ${family} address`,
-        );
-      }
-      fd = osCall(
-        `Cannot open ${family} socket for ${where}`,
-        () => libc.socket(family),
-      );
-      if (options.reuseAddress) {
-        osCall(`Cannot set SO_REUSEADDR on ${where}`, () => {
-          libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, 1);
-          libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEPORT, 1);
-        });
-      }
-      setReceiveBuffer(libc, fd, tuning.receiveBufferBytes);
-      // Kernel drops reported with the next datagram (droppedByKernel).
-      attempt(() => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RXQ_OVFL, 1));
-      if (family === "IPv4") {
-        osCall(
-          `Cannot clear IP_MULTICAST_ALL on ${where}`,
-          () => libc.setInt(fd, LINUX.IPPROTO_IP, LINUX.IP_MULTICAST_ALL, 0),
-        );
-      } else {
-        osCall(
-          `Cannot clear IPV6_MULTICAST_ALL on ${where}`,
-          () =>
-            libc.setInt(fd, LINUX.IPPROTO_IPV6, LINUX.IPV6_MULTICAST_ALL, 0),
-        );
-        // IPv4-mapped groups on a dual-stack socket; refused on old kernels.
-        attempt(() =>
-          libc.setInt(fd, LINUX.IPPROTO_IP, LINUX.IP_MULTICAST_ALL, 0)
-        );
-      }
-      osCall(
-        `Cannot set SO_RCVTIMEO on ${where}`,
-        () =>
-          libc.setTimeval(
-            fd,
-            LINUX.SOL_SOCKET,
-            LINUX.SO_RCVTIMEO,
-            RECEIVE_TIMEOUT_MS,
-          ),
-      );
-      osCall(`Cannot bind ${where}`, () => libc.bind(fd, bindTo));
-      const bound = osCall(
-        `Cannot read the address of ${where}`,
-        () => libc.socketName(fd),
-      );
-      const local = { address: formatHost(libc, bound), port: bound.port };
-      return new FfiTransport(libc, fd, family, local, tuning);
-    } catch (error) {
-      if (fd >= 0) libc.close(fd);
-      libc.release();
-      throw error;
-    }
+    const { libc, fd, local } = openSocket(options, tuning.receiveBufferBytes);
+    return new FfiTransport(libc, fd, options.family, local, tuning);
   }
 
   private constructor(
@@ -357,6 +283,7 @@ export class FfiTransport implements Transport {
     this.family = family;
     this.#local = local;
     this.#tuning = tuning;
+    this.#sends = new FfiSendQueue(libc, fd);
   }
 
   /** The bound local address and port. */
@@ -370,111 +297,9 @@ export class FfiTransport implements Transport {
     }
   }
 
-  #group(action: string, group: string): Uint8Array {
-    const ip = this.#libc.parseAddress(this.family, group);
-    if (ip === null) {
-      throw new SocketError(
-        `Cannot ${action} group "${group}": not an ${this.family} address`,
-      );
-    }
-    return ip;
-  }
-
-  #source(action: string, source: string): Uint8Array {
-    const ip = this.#libc.parseAddress(this.family, source);
-    if (ip === null) {
-      throw new SocketError(
-        `Cannot ${action}: source "${source}" is not an ${this.family} address`,
-      );
-    }
-    return ip;
-  }
-
-  /**
-   * Resolves `iface`: an IPv4 address or interface name on IPv4; an
-   * interface name or index, `%zone`, `address%zone` or the address of an
-   * interface (needs `--allow-sys=networkInterfaces`) on IPv6.
-   */
-  #interfaceChoice(action: string, iface: string | undefined): InterfaceChoice {
-    if (iface === undefined || iface === "") return { ip: ANY4, index: 0 };
-    const libc = this.#libc;
-    if (this.family === "IPv4") {
-      const ip = libc.parseAddress("IPv4", iface);
-      if (ip !== null) return { ip, index: 0 };
-      return { ip: ANY4, index: this.#interfaceIndex(action, iface) };
-    }
-    const percent = iface.indexOf("%");
-    if (percent >= 0) {
-      return {
-        ip: ANY4,
-        index: this.#interfaceIndex(action, iface.slice(percent + 1)),
-      };
-    }
-    const ip = libc.parseAddress("IPv6", iface);
-    if (ip === null) {
-      return { ip: ANY4, index: this.#interfaceIndex(action, iface) };
-    }
-    if (ip.every((byte) => byte === 0)) return { ip: ANY4, index: 0 };
-    return { ip: ANY4, index: this.#interfaceOfAddress(action, iface, ip) };
-  }
-
-  #interfaceIndex(action: string, name: string): number {
-    if (/^\d+$/.test(name)) return Number(name);
-    const index = this.#libc.interfaceIndex(name);
-    if (index === 0) {
-      throw new SocketError(
-        `Cannot ${action}: there is no interface named "${name}" (ENODEV)`,
-      );
-    }
-    return index;
-  }
-
-  #interfaceOfAddress(action: string, text: string, ip: Uint8Array): number {
-    let interfaces: Deno.NetworkInterfaceInfo[];
-    try {
-      interfaces = Deno.networkInterfaces();
-    } catch (error) {
-      throw new SocketError(
-        `Cannot ${action}: finding the interface of ${text} needs --allow-sys=networkInterfaces; name the interface instead (for example "%eth0")`,
-        { cause: error },
-      );
-    }
-    const canonical = this.#libc.formatAddress(ip);
-    for (const info of interfaces) {
-      if (info.family !== "IPv6") continue;
-      const address = this.#libc.parseAddress(
-        "IPv6",
-        info.address.split("%")[0],
-      );
-      if (address !== null && this.#libc.formatAddress(address) === canonical) {
-        return this.#interfaceIndex(action, info.name);
-      }
-    }
-    throw new SocketError(
-      `Cannot ${action}: no interface has the address ${text} (EADDRNOTAVAIL)`,
-    );
-  }
-
-  #membership(
-    join: boolean,
-    group: string,
-    iface: string | undefined,
-  ): void {
-    const action = join ? "join" : "leave";
-    this.#open(`${action} group ${group}`);
-    const ip = this.#group(action, group);
-    const where = `${action} group ${group} on ${interfaceText(iface)}`;
-    const choice = this.#interfaceChoice(where, iface);
-    const libc = this.#libc;
-    osCall(`Cannot ${where}`, () => {
-      if (this.family === "IPv4") {
-        const name = join ? LINUX.IP_ADD_MEMBERSHIP : LINUX.IP_DROP_MEMBERSHIP;
-        libc.setIpMreqn(this.#fd, name, ip, choice.ip, choice.index);
-      } else {
-        const name = join ? LINUX.IPV6_JOIN_GROUP : LINUX.IPV6_LEAVE_GROUP;
-        libc.setIpv6Mreq(this.#fd, name, ip, choice.index);
-      }
-    });
+  #membership(join: boolean, group: string, iface: string | undefined): void {
+    this.#open(`${join ? "join" : "leave"} group ${group}`);
+    changeMembership(this.#libc, this.#fd, this.family, join, group, iface);
   }
 
   #sourceMembership(
@@ -485,37 +310,15 @@ export class FfiTransport implements Transport {
   ): void {
     const action = join ? "join" : "leave";
     this.#open(`${action} group ${group} from source ${source}`);
-    const groupIp = this.#group(action, group);
-    const where = `${action} group ${group} from source ${source} on ${
-      interfaceText(iface)
-    }`;
-    const sourceIp = this.#source(where, source);
-    const choice = this.#interfaceChoice(where, iface);
-    const libc = this.#libc;
-    osCall(`Cannot ${where}`, () => {
-      if (this.family === "IPv4" && choice.index === 0) {
-        const name = join
-          ? LINUX.IP_ADD_SOURCE_MEMBERSHIP
-          : LINUX.IP_DROP_SOURCE_MEMBERSHIP;
-        libc.setIpMreqSource(this.#fd, name, groupIp, choice.ip, sourceIp);
-      } else {
-        const level = this.family === "IPv4"
-          ? LINUX.IPPROTO_IP
-          : LINUX.IPPROTO_IPV6;
-        const name = join
-          ? LINUX.MCAST_JOIN_SOURCE_GROUP
-          : LINUX.MCAST_LEAVE_SOURCE_GROUP;
-        libc.setGroupSourceReq(
-          this.#fd,
-          level,
-          name,
-          this.family,
-          choice.index,
-          groupIp,
-          sourceIp,
-        );
-      }
-    });
+    changeSourceMembership(
+      this.#libc,
+      this.#fd,
+      this.family,
+      join,
+      source,
+      group,
+      iface,
+    );
   }
 
   /** Join `group`, on the interface with address (or name) `iface`. */
@@ -547,87 +350,20 @@ export class FfiTransport implements Transport {
       );
     }
     this.#open(`set multicast TTL to ${ttl}`);
-    const libc = this.#libc;
-    if (this.family === "IPv4") {
-      osCall(
-        `Cannot set multicast TTL to ${ttl}`,
-        () =>
-          libc.setInt(this.#fd, LINUX.IPPROTO_IP, LINUX.IP_MULTICAST_TTL, ttl),
-      );
-      return;
-    }
-    osCall(
-      `Cannot set multicast hop limit to ${ttl}`,
-      () =>
-        libc.setInt(
-          this.#fd,
-          LINUX.IPPROTO_IPV6,
-          LINUX.IPV6_MULTICAST_HOPS,
-          ttl,
-        ),
-    );
-    attempt(() =>
-      libc.setInt(this.#fd, LINUX.IPPROTO_IP, LINUX.IP_MULTICAST_TTL, ttl)
-    );
+    setMulticastTtl(this.#libc, this.#fd, this.family, ttl);
   }
 
   /** Whether this host's sockets receive what this socket multicasts. */
   setLoopback(on: boolean): void {
     this.#open(`turn multicast loopback ${on ? "on" : "off"}`);
-    const libc = this.#libc;
-    const value = on ? 1 : 0;
-    if (this.family === "IPv4") {
-      osCall(
-        `Cannot turn multicast loopback ${on ? "on" : "off"}`,
-        () =>
-          libc.setInt(
-            this.#fd,
-            LINUX.IPPROTO_IP,
-            LINUX.IP_MULTICAST_LOOP,
-            value,
-          ),
-      );
-      return;
-    }
-    osCall(
-      `Cannot turn IPv6 multicast loopback ${on ? "on" : "off"}`,
-      () =>
-        libc.setInt(
-          this.#fd,
-          LINUX.IPPROTO_IPV6,
-          LINUX.IPV6_MULTICAST_LOOP,
-          value,
-        ),
-    );
-    attempt(() =>
-      libc.setInt(this.#fd, LINUX.IPPROTO_IP, LINUX.IP_MULTICAST_LOOP, value)
-    );
+    setMulticastLoopback(this.#libc, this.#fd, this.family, on);
   }
 
   /** Send outgoing multicast through the interface with this address (or name). */
   setInterface(iface: string): void {
     const where = `set the multicast interface to ${iface}`;
     this.#open(where);
-    const choice = this.#interfaceChoice(where, iface);
-    const libc = this.#libc;
-    osCall(`Cannot ${where}`, () => {
-      if (this.family === "IPv4") {
-        libc.setIpMreqn(
-          this.#fd,
-          LINUX.IP_MULTICAST_IF,
-          ANY4,
-          choice.ip,
-          choice.index,
-        );
-      } else {
-        libc.setInt(
-          this.#fd,
-          LINUX.IPPROTO_IPV6,
-          LINUX.IPV6_MULTICAST_IF,
-          choice.index,
-        );
-      }
-    });
+    setMulticastInterface(this.#libc, this.#fd, this.family, iface, where);
     this.#interface = iface;
   }
 
@@ -643,54 +379,16 @@ export class FfiTransport implements Transport {
    */
   socketOptions(): FfiSocketOptions {
     this.#open("read socket options");
-    const libc = this.#libc;
-    const fd = this.#fd;
-    return osCall("Cannot read socket options", () => {
-      const v4 = this.family === "IPv4";
-      const level = v4 ? LINUX.IPPROTO_IP : LINUX.IPPROTO_IPV6;
-      return {
-        ttl: libc.getInt(
-          fd,
-          level,
-          v4 ? LINUX.IP_MULTICAST_TTL : LINUX.IPV6_MULTICAST_HOPS,
-        ),
-        loopback: libc.getInt(
-          fd,
-          level,
-          v4 ? LINUX.IP_MULTICAST_LOOP : LINUX.IPV6_MULTICAST_LOOP,
-        ) !== 0,
-        multicastAll: libc.getInt(
-          fd,
-          level,
-          v4 ? LINUX.IP_MULTICAST_ALL : LINUX.IPV6_MULTICAST_ALL,
-        ) !== 0,
-        receiveBufferBytes: libc.getInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RCVBUF),
-      };
-    });
+    return readSocketOptions(this.#libc, this.#fd, this.family);
   }
 
+  /** `address` and `port` in libc form; the last one is kept for the next send. */
   #destination(address: string, port: number): RawSocketAddress {
     const last = this.#lastDestination;
     if (last !== undefined && last.address === address && last.port === port) {
       return last.raw;
     }
-    let raw = parseHost(this.#libc, this.family, address, port);
-    if (raw === null && this.family === "IPv6") {
-      const v4 = this.#libc.parseAddress("IPv4", address);
-      if (v4 !== null) {
-        const ip = new Uint8Array(16);
-        ip[10] = ip[11] = 0xff;
-        ip.set(v4, 12);
-        raw = { family: "IPv6", ip, port, scopeId: 0 };
-      }
-    }
-    if (raw === null) {
-      throw new SocketError(
-        `Cannot send to ${
-          formatEndpoint(address, port)
-        }: "${address}" is not an ${this.family} address`,
-      );
-    }
+    const raw = parseDestination(this.#libc, this.family, address, port);
     this.#lastDestination = { address, port, raw };
     return raw;
   }
@@ -712,7 +410,7 @@ export class FfiTransport implements Transport {
       );
     }
     const to = this.#destination(address, port);
-    if (this.#pending.length === 0) {
+    if (this.#sends.idle) {
       try {
         this.#libc.sendTo(this.#fd, data, to);
         return Promise.resolve();
@@ -727,59 +425,17 @@ export class FfiTransport implements Transport {
         }
       }
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({
-        data: data.slice(),
-        to,
-        description: this.#describeSend(data.byteLength, address, port),
-        since: Date.now(),
-        resolve,
-        reject,
-      });
-      this.#scheduleRetry();
-    });
+    return this.#sends.enqueue(
+      data,
+      to,
+      this.#describeSend(data.byteLength, address, port),
+    );
   }
 
   #describeSend(bytes: number, address: string, port: number): string {
     return `${bytes} bytes to ${formatEndpoint(address, port)}${
       this.#interface === undefined ? "" : ` via interface ${this.#interface}`
     }`;
-  }
-
-  #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#flush();
-    }, this.#retryDelay);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, 50);
-  }
-
-  #flush(): void {
-    while (this.#pending.length > 0) {
-      const head = this.#pending[0];
-      try {
-        this.#libc.sendTo(this.#fd, head.data, head.to);
-      } catch (error) {
-        if (!isRetryable(error)) {
-          this.#pending.shift();
-          head.reject(sendError(head.description, error));
-          continue;
-        }
-        if (Date.now() - head.since < SEND_RETRY_MS) {
-          this.#scheduleRetry();
-          return;
-        }
-        this.#pending.shift();
-        head.reject(
-          sendError(`${head.description} (send buffer full for 2 s)`, error),
-        );
-        continue;
-      }
-      this.#pending.shift();
-      head.resolve();
-    }
-    this.#retryDelay = 1;
   }
 
   /**
@@ -844,15 +500,7 @@ export class FfiTransport implements Transport {
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    for (const pending of this.#pending.splice(0)) {
-      pending.reject(
-        new SocketError(
-          `Cannot send ${pending.description}: the socket was closed`,
-        ),
-      );
-    }
+    this.#sends.close();
     try {
       // Resolves once no receive can touch the descriptor any more.
       await this.#receiver?.stop();
@@ -861,97 +509,4 @@ export class FfiTransport implements Transport {
       this.#libc.release();
     }
   }
-}
-
-function interfaceText(iface: string | undefined): string {
-  return iface ? `interface ${iface}` : "the default interface";
-}
-
-function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new McastRangeError(
-      "ERR_INVALID_PORT",
-      `Port ${port} is out of range 0-65535`,
-    );
-  }
-}
-
-/**
- * Parses `address` (IPv6 with an optional `%zone`) into libc form; null
- * when it is not an address of `family`.
- */
-function parseHost(
-  libc: Libc,
-  family: Family,
-  address: string,
-  port: number,
-): RawSocketAddress | null {
-  let host = address;
-  let scopeId = 0;
-  if (family === "IPv6") {
-    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-    const percent = host.indexOf("%");
-    if (percent >= 0) {
-      const zone = host.slice(percent + 1);
-      host = host.slice(0, percent);
-      scopeId = /^\d+$/.test(zone) ? Number(zone) : libc.interfaceIndex(zone);
-      if (scopeId === 0) return null;
-    }
-  }
-  const ip = libc.parseAddress(family, host);
-  return ip === null ? null : { family, ip, port, scopeId };
-}
-
-function formatHost(libc: Libc, address: RawSocketAddress): string {
-  const text = libc.formatAddress(address.ip);
-  if (address.scopeId === 0) return text;
-  return `${text}%${libc.interfaceName(address.scopeId) ?? address.scopeId}`;
-}
-
-function setReceiveBuffer(libc: Libc, fd: number, bytes: number): void {
-  // SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN.
-  if (
-    attempt(() =>
-      libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RCVBUFFORCE, bytes)
-    )
-  ) {
-    return;
-  }
-  attempt(() => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RCVBUF, bytes));
-}
-
-/** Runs a best-effort libc call; false when it failed. */
-function attempt(call: () => void): boolean {
-  try {
-    call();
-    return true;
-  } catch (error) {
-    if (error instanceof ErrnoError) return false;
-    throw error;
-  }
-}
-
-/** Runs libc calls, turning an `ErrnoError` into a `SocketError`. */
-function osCall<T>(what: string, call: () => T): T {
-  try {
-    return call();
-  } catch (error) {
-    if (error instanceof ErrnoError) {
-      throw new SocketError(`${what}: ${error.detail}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-function isRetryable(error: unknown): boolean {
-  return error instanceof ErrnoError && error.errno === LINUX.EAGAIN;
-}
-
-function sendError(description: string, error: unknown): Error {
-  if (error instanceof ErrnoError) {
-    return new SocketError(`Cannot send ${description}: ${error.detail}`, {
-      cause: error,
-    });
-  }
-  return error instanceof Error ? error : new SocketError(String(error));
 }
