@@ -8,7 +8,7 @@
 import { formatEndpoint } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_MESSAGE } from "../lib/defaults.ts";
 import { listen, type Listener } from "../lib/listener/listen.ts";
-import { send } from "../lib/send.ts";
+import { send } from "../lib/sender/send.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";

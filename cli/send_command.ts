@@ -18,9 +18,9 @@ import {
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 import type { Codec } from "../lib/plugin.ts";
-import type { ResponderSummary } from "../lib/round_trip_stats.ts";
-import { send } from "../lib/send.ts";
-import type { SendReply, SendSummary } from "../lib/sender.ts";
+import type { ResponderSummary } from "../lib/sender/round_trip_stats.ts";
+import { send } from "../lib/sender/send.ts";
+import type { SendReply, SendSummary } from "../lib/sender/sender.ts";
 import { builtins } from "../plugins/builtins.ts";
 import { type Flags, numberFlag, parse } from "./args.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
@@ -52,8 +52,9 @@ Options:
       --no-loopback      do not deliver to listeners on this host (no effect
                          when sending through lo: the kernel loops lo anyway)
       --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
-      --max-reply-bytes N  the largest reply taken whole, 1-65536 (default
-                         ${DEFAULT_RECEIVE_BYTES}); a larger one is shown cut, later ones arrive whole
+      --reply-buffer N   bytes set aside for each reply: the largest reply taken
+                         whole, 1-65536 (default ${DEFAULT_RECEIVE_BYTES}); a larger one is shown
+                         cut, later ones arrive whole (old name: --max-reply-bytes)
       --json             NDJSON output, one event per line
 ${SEND_TRANSPORT_HELP}
   -h, --help             show this help
@@ -78,6 +79,8 @@ const FLAGS: Flags = {
   json: { type: "boolean" },
   transport: { type: "string" },
   "key-file": { type: "string" },
+  "reply-buffer": { type: "string" },
+  // The old name of --reply-buffer (a listener's --max-reply-bytes is its reply cap).
   "max-reply-bytes": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
@@ -137,9 +140,9 @@ export async function sendCommand(
     loopback: values["no-loopback"] !== true,
     codec,
     key,
-    maxReplyBytes: numberFlag(
-      "max-reply-bytes",
-      text("max-reply-bytes"),
+    replyBufferBytes: numberFlag(
+      text("reply-buffer") === undefined ? "max-reply-bytes" : "reply-buffer",
+      text("reply-buffer") ?? text("max-reply-bytes"),
       true,
     ),
     signal,

@@ -149,3 +149,16 @@ export const DEFAULT_AUTH_WINDOW_MS: number = 30_000;
  * ```
  */
 export const MAX_DATAGRAM_BYTES: number = 65_536;
+
+/**
+ * The time between two sends of a run that sends more than one message,
+ * in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_INTERVAL_MS } from "./defaults.ts";
+ * assert.equal(DEFAULT_INTERVAL_MS, 1000);
+ * ```
+ */
+export const DEFAULT_INTERVAL_MS: number = 1000;

@@ -219,8 +219,12 @@ Deno.test("usage errors: exit 2 with one line naming the bad value", async () =>
     [["send", "-g", G, "-p", "40101", "-i", LOOPBACK, "-w", "soon"], "soon"],
     [["send", "-g", G, "-p", "40101", "--count=-2", ...safe], "-2"],
     [
+      ["send", "-g", G, "-p", "40101", "--reply-buffer", "65537", ...safe],
+      "reply buffer bytes 65537",
+    ],
+    [
       ["send", "-g", G, "-p", "40101", "--max-reply-bytes", "65537", ...safe],
-      "max reply bytes 65537",
+      "reply buffer bytes 65537",
     ],
     [
       ["send", "-g", G, "-p", "40101", "--max-reply-bytes", "1k", ...safe],

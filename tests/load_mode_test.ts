@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import type { Responder } from "../lib/plugin.ts";
-import { RoundTripStats, summariseRtt } from "../lib/round_trip_stats.ts";
-import { send, type SendOptions } from "../lib/send.ts";
+import {
+  RoundTripStats,
+  summariseRtt,
+} from "../lib/sender/round_trip_stats.ts";
+import { send, type SendOptions } from "../lib/sender/send.ts";
 import {
   frameReply,
   frameRequest,

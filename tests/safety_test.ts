@@ -9,7 +9,7 @@ import type {
 } from "../lib/listener/listen.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { RateLimiter } from "../lib/rate_limiter.ts";
-import type { SendOptions } from "../lib/send.ts";
+import type { SendOptions } from "../lib/sender/send.ts";
 import { SourceFilter } from "../lib/source_filter.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";

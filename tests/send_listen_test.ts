@@ -12,7 +12,7 @@ import {
 } from "../lib/listener/listen.ts";
 import { openDgramTransport } from "../lib/dgram_transport.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
-import { send, type SendOptions } from "../lib/send.ts";
+import { send, type SendOptions } from "../lib/sender/send.ts";
 import { binary } from "../plugins/codecs/binary.ts";
 import { json } from "../plugins/codecs/json.ts";
 import { text } from "../plugins/codecs/text.ts";

@@ -8,7 +8,7 @@ import {
   type SendReply,
   type SendRunOptions,
   type SendSummary,
-} from "../lib/sender.ts";
+} from "../lib/sender/sender.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
@@ -273,7 +273,7 @@ Deno.test("the node:dgram transport rejects a send that close cut short", async 
   assert.match(error.message, /239\.24\.0\.6:40997: the socket was closed/);
 });
 
-Deno.test("a Sender takes replies up to maxReplyBytes whole, yields a larger one cut, then takes large ones whole", async () => {
+Deno.test("a Sender takes replies up to replyBufferBytes whole, yields a larger one cut, then takes large ones whole", async () => {
   const group = "239.24.0.20";
   const listener = await listenOnLoopback({
     group,
@@ -287,7 +287,7 @@ Deno.test("a Sender takes replies up to maxReplyBytes whole, yields a larger one
       port: listener.port,
       interface: LOOPBACK,
       codec: text(),
-      maxReplyBytes: 1000,
+      replyBufferBytes: 1000,
       transport: openDgramTransport,
     });
     // Deno allocates the buffer for a socket's first datagram before the
@@ -306,7 +306,7 @@ Deno.test("a Sender takes replies up to maxReplyBytes whole, yields a larger one
     assert.equal(cut.size, 1000);
     assert.match(
       cut.decodeError ?? "",
-      /cut at 1000 bytes.*maxReplyBytes \(1000\)/,
+      /cut at 1000 bytes: larger than the reply buffer \(1000 bytes\)/,
     );
     assert.ok(cut.payload instanceof Uint8Array, "a cut reply stays raw bytes");
     assert.equal(first.summary.replies, 1);
@@ -321,14 +321,14 @@ Deno.test("a Sender takes replies up to maxReplyBytes whole, yields a larger one
   }
 });
 
-Deno.test("Sender.open refuses a bad maxReplyBytes, naming it", async () => {
+Deno.test("Sender.open refuses a bad replyBufferBytes, naming it", async () => {
   for (const bad of [0, -1, 1.5, 65_537, Number.NaN]) {
     await assert.rejects(
-      () => Sender.open({ interface: LOOPBACK, maxReplyBytes: bad }),
+      () => Sender.open({ interface: LOOPBACK, replyBufferBytes: bad }),
       (error: Error & { code?: string }) =>
         error.code === "ERR_INVALID_OPTION" &&
-        error.message.includes(`max reply bytes ${bad}`),
-      `maxReplyBytes ${bad}`,
+        error.message.includes(`reply buffer bytes ${bad}`),
+      `replyBufferBytes ${bad}`,
     );
   }
 });

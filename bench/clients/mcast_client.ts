@@ -28,8 +28,8 @@
  * @module
  */
 
-import { send } from "../../lib/send.ts";
-import { Sender, type SendSummary } from "../../lib/sender.ts";
+import { send } from "../../lib/sender/send.ts";
+import { Sender, type SendSummary } from "../../lib/sender/sender.ts";
 import { text } from "../../plugins/codecs/text.ts";
 import { LOOPBACK } from "../addresses.ts";
 import { clientMain, printResult } from "../client_protocol.ts";

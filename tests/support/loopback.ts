@@ -11,8 +11,12 @@ import {
   type Listener,
   type ListenOptions,
 } from "../../lib/listener/listen.ts";
-import { send, type SendOptions } from "../../lib/send.ts";
-import type { SendEvent, SendReply, SendSummary } from "../../lib/sender.ts";
+import { send, type SendOptions } from "../../lib/sender/send.ts";
+import type {
+  SendEvent,
+  SendReply,
+  SendSummary,
+} from "../../lib/sender/sender.ts";
 
 /** The loopback address every test socket is pinned to. */
 export const LOOPBACK = "127.0.0.1";

@@ -5,13 +5,13 @@
  * @module
  */
 
+import type { SendEvent } from "./events.ts";
 import {
   checkSendRunOptions,
-  Sender,
   type SenderOptions,
-  type SendEvent,
   type SendRunOptions,
-} from "./sender.ts";
+} from "./options.ts";
+import { Sender } from "./sender.ts";
 
 /**
  * Options for {@linkcode send}: where to send ({@linkcode SenderOptions})

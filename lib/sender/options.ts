@@ -1,0 +1,228 @@
+/**
+ * A sender's options and a run's, checked before anything is sent.
+ *
+ * @module
+ */
+
+import { validateGroup } from "../address.ts";
+import { Authenticator } from "../auth.ts";
+import {
+  DEFAULT_AUTH_WINDOW_MS,
+  DEFAULT_GROUP,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_PORT,
+  DEFAULT_RECEIVE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_TTL,
+  MAX_DATAGRAM_BYTES,
+} from "../defaults.ts";
+import { openDgramTransport } from "../dgram_transport.ts";
+import { type Duration, parseDuration } from "../duration.ts";
+import { McastRangeError, McastTypeError } from "../errors.ts";
+import { resolveInterface } from "../interface.ts";
+import { validateCount, validatePort, validateTtl } from "../numbers.ts";
+import type { Codec } from "../plugin.ts";
+import type { TransportFactory } from "../transport.ts";
+import { encodeUtf8 } from "../utf8.ts";
+
+/** How a {@linkcode Sender} reaches its group: fixed for the sender's life. */
+export interface SenderOptions {
+  /** The multicast group. @default {"224.3.29.71"} */
+  group?: string;
+  /** The group's UDP port. @default {10000} */
+  port?: number;
+  /** Multicast TTL (IPv6: hop limit), 0-255. @default {1} */
+  ttl?: number;
+  /** Outgoing interface, by address or name. @default the OS's route */
+  interface?: string;
+  /** Whether this host's own listeners receive the message. @default {true} */
+  loopback?: boolean;
+  /** Encodes messages and decodes replies; without one, replies are raw bytes. */
+  codec?: Codec;
+  /** Shared key: requests are signed (HMAC-SHA256) and replies verified. */
+  key?: Uint8Array;
+  /** How far a signed reply's timestamp may be from this host's clock. @default {30000} */
+  authWindow?: Duration;
+  /**
+   * The buffer set aside for each reply, in bytes (1-65536): the largest
+   * reply taken whole. The `node:dgram` transport allocates this much for
+   * every reply it receives, so smaller is faster. A larger reply is
+   * yielded cut, with `truncated`, and the socket then takes replies up to
+   * 64 KiB. Transports that reuse one buffer never cut. @default {16384}
+   */
+  replyBufferBytes?: number;
+  /** Opens the socket. @default the `node:dgram` transport */
+  transport?: TransportFactory;
+}
+
+/** How one run of {@linkcode Sender.send} sends and how long it waits. */
+export interface SendRunOptions {
+  /** How long to wait for replies after the last send. @default {1000} */
+  timeout?: Duration;
+  /** How many messages to send; 0 sends until `signal` aborts. @default {1} */
+  count?: number;
+  /** Time between two sends. @default {1000} */
+  interval?: Duration;
+  /** Messages per second; sets the interval (give one or the other). */
+  rate?: number;
+  /**
+   * Frame each request with a sequence number (listeners frame their reply
+   * with it): exact round-trip times and, in the summary, loss,
+   * duplicates and reordering per responder. @default {false}
+   */
+  sequence?: boolean;
+  /**
+   * Pad each request to at least this many bytes (0-65507), in a frame
+   * mcast listeners strip before decoding. A listener answers with at most
+   * three times its request's size (unless it allows more), so a client
+   * that wants a larger reply, such as a `status` document, pads its
+   * request. Peers that are not mcast see a longer datagram. @default {0}
+   */
+  pad?: number;
+  /** Called after each send with the number sent so far (for progress displays). */
+  onSent?: (sent: number) => void;
+  /** Stops sending and waiting; the summary still comes. */
+  signal?: AbortSignal;
+}
+
+/** The checked timing of one run. */
+export interface RunPlan {
+  count: number;
+  intervalMs: number;
+  timeoutMs: number;
+  sequence: boolean;
+  pad: number;
+}
+
+/** The largest UDP payload over IPv4, the most a request can be padded to. */
+const MAX_PAD = 65_507;
+
+/** Checks the options of one run. */
+export function planRun(options: SendRunOptions): RunPlan {
+  const count = validateCount(options.count ?? 1);
+  const timeoutMs = parseDuration(
+    options.timeout ?? DEFAULT_TIMEOUT_MS,
+    "timeout",
+  );
+  if (options.rate !== undefined && options.interval !== undefined) {
+    throw new McastTypeError(
+      "ERR_INVALID_OPTION",
+      "Give a rate or an interval, not both",
+    );
+  }
+  const rate = options.rate;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid rate ${rate}: must be a number of messages per second > 0`,
+    );
+  }
+  const intervalMs = rate !== undefined
+    ? 1000 / rate
+    : parseDuration(options.interval ?? DEFAULT_INTERVAL_MS, "interval");
+  const pad = options.pad ?? 0;
+  if (!Number.isInteger(pad) || pad < 0 || pad > MAX_PAD) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid pad ${pad}: must be an integer 0-${MAX_PAD} (bytes)`,
+    );
+  }
+  return {
+    count,
+    intervalMs,
+    timeoutMs,
+    sequence: options.sequence === true,
+    pad,
+  };
+}
+
+/** Encodes a message with the codec, or as UTF-8 / raw bytes without one. */
+export function encodeMessage(
+  message: unknown,
+  codec: Codec | undefined,
+): Uint8Array {
+  if (codec !== undefined) {
+    const bytes = codec.encode(message);
+    if (!(bytes instanceof Uint8Array)) {
+      throw new McastTypeError(
+        "ERR_INVALID_OPTION",
+        `Codec "${codec.name}" returned no bytes for the message`,
+      );
+    }
+    return bytes;
+  }
+  if (message instanceof Uint8Array) return message;
+  if (typeof message === "string") return encodeUtf8(message);
+  throw new McastTypeError(
+    "ERR_INVALID_OPTION",
+    `Invalid message: without a codec it must be a string or a Uint8Array, got ${typeof message}`,
+  );
+}
+
+/** The checked, socket-independent part of {@linkcode SenderOptions}. */
+export interface SenderSetup {
+  group: { address: string; family: "IPv4" | "IPv6" };
+  port: number;
+  ttl: number;
+  iface: string | undefined;
+  loopback: boolean;
+  codec: Codec | undefined;
+  auth: Authenticator | undefined;
+  replyBufferBytes: number;
+  open: TransportFactory;
+}
+
+function checkReplyBufferBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_DATAGRAM_BYTES) {
+    throw new McastRangeError(
+      "ERR_INVALID_OPTION",
+      `Invalid reply buffer bytes ${value}: must be an integer 1-${MAX_DATAGRAM_BYTES}`,
+    );
+  }
+  return value;
+}
+
+/** Checks a sender's options and resolves the defaults. */
+export function checkSenderOptions(options: SenderOptions): SenderSetup {
+  const group = validateGroup(options.group ?? DEFAULT_GROUP);
+  return {
+    group,
+    port: validatePort(options.port ?? DEFAULT_PORT),
+    ttl: validateTtl(options.ttl ?? DEFAULT_TTL),
+    iface: options.interface === undefined
+      ? undefined
+      : resolveInterface(options.interface, group.family),
+    loopback: options.loopback ?? true,
+    codec: options.codec,
+    auth: options.key === undefined ? undefined : new Authenticator(
+      options.key,
+      {
+        windowMs: parseDuration(
+          options.authWindow ?? DEFAULT_AUTH_WINDOW_MS,
+          "auth window",
+        ),
+      },
+    ),
+    replyBufferBytes: checkReplyBufferBytes(
+      options.replyBufferBytes ?? DEFAULT_RECEIVE_BYTES,
+    ),
+    open: options.transport ?? openDgramTransport,
+  };
+}
+
+/**
+ * Checks the options of a run without sending: `send()` uses it to refuse
+ * bad timing before it opens a socket.
+ *
+ * @param options The run's options.
+ * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
+ *
+ * @example
+ * ```ts
+ * import { checkSendRunOptions } from "./options.ts";
+ * checkSendRunOptions({ count: 3, rate: 10 });
+ * ```
+ */
+export function checkSendRunOptions(options: SendRunOptions): void {
+  planRun(options);
+}

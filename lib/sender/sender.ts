@@ -1,0 +1,283 @@
+/**
+ * A sender that keeps one socket open between messages: for a client that
+ * asks a group again and again (discovery every few seconds, a
+ * request/reply loop), one socket, one interface lookup and one set of
+ * socket options serve every message, where {@linkcode send} opens and
+ * closes them on each call.
+ *
+ * @module
+ */
+
+import { McastTypeError } from "../errors.ts";
+import type { Peer, Transport } from "../transport.ts";
+import type { SendEvent, SendReply } from "./events.ts";
+import {
+  checkSenderOptions,
+  encodeMessage,
+  planRun,
+  type SenderOptions,
+  type SenderSetup,
+  type SendRunOptions,
+} from "./options.ts";
+import { SendRun } from "./run.ts";
+
+export type { SenderOptions, SendRunOptions } from "./options.ts";
+export type { SendEvent, SendReply, SendSummary } from "./events.ts";
+
+/**
+ * A socket for sending to one group, kept open between messages. Each
+ * {@linkcode Sender.send} call is a run: it sends, yields every reply that
+ * arrives before its timeout, then a summary. One run at a time; replies
+ * that arrive between runs are dropped. With `sequence`, the numbers go
+ * on from run to run, so a late reply to an earlier run is never taken
+ * for an answer to this one; with a key, only this run's requests can be
+ * answered.
+ *
+ * @example Ask a group on loopback three times over one socket
+ * ```ts ignore
+ * import { Sender } from "./sender.ts";
+ * await using sender = await Sender.open({ group: "239.1.2.3", interface: "127.0.0.1" });
+ * for (let round = 0; round < 3; round++) {
+ *   for await (const event of sender.send("who is there?", { timeout: 200 })) {
+ *     if (event.event === "reply") console.log(round, event.from, event.rttMs);
+ *   }
+ * }
+ * ```
+ */
+export class Sender implements AsyncDisposable {
+  /** The group's address. */
+  readonly group: string;
+  /** The group's port. */
+  readonly port: number;
+  #setup: SenderSetup;
+  #transport: Transport;
+  #deliver:
+    | ((data: Uint8Array, from: Peer, truncated: boolean) => void)
+    | undefined;
+  #socketError: Error | undefined;
+  #wake: (() => void) | undefined;
+  #running = false;
+  #closed = false;
+  /** The next sequence number on the wire (uint32, goes on across runs). */
+  #nextSeq = 0;
+
+  private constructor(setup: SenderSetup, transport: Transport) {
+    this.#setup = setup;
+    this.#transport = transport;
+    this.group = setup.group.address;
+    this.port = setup.port;
+    transport.onError((error) => {
+      this.#socketError = error;
+      this.#wake?.();
+    });
+    transport.onDatagram((data, from, truncated) =>
+      this.#deliver?.(data, from, truncated === true)
+    );
+  }
+
+  /**
+   * Checks the options, opens the socket and sets its TTL, loopback and
+   * interface.
+   *
+   * @param options Group, port, TTL, interface, codec, key and transport.
+   * @returns The open sender; close it (or `await using` it) when done.
+   * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
+   * @throws {SocketError} when the socket cannot be opened or configured.
+   *
+   * @example
+   * ```ts ignore
+   * import { Sender } from "./sender.ts";
+   * const sender = await Sender.open({ group: "239.1.2.3", interface: "127.0.0.1" });
+   * await sender.close();
+   * ```
+   */
+  static async open(options: SenderOptions = {}): Promise<Sender> {
+    const setup = checkSenderOptions(options);
+    const transport = await setup.open({
+      family: setup.group.family,
+      address: setup.group.family === "IPv4" ? "0.0.0.0" : "::",
+      port: 0,
+      reuseAddress: false,
+      receiveBytes: setup.replyBufferBytes,
+    });
+    try {
+      transport.setTtl(setup.ttl);
+      transport.setLoopback(setup.loopback);
+      if (setup.iface !== undefined) transport.setInterface(setup.iface);
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    return new Sender(setup, transport);
+  }
+
+  /**
+   * Sends `count` messages, `interval` apart, and yields each reply as it
+   * arrives until `timeout` after the last send; then yields a summary.
+   * The options and the message are checked before anything is sent.
+   * Breaking out of the loop ends the run; the socket stays open.
+   *
+   * @param message A value for the codec, or a string / bytes without one.
+   * @param options Count, interval or rate, timeout, sequence numbers, abort signal.
+   * @returns An async iterator of replies followed by one summary.
+   * @throws {McastTypeError} `ERR_SENDER_BUSY` while another run is going
+   *   on, `ERR_SENDER_CLOSED` after {@linkcode Sender.close}, or a bad
+   *   option or message.
+   * @throws {SocketError} when a send fails or the socket reports an error.
+   *
+   * @example One request, the replies that come within 200 ms
+   * ```ts ignore
+   * import { Sender } from "./sender.ts";
+   * await using sender = await Sender.open({ group: "239.1.2.3", interface: "127.0.0.1" });
+   * for await (const event of sender.send("ping", { timeout: 200 })) console.log(event);
+   * ```
+   */
+  async *send(
+    message: unknown,
+    options: SendRunOptions = {},
+  ): AsyncGenerator<SendEvent, void, undefined> {
+    this.#checkIdle();
+    const { count, intervalMs, timeoutMs, sequence, pad } = planRun(options);
+    const { codec, auth, replyBufferBytes } = this.#setup;
+    const run = new SendRun({
+      bytes: encodeMessage(message, codec),
+      codec,
+      auth,
+      sequence,
+      pad,
+      firstSeq: this.#nextSeq,
+      replyBytes: replyBufferBytes,
+    });
+    const copy = this.#transport.reusesBuffers;
+    this.#running = true;
+    this.#deliver = (data, from, truncated) => {
+      run.read(copy ? data.slice() : data, from, truncated);
+      this.#wake?.();
+    };
+    try {
+      let nextSendAt = performance.now();
+      let deadline = Infinity;
+      while (true) {
+        yield* this.#drain(run);
+        this.#throwSocketError();
+        if (options.signal?.aborted || this.#closed) break;
+        const now = performance.now();
+        const sending = count === 0 || run.sent < count;
+        if (sending && now >= nextSendAt) {
+          const sentAt = await this.#sendOne(run, sequence);
+          if (sentAt === undefined) break;
+          options.onSent?.(run.sent);
+          // On schedule, not from the last send: no drift at high rates;
+          // but after a stall, no burst of more than a second's worth.
+          nextSendAt = Math.max(nextSendAt + intervalMs, sentAt - 1000);
+          if (run.sent === count) deadline = performance.now() + timeoutMs;
+          continue;
+        }
+        if (!sending && now >= deadline) break;
+        const wakeAt = sending ? nextSendAt : deadline;
+        await this.#sleep(Math.max(0, wakeAt - now), options.signal);
+      }
+      yield* this.#drain(run);
+      yield run.summary();
+    } finally {
+      this.#deliver = undefined;
+      this.#running = false;
+    }
+  }
+
+  /**
+   * Closes the socket; idempotent. A run still going on stops sending and
+   * waiting, and yields its summary.
+   *
+   * @example
+   * ```ts ignore
+   * import { Sender } from "./sender.ts";
+   * const sender = await Sender.open({ interface: "127.0.0.1" });
+   * await sender.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deliver = undefined;
+    this.#wake?.();
+    await this.#transport.close();
+  }
+
+  /**
+   * Same as {@linkcode Sender.close}, for `await using`.
+   *
+   * @example
+   * ```ts ignore
+   * import { Sender } from "./sender.ts";
+   * await using sender = await Sender.open({ interface: "127.0.0.1" });
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #throwSocketError(): void {
+    const error = this.#socketError;
+    if (error === undefined) return;
+    this.#socketError = undefined;
+    throw error;
+  }
+
+  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done);
+      this.#wake = done;
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#closed) {
+      throw new McastTypeError(
+        "ERR_SENDER_CLOSED",
+        `The sender to ${this.group} port ${this.port} is closed`,
+      );
+    }
+    if (this.#running) {
+      throw new McastTypeError(
+        "ERR_SENDER_BUSY",
+        `The sender to ${this.group} port ${this.port} is already running a send; wait for its summary`,
+      );
+    }
+  }
+
+  /** Yields the replies read so far. */
+  *#drain(run: SendRun): Generator<SendReply, void, undefined> {
+    while (run.queue.length > 0) {
+      const reply = run.queue.shift()!;
+      run.yielded(reply);
+      yield reply;
+    }
+  }
+
+  /**
+   * Sends the run's next request; returns when it left, or `undefined`
+   * when the sender was closed meanwhile.
+   */
+  async #sendOne(run: SendRun, sequence: boolean): Promise<number | undefined> {
+    const datagram = run.nextRequest();
+    const sentAt = performance.now();
+    run.sending(sentAt);
+    try {
+      await this.#transport.send(datagram, this.port, this.group);
+    } catch (error) {
+      if (this.#closed) return undefined;
+      throw error;
+    }
+    run.sent++;
+    if (sequence) this.#nextSeq = (this.#nextSeq + 1) >>> 0;
+    return sentAt;
+  }
+}
