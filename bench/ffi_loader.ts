@@ -1,12 +1,12 @@
 /**
- * Finds the optional FFI transport (`lib/ffi_transport.ts`, written
+ * Finds the optional FFI transport (`lib/transports/ffi/ffi_transport.ts`, written
  * separately) without a static import, so the bench still type-checks
  * and runs where that module is missing or cannot work.
  *
  * @module
  */
 
-import type { TransportFactory } from "../lib/transport.ts";
+import type { TransportFactory } from "../lib/transports/transport.ts";
 
 interface FfiModule {
   openFfiTransport?: TransportFactory;
@@ -27,7 +27,8 @@ interface FfiModule {
  * ```
  */
 export async function loadFfiTransport(): Promise<TransportFactory | string> {
-  const url = new URL("../lib/ffi_transport.ts", import.meta.url).href;
+  const url =
+    new URL("../lib/transports/ffi/ffi_transport.ts", import.meta.url).href;
   let module: FfiModule;
   try {
     module = await import(url) as FfiModule;

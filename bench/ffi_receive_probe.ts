@@ -23,7 +23,7 @@
  */
 
 import dgram from "node:dgram";
-import { createFfiTransportFactory } from "../lib/ffi_transport.ts";
+import { createFfiTransportFactory } from "../lib/transports/ffi/ffi_transport.ts";
 
 const GROUP = "239.31.99.1";
 const PORT = 31990;

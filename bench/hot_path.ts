@@ -18,7 +18,7 @@ import type {
   Peer,
   Transport,
   TransportFactory,
-} from "../lib/transport.ts";
+} from "../lib/transports/transport.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { silent } from "../plugins/responders/silent.ts";

@@ -129,7 +129,7 @@ export const MCAST_DGRAM: Implementation = {
   ]),
 };
 
-/** mcast `listen()` over the FFI transport (`lib/ffi_transport.ts`). */
+/** mcast `listen()` over the FFI transport (`lib/transports/ffi/ffi_transport.ts`). */
 export const MCAST_FFI: Implementation = {
   id: "mcast-ffi",
   label: "mcast listen() + FFI",

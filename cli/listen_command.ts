@@ -12,14 +12,14 @@ import type { ListenerStats } from "../lib/plugin.ts";
 import { validatePort } from "../lib/numbers.ts";
 import { builtins } from "../plugins/builtins.ts";
 import { resolve } from "node:path";
-import { readKeyFile } from "../lib/auth.ts";
+import { readKeyFile } from "../lib/safety/auth.ts";
 import { type Flags, keyValues, numberFlag, parse } from "./args.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { chooseTransport, LISTEN_TRANSPORT_HELP } from "./transport_choice.ts";
 import { parseByteSize } from "./byte_size.ts";
-import { FfiTransport } from "../lib/ffi_transport.ts";
-import type { Transport } from "../lib/transport.ts";
+import { FfiTransport } from "../lib/transports/ffi/ffi_transport.ts";
+import type { Transport } from "../lib/transports/transport.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]

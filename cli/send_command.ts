@@ -8,7 +8,7 @@
 
 import { formatEndpoint } from "../lib/address.ts";
 import { resolve } from "node:path";
-import { readKeyFile } from "../lib/auth.ts";
+import { readKeyFile } from "../lib/safety/auth.ts";
 import {
   DEFAULT_GROUP,
   DEFAULT_MESSAGE,

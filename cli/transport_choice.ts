@@ -5,16 +5,16 @@
  */
 
 import {
-  datagramTransportAvailable,
-  openDatagramTransport,
-} from "../lib/datagram_transport.ts";
-import { openDgramTransport } from "../lib/dgram_transport.ts";
+  denoTransportAvailable,
+  openDenoTransport,
+} from "../lib/transports/deno_udp.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
 import {
   createFfiTransportFactory,
   ffiTransportAvailable,
   openFfiTransport,
-} from "../lib/ffi_transport.ts";
-import type { TransportFactory } from "../lib/transport.ts";
+} from "../lib/transports/ffi/ffi_transport.ts";
+import type { TransportFactory } from "../lib/transports/transport.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Help text lines for the flag on `listen`. */
@@ -74,12 +74,12 @@ export function chooseTransport(
         `Transport "deno" cannot send: Deno.listenDatagram sets no multicast TTL or outgoing interface for a sender (use auto, dgram or ffi)`,
       );
     }
-    if (!datagramTransportAvailable()) {
+    if (!denoTransportAvailable()) {
       throw new UsageError(
         `Transport "deno" is not available here: it needs Deno's --unstable-net flag`,
       );
     }
-    return openDatagramTransport;
+    return openDenoTransport;
   }
   if (value === "ffi") {
     if (!ffiTransportAvailable()) {

@@ -13,12 +13,13 @@
  * @module
  */
 
-// From another project, import the types from mcast's mod.ts by URL instead.
+// mcast's mod.ts, by relative path here; a plugin elsewhere may import it by
+// path, by file URL or by the URL mcast is served from.
 import {
   checkPluginOptions,
   type PluginOptions,
   type Responder,
-} from "../lib/plugin.ts";
+} from "../mod.ts";
 
 /**
  * Makes the `uppercase` responder.

@@ -6,7 +6,7 @@
  */
 
 import { McastRangeError, McastTypeError } from "./errors.ts";
-import type { Family } from "./transport.ts";
+import type { Family } from "./transports/transport.ts";
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 

@@ -7,7 +7,7 @@
 
 import { addressFamily, isMulticast, parseIPv6 } from "./address.ts";
 import { McastTypeError } from "./errors.ts";
-import type { Family } from "./transport.ts";
+import type { Family } from "./transports/transport.ts";
 
 /** One network interface address, as `Deno.networkInterfaces()` lists it. */
 export interface InterfaceEntry {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Peer } from "./transport.ts";
+import type { Peer } from "./transports/transport.ts";
 
 /**
  * Turns payload bytes into values and back. Pure: `decode` throws

@@ -3,15 +3,15 @@
 // loopback only, groups 239.26.x.x.
 import assert from "node:assert/strict";
 import {
-  datagramTransportAvailable,
-  openDatagramTransport,
-} from "../lib/datagram_transport.ts";
+  denoTransportAvailable,
+  openDenoTransport,
+} from "../lib/transports/deno_udp.ts";
 import { McastTypeError, SocketError } from "../lib/errors.ts";
-import type { Peer } from "../lib/transport.ts";
+import type { Peer } from "../lib/transports/transport.ts";
 import { RawSender } from "./support/raw_sender.ts";
 import { until } from "./support/until.ts";
 
-const available = datagramTransportAvailable();
+const available = denoTransportAvailable();
 const LO = "127.0.0.1";
 
 Deno.test({
@@ -19,7 +19,7 @@ Deno.test({
     "datagram transport: binds the group, joins, receives into a reused buffer, replies",
   ignore: !available,
   async fn() {
-    const transport = await openDatagramTransport({
+    const transport = await openDenoTransport({
       family: "IPv4",
       address: "239.26.0.1",
       port: 0,
@@ -62,7 +62,7 @@ Deno.test({
   ignore: !available,
   async fn() {
     await assert.rejects(
-      openDatagramTransport({
+      openDenoTransport({
         family: "IPv6",
         address: "::",
         port: 0,
@@ -70,7 +70,7 @@ Deno.test({
       }),
       /IPv4 only \(use dgram or ffi for IPv6\)/,
     );
-    const transport = await openDatagramTransport({
+    const transport = await openDenoTransport({
       family: "IPv4",
       address: "239.26.0.2",
       port: 0,

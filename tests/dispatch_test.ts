@@ -6,7 +6,7 @@ import {
   type Responder,
   type ResponderContext,
 } from "../lib/plugin.ts";
-import type { Peer } from "../lib/transport.ts";
+import type { Peer } from "../lib/transports/transport.ts";
 import { json } from "../plugins/codecs/json.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";

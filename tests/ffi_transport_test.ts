@@ -10,14 +10,14 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { SocketError } from "../lib/errors.ts";
-import { ErrnoError } from "../lib/ffi_libc.ts";
+import { ErrnoError } from "../lib/transports/ffi/libc.ts";
 import {
   createFfiTransportFactory,
   type FfiTransport,
   ffiTransportAvailable,
   openFfiTransport,
-} from "../lib/ffi_transport.ts";
-import type { Peer, TransportFactory } from "../lib/transport.ts";
+} from "../lib/transports/ffi/ffi_transport.ts";
+import type { Peer, TransportFactory } from "../lib/transports/transport.ts";
 
 const LOOPBACK = "127.0.0.1";
 const available = ffiTransportAvailable();

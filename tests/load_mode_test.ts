@@ -11,7 +11,7 @@ import {
   frameRequest,
   unframeReply,
   unframeRequest,
-} from "../lib/sequence.ts";
+} from "../lib/wire/sequence.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { Progress } from "../cli/progress.ts";

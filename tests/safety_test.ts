@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Authenticator, readKeyFile } from "../lib/auth.ts";
-import { contains, parseCidr } from "../lib/cidr.ts";
+import { Authenticator, readKeyFile } from "../lib/safety/auth.ts";
+import { contains, parseCidr } from "../lib/safety/cidr.ts";
 import { McastTypeError } from "../lib/errors.ts";
 import type {
   Listener,
@@ -8,9 +8,9 @@ import type {
   ListenOptions,
 } from "../lib/listener/listen.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
-import { RateLimiter } from "../lib/rate_limiter.ts";
+import { RateLimiter } from "../lib/safety/rate_limiter.ts";
 import type { SendOptions } from "../lib/sender/send.ts";
-import { SourceFilter } from "../lib/source_filter.ts";
+import { SourceFilter } from "../lib/safety/source_filter.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";

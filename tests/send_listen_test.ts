@@ -3,14 +3,14 @@ import { McastRangeError, PluginError } from "../lib/errors.ts";
 import {
   ffiTransportAvailable,
   openFfiTransport,
-} from "../lib/ffi_transport.ts";
+} from "../lib/transports/ffi/ffi_transport.ts";
 import {
   listen,
   type Listener,
   type ListenEvent,
   type ListenOptions,
 } from "../lib/listener/listen.ts";
-import { openDgramTransport } from "../lib/dgram_transport.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
 import { newListenerStats, type Responder } from "../lib/plugin.ts";
 import { send, type SendOptions } from "../lib/sender/send.ts";
 import { binary } from "../plugins/codecs/binary.ts";

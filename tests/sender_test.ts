@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openDgramTransport } from "../lib/dgram_transport.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
 import type { ListenEvent } from "../lib/listener/listen.ts";
 import type { Responder } from "../lib/plugin.ts";
 import {

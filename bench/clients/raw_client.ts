@@ -13,7 +13,7 @@
  *   reply; WARMUP rounds first, not counted.
  * - `load GROUP PORT COUNT SECONDS SIZE RATE`: one socket; COUNT requests
  *   framed with sequence numbers as `send({ sequence: true })` frames
- *   them (`lib/sequence.ts`), RATE a second on a schedule (0: back to
+ *   them (`lib/wire/sequence.ts`), RATE a second on a schedule (0: back to
  *   back), each send awaited; replies matched by number; waits 500 ms for
  *   the last replies. Stops sending after SECONDS.
  *
@@ -134,7 +134,7 @@ async function fanIn(
   });
 }
 
-/** `lib/sequence.ts`'s frame: 0, "M", "S", kind (1 request, 2 reply), seq (u32 BE). */
+/** `lib/wire/sequence.ts`'s frame: 0, "M", "S", kind (1 request, 2 reply), seq (u32 BE). */
 const FRAME_BYTES = 8;
 
 async function load(

@@ -6,7 +6,7 @@
  * Extra flags: `--codec=text|none` (default `text`, as the command line
  * uses); `--transport=dgram|deno|ffi` (default: `listen()`'s own choice;
  * `deno` needs `--unstable-net`; `ffi` loads
- * `lib/ffi_transport.ts` when it is there and available);
+ * `lib/transports/ffi/ffi_transport.ts` when it is there and available);
  * `--rate-limit=off|default` (default `off`: `rateLimit: false`, since the
  * default reply limit of 10/s per source would be all a request/reply
  * bench measures).
@@ -18,9 +18,9 @@
 
 import { listen, type Listener } from "../../lib/listener/listen.ts";
 import type { Responder } from "../../lib/plugin.ts";
-import type { TransportFactory } from "../../lib/transport.ts";
-import { openDatagramTransport } from "../../lib/datagram_transport.ts";
-import { openDgramTransport } from "../../lib/dgram_transport.ts";
+import type { TransportFactory } from "../../lib/transports/transport.ts";
+import { openDenoTransport } from "../../lib/transports/deno_udp.ts";
+import { openDgramTransport } from "../../lib/transports/node_dgram.ts";
 import { text } from "../../plugins/codecs/text.ts";
 import { ack } from "../../plugins/responders/ack.ts";
 import { silent } from "../../plugins/responders/silent.ts";
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   let transport: TransportFactory | undefined;
   if (args.flags.transport === "dgram") transport = openDgramTransport;
-  else if (args.flags.transport === "deno") transport = openDatagramTransport;
+  else if (args.flags.transport === "deno") transport = openDenoTransport;
   else if (args.flags.transport === "ffi") {
     const ffi = await loadFfiTransport();
     if (typeof ffi === "string") throw new Error(`FFI transport: ${ffi}`);

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const recvBuffer = Number(args.flags["recv-buffer"] ?? 0);
   const sockets: dgram.Socket[] = [];
 
-  /** Whether a request is framed by `send({ sequence: true })` (`lib/sequence.ts`: 0, "M", "S", 1, seq). */
+  /** Whether a request is framed by `send({ sequence: true })` (`lib/wire/sequence.ts`: 0, "M", "S", 1, seq). */
   function isFramedRequest(request: Uint8Array): boolean {
     return request[3] === 0x01 && request.byteLength >= 8 && request[0] === 0 &&
       request[1] === 0x4d && request[2] === 0x53;

@@ -9,8 +9,8 @@
 import { REPLY_AMPLIFICATION_LIMIT } from "../defaults.ts";
 import { errorCode, errorText } from "../errors.ts";
 import type { ListenerStats } from "../plugin.ts";
-import { frameReply } from "../sequence.ts";
-import type { Peer, Transport } from "../transport.ts";
+import { frameReply } from "../wire/sequence.ts";
+import type { Peer, Transport } from "../transports/transport.ts";
 import type { ListenPlan } from "./options.ts";
 
 /** The reply step of a listener. */

@@ -17,7 +17,7 @@ import {
   newListenerStats,
   type ResponderContext,
 } from "../plugin.ts";
-import type { Transport } from "../transport.ts";
+import type { Transport } from "../transports/transport.ts";
 import { createEgress, type Egress } from "./egress.ts";
 import { createIntake, type Intake } from "./intake.ts";
 import { type ListenOptions, type ListenPlan, planListen } from "./options.ts";

@@ -11,26 +11,26 @@ import {
   validateGroup,
   validateUnicast,
 } from "../address.ts";
-import { Authenticator } from "../auth.ts";
+import { Authenticator } from "../safety/auth.ts";
 import {
-  datagramTransportAvailable,
-  openDatagramTransport,
-} from "../datagram_transport.ts";
+  denoTransportAvailable,
+  openDenoTransport,
+} from "../transports/deno_udp.ts";
 import {
   DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_GROUP,
   DEFAULT_PORT,
   DEFAULT_RESPOND_TIMEOUT_MS,
 } from "../defaults.ts";
-import { openDgramTransport } from "../dgram_transport.ts";
+import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
 import { McastRangeError, McastTypeError } from "../errors.ts";
 import { resolveInterface } from "../interface.ts";
 import { validatePort } from "../numbers.ts";
 import type { Codec, Responder } from "../plugin.ts";
-import { RateLimiter, type RateLimitOptions } from "../rate_limiter.ts";
-import { SourceFilter } from "../source_filter.ts";
-import type { TransportFactory } from "../transport.ts";
+import { RateLimiter, type RateLimitOptions } from "../safety/rate_limiter.ts";
+import { SourceFilter } from "../safety/source_filter.ts";
+import type { TransportFactory } from "../transports/transport.ts";
 import type { EventSink, ListenEvent } from "./events.ts";
 
 /** Options for {@linkcode listen}. */
@@ -136,8 +136,8 @@ function defaultTransport(
   source: string | undefined,
 ): TransportFactory {
   return group.family === "IPv4" && source === undefined &&
-      datagramTransportAvailable()
-    ? openDatagramTransport
+      denoTransportAvailable()
+    ? openDenoTransport
     : openDgramTransport;
 }
 

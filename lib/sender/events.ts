@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AuthFailure } from "../auth.ts";
+import type { AuthFailure } from "../safety/auth.ts";
 import type { ResponderSummary } from "./round_trip_stats.ts";
 
 /** One reply, as it arrived. */

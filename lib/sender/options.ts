@@ -5,7 +5,7 @@
  */
 
 import { validateGroup } from "../address.ts";
-import { Authenticator } from "../auth.ts";
+import { Authenticator } from "../safety/auth.ts";
 import {
   DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_GROUP,
@@ -16,13 +16,13 @@ import {
   DEFAULT_TTL,
   MAX_DATAGRAM_BYTES,
 } from "../defaults.ts";
-import { openDgramTransport } from "../dgram_transport.ts";
+import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
 import { McastRangeError, McastTypeError } from "../errors.ts";
 import { resolveInterface } from "../interface.ts";
 import { validateCount, validatePort, validateTtl } from "../numbers.ts";
 import type { Codec } from "../plugin.ts";
-import type { TransportFactory } from "../transport.ts";
+import type { TransportFactory } from "../transports/transport.ts";
 import { encodeUtf8 } from "../utf8.ts";
 
 /** How a {@linkcode Sender} reaches its group: fixed for the sender's life. */

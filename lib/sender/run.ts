@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { Authenticator } from "../auth.ts";
+import type { Authenticator } from "../safety/auth.ts";
 import { errorText } from "../errors.ts";
 import type { Codec } from "../plugin.ts";
 import { RoundTripStats } from "./round_trip_stats.ts";
-import { frameRequest, padRequest, unframeReply } from "../sequence.ts";
-import type { Peer } from "../transport.ts";
+import { frameRequest, padRequest, unframeReply } from "../wire/sequence.ts";
+import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 
 /** Send times remembered to match sequenced replies (a power of two). */

@@ -9,7 +9,7 @@
  */
 
 import { McastTypeError } from "../errors.ts";
-import type { Peer, Transport } from "../transport.ts";
+import type { Peer, Transport } from "../transports/transport.ts";
 import type { SendEvent, SendReply } from "./events.ts";
 import {
   checkSenderOptions,

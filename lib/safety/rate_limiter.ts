@@ -5,7 +5,7 @@
  * @module
  */
 
-import { McastRangeError } from "./errors.ts";
+import { McastRangeError } from "../errors.ts";
 
 /** Limits on replies; a rate of 0 turns that limit off. */
 export interface RateLimitOptions {

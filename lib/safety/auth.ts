@@ -21,9 +21,9 @@
  * @module
  */
 
-import { DEFAULT_AUTH_WINDOW_MS } from "./defaults.ts";
+import { DEFAULT_AUTH_WINDOW_MS } from "../defaults.ts";
 import { createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
-import { McastRangeError, McastTypeError } from "./errors.ts";
+import { McastRangeError, McastTypeError } from "../errors.ts";
 
 /** Why a datagram failed authentication. */
 export type AuthFailure = "unsigned" | "bad-signature" | "stale" | "replayed";

@@ -30,27 +30,27 @@
  * @module
  */
 
-import { formatEndpoint } from "./address.ts";
-import { McastRangeError, SocketError } from "./errors.ts";
-import { checkPort, formatHost, parseDestination } from "./ffi_address.ts";
-import { setMulticastInterface } from "./ffi_interface.ts";
-import { Libc, type RawSocketAddress } from "./ffi_libc.ts";
-import { changeMembership, changeSourceMembership } from "./ffi_membership.ts";
-import { FfiReceiver } from "./ffi_receiver.ts";
-import { FfiSendQueue, isRetryable, sendError } from "./ffi_send_queue.ts";
+import { formatEndpoint } from "../../address.ts";
+import { McastRangeError, SocketError } from "../../errors.ts";
+import { checkPort, formatHost, parseDestination } from "./address.ts";
+import { setMulticastInterface } from "./interface.ts";
+import { Libc, type RawSocketAddress } from "./libc.ts";
+import { changeMembership, changeSourceMembership } from "./membership.ts";
+import { FfiReceiver } from "./receiver.ts";
+import { FfiSendQueue, isRetryable, sendError } from "./send_queue.ts";
 import {
   openSocket,
   readSocketOptions,
   setMulticastLoopback,
   setMulticastTtl,
-} from "./ffi_socket.ts";
+} from "./socket.ts";
 import type {
   DatagramHandler,
   Family,
   Transport,
   TransportFactory,
   TransportOpenOptions,
-} from "./transport.ts";
+} from "../transport.ts";
 
 /**
  * Tuning of the FFI transport; every field has a default that suits
@@ -120,7 +120,7 @@ let availability: boolean | undefined;
  * @example Pick a transport
  * ```ts ignore
  * import { ffiTransportAvailable, openFfiTransport } from "./ffi_transport.ts";
- * import { openDgramTransport } from "./dgram_transport.ts";
+ * import { openDgramTransport } from "../node_dgram.ts";
  * const open = ffiTransportAvailable() ? openFfiTransport : openDgramTransport;
  * ```
  */

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { SocketError } from "./errors.ts";
-import { type Libc, LINUX } from "./ffi_libc.ts";
-import { osCall } from "./ffi_os_call.ts";
-import type { Family } from "./transport.ts";
+import { SocketError } from "../../errors.ts";
+import { type Libc, LINUX } from "./libc.ts";
+import { osCall } from "./os_call.ts";
+import type { Family } from "../transport.ts";
 
 /**
  * The interface part of a multicast request.
@@ -19,7 +19,7 @@ import type { Family } from "./transport.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { InterfaceChoice } from "./ffi_interface.ts";
+ * import type { InterfaceChoice } from "./interface.ts";
  * const byIndex: InterfaceChoice = { ip: new Uint8Array(4), index: 2 };
  * assert.equal(byIndex.index, 2);
  * ```
@@ -43,8 +43,8 @@ const ANY4 = new Uint8Array(4);
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { Libc } from "./ffi_libc.ts";
- * import { resolveInterface } from "./ffi_interface.ts";
+ * import { Libc } from "./libc.ts";
+ * import { resolveInterface } from "./interface.ts";
  * const libc = Libc.acquire();
  * assert.equal(resolveInterface(libc, "IPv6", "join", "%lo").index, 1);
  * libc.release();
@@ -125,8 +125,8 @@ function interfaceOfAddress(
  *
  * @example
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
- * import { setMulticastInterface } from "./ffi_interface.ts";
+ * import { Libc } from "./libc.ts";
+ * import { setMulticastInterface } from "./interface.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv4");
  * setMulticastInterface(libc, fd, "IPv4", "127.0.0.1", "set the interface");

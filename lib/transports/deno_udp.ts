@@ -13,8 +13,8 @@
  * @module
  */
 
-import { formatEndpoint } from "./address.ts";
-import { errorText, McastTypeError, SocketError } from "./errors.ts";
+import { formatEndpoint } from "../address.ts";
+import { errorText, McastTypeError, SocketError } from "../errors.ts";
 import type {
   DatagramHandler,
   Peer,
@@ -59,11 +59,11 @@ function listenDatagram(): ListenDatagram | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { datagramTransportAvailable } from "./datagram_transport.ts";
- * assert.equal(typeof datagramTransportAvailable(), "boolean");
+ * import { denoTransportAvailable } from "./deno_udp.ts";
+ * assert.equal(typeof denoTransportAvailable(), "boolean");
  * ```
  */
-export function datagramTransportAvailable(): boolean {
+export function denoTransportAvailable(): boolean {
   return listenDatagram() !== undefined;
 }
 
@@ -225,14 +225,14 @@ class DatagramTransport implements Transport {
  *
  * @example Open and close a listening socket
  * ```ts ignore
- * import { openDatagramTransport } from "./datagram_transport.ts";
- * const transport = await openDatagramTransport({
+ * import { openDenoTransport } from "./deno_udp.ts";
+ * const transport = await openDenoTransport({
  *   family: "IPv4", address: "239.1.2.3", port: 0, reuseAddress: true,
  * });
  * await transport.close();
  * ```
  */
-export const openDatagramTransport: TransportFactory = (
+export const openDenoTransport: TransportFactory = (
   options: TransportOpenOptions,
 ): Promise<Transport> => {
   const api = listenDatagram();

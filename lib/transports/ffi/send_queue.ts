@@ -9,13 +9,8 @@
  * @module
  */
 
-import { SocketError } from "./errors.ts";
-import {
-  ErrnoError,
-  type Libc,
-  LINUX,
-  type RawSocketAddress,
-} from "./ffi_libc.ts";
+import { SocketError } from "../../errors.ts";
+import { ErrnoError, type Libc, LINUX, type RawSocketAddress } from "./libc.ts";
 
 /** How long a send may wait for room in a full send buffer. */
 const SEND_RETRY_MS = 2000;
@@ -35,7 +30,7 @@ interface PendingSend {
  *
  * @example
  * ```ts ignore
- * import { FfiSendQueue, isRetryable } from "./ffi_send_queue.ts";
+ * import { FfiSendQueue, isRetryable } from "./send_queue.ts";
  * const queue = new FfiSendQueue(libc, fd);
  * try {
  *   if (queue.idle) libc.sendTo(fd, data, to);
@@ -143,8 +138,8 @@ export class FfiSendQueue {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ErrnoError, LINUX } from "./ffi_libc.ts";
- * import { isRetryable } from "./ffi_send_queue.ts";
+ * import { ErrnoError, LINUX } from "./libc.ts";
+ * import { isRetryable } from "./send_queue.ts";
  * assert.equal(isRetryable(new ErrnoError("sendto", LINUX.EAGAIN)), true);
  * assert.equal(isRetryable(new ErrnoError("sendto", LINUX.EMSGSIZE)), false);
  * ```
@@ -160,8 +155,8 @@ export function isRetryable(error: unknown): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ErrnoError } from "./ffi_libc.ts";
- * import { sendError } from "./ffi_send_queue.ts";
+ * import { ErrnoError } from "./libc.ts";
+ * import { sendError } from "./send_queue.ts";
  * const unreachable = new ErrnoError("sendto", 101); // ENETUNREACH
  * const error = sendError("3 bytes to 239.1.2.3:5000", unreachable);
  * assert.equal(error.message, "Cannot send 3 bytes to 239.1.2.3:5000: ENETUNREACH");

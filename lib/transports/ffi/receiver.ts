@@ -19,9 +19,9 @@
  * @module
  */
 
-import { SocketError } from "./errors.ts";
-import { ErrnoError, type Libc, LINUX, MMSG } from "./ffi_libc.ts";
-import type { DatagramHandler, Family, Peer } from "./transport.ts";
+import { SocketError } from "../../errors.ts";
+import { ErrnoError, type Libc, LINUX, MMSG } from "./libc.ts";
+import type { DatagramHandler, Family, Peer } from "../transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
 const SLOT_SIZE = 65_536;
@@ -49,7 +49,7 @@ const FATAL = new Set<number>([
  *
  * @example
  * ```ts ignore
- * import type { FfiReceiverOptions } from "./ffi_receiver.ts";
+ * import type { FfiReceiverOptions } from "./receiver.ts";
  * const options: Partial<FfiReceiverOptions> = { batchSize: 64, batchesPerTurn: 16 };
  * ```
  */
@@ -80,7 +80,7 @@ export interface FfiReceiverOptions {
  *
  * @example
  * ```ts ignore
- * import { FfiReceiver } from "./ffi_receiver.ts";
+ * import { FfiReceiver } from "./receiver.ts";
  * const receiver = new FfiReceiver(options);
  * // ... datagrams flow to options.onDatagram ...
  * await receiver.stop();

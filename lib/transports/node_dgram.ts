@@ -14,14 +14,14 @@
  * @module
  */
 
-import { formatEndpoint } from "./address.ts";
+import { formatEndpoint } from "../address.ts";
 import dgram from "node:dgram";
 import {
   errorText,
   McastRangeError,
   McastTypeError,
   SocketError,
-} from "./errors.ts";
+} from "../errors.ts";
 import type {
   DatagramHandler,
   Family,
@@ -285,7 +285,7 @@ class DgramTransport implements Transport {
  * @example Open, use and close a socket on loopback
  * ```ts
  * import assert from "node:assert/strict";
- * import { openDgramTransport } from "./dgram_transport.ts";
+ * import { openDgramTransport } from "./node_dgram.ts";
  * const transport = await openDgramTransport({
  *   family: "IPv4",
  *   address: "127.0.0.1",

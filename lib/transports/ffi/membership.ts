@@ -8,11 +8,11 @@
  * @module
  */
 
-import { SocketError } from "./errors.ts";
-import { type Libc, LINUX } from "./ffi_libc.ts";
-import { resolveInterface } from "./ffi_interface.ts";
-import { osCall } from "./ffi_os_call.ts";
-import type { Family } from "./transport.ts";
+import { SocketError } from "../../errors.ts";
+import { type Libc, LINUX } from "./libc.ts";
+import { resolveInterface } from "./interface.ts";
+import { osCall } from "./os_call.ts";
+import type { Family } from "../transport.ts";
 
 /**
  * Joins (`join` true) or leaves `group` on `iface` (absent: the kernel
@@ -21,8 +21,8 @@ import type { Family } from "./transport.ts";
  *
  * @example
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
- * import { changeMembership } from "./ffi_membership.ts";
+ * import { Libc } from "./libc.ts";
+ * import { changeMembership } from "./membership.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv4");
  * changeMembership(libc, fd, "IPv4", true, "239.31.0.1", "127.0.0.1");
@@ -60,8 +60,8 @@ export function changeMembership(
  *
  * @example
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
- * import { changeSourceMembership } from "./ffi_membership.ts";
+ * import { Libc } from "./libc.ts";
+ * import { changeSourceMembership } from "./membership.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv4");
  * changeSourceMembership(libc, fd, "IPv4", true, "127.0.0.1", "232.31.0.1", "127.0.0.1");

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { formatEndpoint } from "./address.ts";
-import { McastRangeError, SocketError } from "./errors.ts";
-import type { Libc, RawSocketAddress } from "./ffi_libc.ts";
-import type { Family } from "./transport.ts";
+import { formatEndpoint } from "../../address.ts";
+import { McastRangeError, SocketError } from "../../errors.ts";
+import type { Libc, RawSocketAddress } from "./libc.ts";
+import type { Family } from "../transport.ts";
 
 /**
  * Throws `McastRangeError` (`ERR_INVALID_PORT`) unless `port` is an
@@ -18,7 +18,7 @@ import type { Family } from "./transport.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkPort } from "./ffi_address.ts";
+ * import { checkPort } from "./address.ts";
  * checkPort(5000);
  * assert.throws(() => checkPort(70000), /out of range 0-65535/);
  * ```
@@ -40,8 +40,8 @@ export function checkPort(port: number): void {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { Libc } from "./ffi_libc.ts";
- * import { parseHost } from "./ffi_address.ts";
+ * import { Libc } from "./libc.ts";
+ * import { parseHost } from "./address.ts";
  * const libc = Libc.acquire();
  * assert.equal(parseHost(libc, "IPv6", "fe80::1%lo", 5000)?.scopeId, 1);
  * libc.release();
@@ -77,8 +77,8 @@ export function parseHost(
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { Libc } from "./ffi_libc.ts";
- * import { parseDestination } from "./ffi_address.ts";
+ * import { Libc } from "./libc.ts";
+ * import { parseDestination } from "./address.ts";
  * const libc = Libc.acquire();
  * assert.equal(parseDestination(libc, "IPv6", "239.1.2.3", 5000).ip[10], 0xff);
  * libc.release();
@@ -117,8 +117,8 @@ export function parseDestination(
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { Libc } from "./ffi_libc.ts";
- * import { formatHost } from "./ffi_address.ts";
+ * import { Libc } from "./libc.ts";
+ * import { formatHost } from "./address.ts";
  * const libc = Libc.acquire();
  * const ip = new Uint8Array([127, 0, 0, 1]);
  * assert.equal(formatHost(libc, { family: "IPv4", ip, port: 0, scopeId: 0 }), "127.0.0.1");

@@ -11,13 +11,13 @@
  * @module
  */
 
-import { formatEndpoint } from "./address.ts";
-import { SocketError } from "./errors.ts";
-import { checkPort, formatHost, parseHost } from "./ffi_address.ts";
-import { Libc, LINUX } from "./ffi_libc.ts";
-import { attempt, osCall } from "./ffi_os_call.ts";
+import { formatEndpoint } from "../../address.ts";
+import { SocketError } from "../../errors.ts";
+import { checkPort, formatHost, parseHost } from "./address.ts";
+import { Libc, LINUX } from "./libc.ts";
+import { attempt, osCall } from "./os_call.ts";
 import type { FfiSocketOptions } from "./ffi_transport.ts";
-import type { Family, TransportOpenOptions } from "./transport.ts";
+import type { Family, TransportOpenOptions } from "../transport.ts";
 
 /** `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast `close()`. */
 const RECEIVE_TIMEOUT_MS = 250;
@@ -29,7 +29,7 @@ const RECEIVE_TIMEOUT_MS = 250;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { OpenedSocket } from "./ffi_socket.ts";
+ * import type { OpenedSocket } from "./socket.ts";
  * const local: OpenedSocket["local"] = { address: "0.0.0.0", port: 5000 };
  * assert.equal(local.port, 5000);
  * ```
@@ -52,7 +52,7 @@ export interface OpenedSocket {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { openSocket } from "./ffi_socket.ts";
+ * import { openSocket } from "./socket.ts";
  * const { libc, fd, local } = openSocket(
  *   { family: "IPv4", address: "127.0.0.1", port: 0, reuseAddress: false },
  *   8 << 20,
@@ -175,8 +175,8 @@ function setReceiveBuffer(libc: Libc, fd: number, bytes: number): void {
  *
  * @example
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
- * import { setMulticastTtl } from "./ffi_socket.ts";
+ * import { Libc } from "./libc.ts";
+ * import { setMulticastTtl } from "./socket.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv6");
  * setMulticastTtl(libc, fd, "IPv6", 4);
@@ -210,8 +210,8 @@ export function setMulticastTtl(
  *
  * @example
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
- * import { setMulticastLoopback } from "./ffi_socket.ts";
+ * import { Libc } from "./libc.ts";
+ * import { setMulticastLoopback } from "./socket.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv4");
  * setMulticastLoopback(libc, fd, "IPv4", false);
@@ -249,8 +249,8 @@ export function setMulticastLoopback(
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { Libc } from "./ffi_libc.ts";
- * import { readSocketOptions } from "./ffi_socket.ts";
+ * import { Libc } from "./libc.ts";
+ * import { readSocketOptions } from "./socket.ts";
  * const libc = Libc.acquire();
  * const fd = libc.socket("IPv4");
  * assert.equal(readSocketOptions(libc, fd, "IPv4").ttl, 1);

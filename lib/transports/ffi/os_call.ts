@@ -7,8 +7,8 @@
  * @module
  */
 
-import { SocketError } from "./errors.ts";
-import { ErrnoError } from "./ffi_libc.ts";
+import { SocketError } from "../../errors.ts";
+import { ErrnoError } from "./libc.ts";
 
 /**
  * Runs libc calls, turning an `ErrnoError` into a `SocketError` whose
@@ -17,9 +17,9 @@ import { ErrnoError } from "./ffi_libc.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { SocketError } from "./errors.ts";
- * import { ErrnoError } from "./ffi_libc.ts";
- * import { osCall } from "./ffi_os_call.ts";
+ * import { SocketError } from "../../errors.ts";
+ * import { ErrnoError } from "./libc.ts";
+ * import { osCall } from "./os_call.ts";
  * assert.equal(osCall("Cannot add", () => 1 + 1), 2);
  * assert.throws(
  *   () => osCall("Cannot bind 0.0.0.0:5000", () => {
@@ -49,8 +49,8 @@ export function osCall<T>(what: string, call: () => T): T {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ErrnoError } from "./ffi_libc.ts";
- * import { attempt } from "./ffi_os_call.ts";
+ * import { ErrnoError } from "./libc.ts";
+ * import { attempt } from "./os_call.ts";
  * assert.equal(attempt(() => {}), true);
  * assert.equal(attempt(() => { throw new ErrnoError("setsockopt", 22, "Invalid argument"); }), false);
  * ```

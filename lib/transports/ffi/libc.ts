@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Family } from "./transport.ts";
+import type { Family } from "../transport.ts";
 
 /**
  * Path of the glibc shared object that both threads open.
@@ -21,7 +21,7 @@ import type { Family } from "./transport.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { LIBC_PATH } from "./ffi_libc.ts";
+ * import { LIBC_PATH } from "./libc.ts";
  * assert.match(LIBC_PATH, /^libc\.so/);
  * ```
  */
@@ -34,7 +34,7 @@ export const LIBC_PATH = "libc.so.6";
  * @example Read a constant
  * ```ts
  * import assert from "node:assert/strict";
- * import { LINUX } from "./ffi_libc.ts";
+ * import { LINUX } from "./libc.ts";
  * assert.equal(LINUX.IP_ADD_MEMBERSHIP, 35);
  * ```
  */
@@ -91,7 +91,7 @@ export const LINUX = {
  * @example Find the length of datagram `i` in a mmsghdr array
  * ```ts
  * import assert from "node:assert/strict";
- * import { MMSG } from "./ffi_libc.ts";
+ * import { MMSG } from "./libc.ts";
  * const lengthOffset = 3 * MMSG.MMSGHDR_SIZE + MMSG.MSG_LEN;
  * assert.equal(lengthOffset, 3 * 64 + 56);
  * ```
@@ -136,7 +136,7 @@ export const MMSG = {
  *
  * @example Open them yourself (needs `--allow-ffi`)
  * ```ts ignore
- * import { LIBC_PATH, LIBC_SYMBOLS } from "./ffi_libc.ts";
+ * import { LIBC_PATH, LIBC_SYMBOLS } from "./libc.ts";
  * const lib = Deno.dlopen(LIBC_PATH, LIBC_SYMBOLS);
  * lib.close();
  * ```
@@ -224,7 +224,7 @@ const ERRNO_NAMES: Record<number, string> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { errnoName } from "./ffi_libc.ts";
+ * import { errnoName } from "./libc.ts";
  * assert.equal(errnoName(98), "EADDRINUSE");
  * ```
  */
@@ -240,7 +240,7 @@ export function errnoName(errno: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ErrnoError } from "./ffi_libc.ts";
+ * import { ErrnoError } from "./libc.ts";
  * const error = new ErrnoError("bind", 98, "Address already in use");
  * assert.equal(error.code, "EADDRINUSE");
  * assert.equal(error.message, "bind: EADDRINUSE (Address already in use)");
@@ -281,7 +281,7 @@ export class ErrnoError extends Error {
  * @example The IPv4 loopback address, port 31000
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RawSocketAddress } from "./ffi_libc.ts";
+ * import type { RawSocketAddress } from "./libc.ts";
  * const address: RawSocketAddress = {
  *   family: "IPv4", ip: new Uint8Array([127, 0, 0, 1]), port: 31000, scopeId: 0,
  * };
@@ -318,7 +318,7 @@ const MAX_C_STRING = 255;
  *
  * @example Open, bind and close a UDP socket
  * ```ts ignore
- * import { Libc } from "./ffi_libc.ts";
+ * import { Libc } from "./libc.ts";
  * const libc = Libc.acquire();
  * try {
  *   const fd = libc.socket("IPv4");
