@@ -9,7 +9,8 @@
 import { dispatch, type Outcome, type Pipeline } from "../dispatch.ts";
 import { errorText } from "../errors.ts";
 import type { ListenerStats, ResponderContext } from "../plugin.ts";
-import { unframeRequest, unpadRequest } from "../wire/sequence.ts";
+import { unpadRequest } from "../wire/padding.ts";
+import { unframeRequest } from "../wire/sequence.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
 import type { Egress } from "./egress.ts";
 import type { ListenPlan } from "./options.ts";

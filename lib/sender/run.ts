@@ -10,7 +10,8 @@ import type { Authenticator } from "../safety/auth.ts";
 import { errorText } from "../errors.ts";
 import type { Codec } from "../plugin.ts";
 import { RoundTripStats } from "./round_trip_stats.ts";
-import { frameRequest, padRequest, unframeReply } from "../wire/sequence.ts";
+import { padRequest } from "../wire/padding.ts";
+import { frameRequest, unframeReply } from "../wire/sequence.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 

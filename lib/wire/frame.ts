@@ -1,0 +1,63 @@
+/**
+ * The 8-byte header mcast puts in front of a datagram it frames:
+ *
+ * ```text
+ * 0x00 "M" "S" kind | value (uint32, big-endian)
+ * ```
+ *
+ * The kind says what the value is: a request's or a reply's sequence
+ * number (`sequence.ts`), or the length of a padded request
+ * (`padding.ts`). The leading NUL keeps text payloads from being mistaken
+ * for frames.
+ *
+ * @module
+ */
+
+/** Bytes a frame header takes. */
+export const FRAME_BYTES = 8;
+
+/** The kinds of frame. */
+export const FrameKind = {
+  /** A request's sequence number (`send --seq`). */
+  request: 0x01,
+  /** The sequence number of the request a reply answers. */
+  reply: 0x02,
+  /** The length of the request a padded datagram carries (`send --pad`). */
+  pad: 0x03,
+} as const;
+
+/**
+ * Writes a frame header at the start of `out`.
+ *
+ * @param out At least {@linkcode FRAME_BYTES} long; the rest is the caller's.
+ * @param kind One of {@linkcode FrameKind}.
+ * @param value The header's number (wraps at 2^32).
+ */
+export function writeFrame(out: Uint8Array, kind: number, value: number): void {
+  out[0] = 0;
+  out[1] = 0x4d;
+  out[2] = 0x53;
+  out[3] = kind;
+  new DataView(out.buffer, out.byteOffset, FRAME_BYTES).setUint32(
+    4,
+    value >>> 0,
+  );
+}
+
+/**
+ * Reads the number of a frame of `kind` at the start of `bytes`.
+ *
+ * @param bytes A datagram.
+ * @param kind The kind expected.
+ * @returns The header's number, or `undefined` when `bytes` has no such frame.
+ */
+export function frameValue(
+  bytes: Uint8Array,
+  kind: number,
+): number | undefined {
+  if (
+    bytes.byteLength < FRAME_BYTES || bytes[0] !== 0 || bytes[1] !== 0x4d ||
+    bytes[2] !== 0x53 || bytes[3] !== kind
+  ) return undefined;
+  return new DataView(bytes.buffer, bytes.byteOffset, FRAME_BYTES).getUint32(4);
+}
