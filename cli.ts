@@ -13,6 +13,13 @@ import { SEND_HELP, sendCommand } from "./cli/send_command.ts";
 import { UsageError } from "./cli/usage_error.ts";
 import { McastRangeError, McastTypeError, PluginError } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
+import {
+  LAUNCHER_PID_ARG,
+  signalExitStatus,
+  SignalRepeats,
+  STOP_SIGNALS,
+  watchParent,
+} from "./cli/stop_signals.ts";
 
 const HELP = `mcast ${VERSION}: IP multicast messaging
 
@@ -102,16 +109,44 @@ export async function main(
 }
 
 if (import.meta.main) {
+  // SIGINT, SIGTERM and SIGHUP stop the command; copies of one delivery
+  // (the process group's and the launcher's) count once, and a stop signal
+  // later than that exits at once (see cli/stop_signals.ts).
   const controller = new AbortController();
-  let interrupts = 0;
-  const stop = () => {
-    interrupts++;
-    if (interrupts > 1) Deno.exit(130);
+  const repeats = new SignalRepeats();
+  let stopped = false;
+  const stop = (signal: Deno.Signal) => {
+    if (!repeats.isNew()) return;
+    if (stopped) Deno.exit(signalExitStatus(signal));
+    stopped = true;
     controller.abort();
   };
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const name of signals) Deno.addSignalListener(name, stop);
-  const code = await main(Deno.args, processIo(), controller.signal);
-  for (const name of signals) Deno.removeSignalListener(name, stop);
+  const listeners = STOP_SIGNALS.map((name) => [name, () => stop(name)]) as [
+    Deno.Signal,
+    () => void,
+  ][];
+  for (const [name, listener] of listeners) {
+    Deno.addSignalListener(name, listener);
+  }
+  let args = Deno.args;
+  let unwatch = () => {};
+  if (args[0]?.startsWith(LAUNCHER_PID_ARG)) {
+    // Started by cli/launch.ts: stop when it is gone, as on a hang-up, and
+    // leave at most 2 s later whatever is still running.
+    const launcher = Number(args[0].slice(LAUNCHER_PID_ARG.length));
+    args = args.slice(1);
+    unwatch = watchParent(launcher, () => {
+      if (!stopped) controller.abort();
+      stopped = true;
+      Deno.unrefTimer(
+        setTimeout(() => Deno.exit(signalExitStatus("SIGHUP")), 2000),
+      );
+    });
+  }
+  const code = await main(args, processIo(), controller.signal);
+  unwatch();
+  for (const [name, listener] of listeners) {
+    Deno.removeSignalListener(name, listener);
+  }
   Deno.exit(code);
 }

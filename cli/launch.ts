@@ -6,10 +6,15 @@
  *
  * - always `--allow-net` and `--allow-sys=networkInterfaces` (plus
  *   `hostname` for listen, for the status responder);
- * - `--allow-read=FILE` only for a plugin, codec or key file named on the
- *   command line;
+ * - `--allow-read` only for a plugin, codec or key file named on the
+ *   command line, and, when a plugin or codec file is named, for mcast's
+ *   library ({@linkcode LIBRARY_SOURCES}) so that the plugin can import
+ *   `mod.ts`;
  * - `--allow-import=HOST` only for the host of a plugin or codec URL named
- *   on the command line;
+ *   on the command line, and for mcast's own host when mcast was loaded by
+ *   URL;
+ * - what the user names with `--allow-read PATH` and `--allow-import
+ *   HOST[:PORT]` (repeatable), for a plugin's other files and hosts;
  * - `--allow-ffi` with `--transport ffi`; and for `listen` with the
  *   default transport on Linux (x86_64, aarch64) when every plugin is a
  *   built-in: no third-party code then runs in the child, and the FFI
@@ -20,30 +25,100 @@
  * The child, which parses network input and runs plugins, gets no other
  * permission; it runs in the directory the user ran the task from, so
  * relative paths mean what the user meant. This launcher only reads
- * arguments and spawns the child. SIGTERM is passed on; Ctrl-C reaches the
- * child directly (it is in the terminal's process group).
+ * arguments and spawns the child. It passes SIGINT, SIGTERM and SIGHUP on
+ * to the child, once per delivery (see `stop_signals.ts`), and a hang-up
+ * when its own parent (deno task) is killed; the child stops when this
+ * launcher is gone.
  *
  * @module
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { builtins } from "../plugins/builtins.ts";
+import {
+  LAUNCHER_PID_ARG,
+  SignalRepeats,
+  STOP_SIGNALS,
+  watchParent,
+} from "./stop_signals.ts";
+import { UsageError } from "./usage_error.ts";
 
-/** Permission flags for running `cli.ts COMMAND ARGS`. */
+/** Where mcast itself was loaded from: a `file:` or `http(s):` URL ending in `/`. */
+export const MCAST_ROOT: URL = new URL("../", import.meta.url);
+
+/**
+ * mcast's library source (what `mod.ts` imports), which a plugin or codec
+ * file may import: read access to these, relative to mcast's root, and to
+ * nothing else of mcast's folder (such as a key file kept there).
+ */
+export const LIBRARY_SOURCES: readonly string[] = ["mod.ts", "lib", "plugins"];
+
+/** The launcher's own flags that grant the child more; the child ignores them. */
+const GRANT_FLAGS = ["allow-import", "allow-read"];
+
+/**
+ * Checks a `--allow-import` value: a host name or address, with an
+ * optional port (`plugins.example.org`, `127.0.0.1:8000`, `[::1]:8000`).
+ *
+ * @throws {UsageError} for anything else (a URL, a path, an empty value).
+ */
+export function checkImportHost(value: string): string {
+  let host: string | undefined;
+  try {
+    const url = new URL(`http://${value}/`);
+    if (url.pathname === "/" && url.username === "" && url.search === "") {
+      host = url.host;
+    }
+  } catch { /* refused below */ }
+  const asGiven = value.toLowerCase().replace(/:80$/, "");
+  if (host === undefined || value === "" || host !== asGiven) {
+    throw new UsageError(
+      `Invalid --allow-import "${value}": expected HOST or HOST:PORT, such as plugins.example.org or 127.0.0.1:8000`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Permission flags for running `cli.ts COMMAND ARGS`.
+ *
+ * @param command `send` or `listen` (anything else gets the network only).
+ * @param args The command's arguments.
+ * @param cwd Where relative paths start (the directory the user ran the task from).
+ * @param root Where mcast was loaded from. @default {MCAST_ROOT}
+ * @throws {UsageError} for a bad `--allow-import` value.
+ */
 export function permissionsFor(
   command: string,
   args: readonly string[],
   cwd: string,
+  root: URL = MCAST_ROOT,
 ): string[] {
   const read = new Set<string>();
   const imports = new Set<string>();
+  const local = root.protocol === "file:";
+  // mcast loaded by URL: the child imports cli.ts, and a plugin may import
+  // mod.ts, from that host.
+  if (!local) imports.add(root.host);
   let transport = "auto";
   // A plugin or codec that is not a built-in: code from outside mcast.
   let foreignCode = false;
+  let foreignFile = false;
+  const path = (value: string) =>
+    isAbsolute(value) ? value : resolve(cwd, value);
   const named = (flag: string, value: string | undefined) => {
     if (value === undefined) return;
     if (flag === "transport") {
       transport = value;
+      return;
+    }
+    if (flag === "allow-import") {
+      imports.add(checkImportHost(value));
+      return;
+    }
+    if (flag === "allow-read") {
+      read.add(path(value));
       return;
     }
     const known = flag === "plugin"
@@ -59,15 +134,16 @@ export function permissionsFor(
       } catch { /* the child reports the bad URL */ }
       return;
     }
+    if (flag !== "key-file") foreignFile = true;
     if (/^file:/i.test(value)) {
       try {
-        read.add(decodeURIComponent(new URL(value).pathname));
+        read.add(fileURLToPath(value));
       } catch { /* the child reports it */ }
       return;
     }
-    read.add(isAbsolute(value) ? value : resolve(cwd, value));
+    read.add(path(value));
   };
-  const flags = ["plugin", "codec", "key-file", "transport"];
+  const flags = ["plugin", "codec", "key-file", "transport", ...GRANT_FLAGS];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") break;
@@ -86,7 +162,15 @@ export function permissionsFor(
       ? "--allow-sys=networkInterfaces"
       : "--allow-sys=networkInterfaces,hostname",
   ];
-  if (read.size > 0) permissions.push(`--allow-read=${[...read].join(",")}`);
+  // A plugin file may import mcast (mod.ts) by path or file URL.
+  const sources = foreignFile && local
+    ? LIBRARY_SOURCES.map((source) =>
+      fileURLToPath(new URL(source, root)).replace(/\/+$/, "")
+    )
+    : [];
+  if (sources.length + read.size > 0) {
+    permissions.push(`--allow-read=${[...sources, ...read].join(",")}`);
+  }
   if (imports.size > 0) {
     permissions.push(`--allow-import=${[...imports].join(",")}`);
   }
@@ -109,13 +193,24 @@ if (import.meta.main) {
   try {
     cwd = Deno.env.get("INIT_CWD") ?? cwd;
   } catch { /* no --allow-env: stay here */ }
-  const cli = new URL("../cli.ts", import.meta.url).pathname;
+  let permissions: string[];
+  try {
+    permissions = permissionsFor(command, args, cwd);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`mcast ${command}: ${error.message}`);
+    console.error(`Try "mcast ${command} --help".`);
+    Deno.exit(2);
+  }
+  const cli = new URL("cli.ts", MCAST_ROOT);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-prompt",
-      ...permissionsFor(command, args, cwd),
-      cli,
+      ...permissions,
+      cli.protocol === "file:" ? fileURLToPath(cli) : cli.href,
+      // The child stops when this process is gone, even by SIGKILL.
+      `${LAUNCHER_PID_ARG}${Deno.pid}`,
       command,
       ...args,
     ],
@@ -124,11 +219,34 @@ if (import.meta.main) {
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  const passOn = () => child.kill("SIGTERM");
-  const ignore = () => {};
-  Deno.addSignalListener("SIGTERM", passOn);
-  Deno.addSignalListener("SIGINT", ignore);
+  // Pass every stop signal on to the child, whoever sent it (deno task
+  // passes on what it gets; a supervisor may signal this process by PID).
+  // A signal sent to the process group reaches this process twice (from
+  // the group and through deno task): pass it on once.
+  const repeats = new SignalRepeats();
+  const listeners = STOP_SIGNALS.map((signal) =>
+    [signal, () => {
+      if (!repeats.isNew()) return;
+      try {
+        child.kill(signal);
+      } catch { /* it has exited */ }
+    }] as [Deno.Signal, () => void]
+  );
+  for (const [signal, listener] of listeners) {
+    Deno.addSignalListener(signal, listener);
+  }
+  // deno task killed (SIGKILL cannot be passed on): stop the child as on
+  // a hang-up, rather than leave it running.
+  const unwatch = watchParent(Deno.ppid, () => {
+    try {
+      child.kill("SIGHUP");
+    } catch { /* it has exited */ }
+  });
   const status = await child.status;
+  unwatch();
+  for (const [signal, listener] of listeners) {
+    Deno.removeSignalListener(signal, listener);
+  }
   // Deno reports a child killed by a signal as code 128 + signal already.
   Deno.exit(status.code);
 }

@@ -18,14 +18,14 @@ import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { chooseTransport, LISTEN_TRANSPORT_HELP } from "./transport_choice.ts";
 import { parseByteSize } from "./byte_size.ts";
-import { FfiTransport } from "../lib/transports/ffi/ffi_transport.ts";
 import type { Transport } from "../lib/transports/transport.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]
 
 Join a multicast group and answer every datagram with a responder plugin.
-Ctrl-C or SIGTERM leaves the group, closes the socket and prints a summary.
+Ctrl-C, SIGTERM or SIGHUP leaves the group, closes the socket and prints a
+summary (exit status 0); a second one exits at once (130 for Ctrl-C).
 
 Options:
   -g, --group ADDR       multicast group (default ${DEFAULT_GROUP})
@@ -38,6 +38,11 @@ Options:
                          request, see Safety)
       --option KEY=VALUE option for the responder (repeatable)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
+      --allow-import HOST  let a plugin or codec import modules from HOST[:PORT]
+                         too (repeatable; deno task allows the host of a
+                         plugin URL and mcast's own files by itself)
+      --allow-read PATH  let a plugin or codec read (and import) this file or
+                         folder too (repeatable)
       --json             NDJSON output, one event per line
 ${LISTEN_TRANSPORT_HELP}
   -h, --help             show this help
@@ -79,6 +84,9 @@ const FLAGS: Flags = {
   "global-rate": { type: "string" },
   jitter: { type: "string" },
   "key-file": { type: "string" },
+  // Read by cli/launch.ts (the permissions it grants); nothing to do here.
+  "allow-import": { type: "string", multiple: true },
+  "allow-read": { type: "string", multiple: true },
   "recv-buffer": { type: "string" },
 };
 
@@ -228,9 +236,7 @@ export async function listenCommand(
     plugin: responder.name,
     codec: codec.name,
     transport: listener.transport,
-    receiveBufferBytes: opened instanceof FfiTransport
-      ? opened.socketOptions().receiveBufferBytes
-      : null,
+    receiveBufferBytes: opened?.receiveBufferBytes?.() ?? null,
     pid: Deno.pid,
   };
   if (json) io.out(ndjson(ready));

@@ -49,6 +49,11 @@ Options:
                          a larger reply (status: --pad 512) by padding
   -q, --quiet            print only the summary (and the progress line)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
+      --allow-import HOST  let a plugin or codec import modules from HOST[:PORT]
+                         too (repeatable; deno task allows the host of a
+                         plugin URL and mcast's own files by itself)
+      --allow-read PATH  let a plugin or codec read (and import) this file or
+                         folder too (repeatable)
       --no-loopback      do not deliver to listeners on this host (no effect
                          when sending through lo: the kernel loops lo anyway)
       --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
@@ -79,6 +84,9 @@ const FLAGS: Flags = {
   json: { type: "boolean" },
   transport: { type: "string" },
   "key-file": { type: "string" },
+  // Read by cli/launch.ts (the permissions it grants); nothing to do here.
+  "allow-import": { type: "string", multiple: true },
+  "allow-read": { type: "string", multiple: true },
   "reply-buffer": { type: "string" },
   // The old name of --reply-buffer (a listener's --max-reply-bytes is its reply cap).
   "max-reply-bytes": { type: "string" },

@@ -90,25 +90,48 @@ function why(error: unknown): string {
   return error instanceof Error ? error.message.split("\n")[0] : String(error);
 }
 
+/** A permission Deno refused while importing a module. */
+interface Refused {
+  /** `read` (a file) or `import` (a host). */
+  permission: "read" | "import";
+  /** The path or the host:port refused. */
+  target: string;
+}
+
+/**
+ * The permission a failed `import()` was refused, if that is why it failed.
+ * Deno 2.9 reports it as a `TypeError` with code `ERR_MODULE_NOT_FOUND`
+ * (`NotCapable` in other versions or for other operations), and names what
+ * was refused only in the message: this is the one place that reads it.
+ */
+function refusedPermission(error: unknown): Refused | undefined {
+  const refusal = error instanceof Deno.errors.NotCapable ||
+    (error instanceof TypeError &&
+      (error as { code?: string }).code === "ERR_MODULE_NOT_FOUND");
+  if (!refusal) return undefined;
+  const found = /Requires (read|import) access to "([^"]+)"/.exec(why(error));
+  return found === null
+    ? undefined
+    : { permission: found[1] as Refused["permission"], target: found[2] };
+}
+
 async function importModule(spec: string, url: URL): Promise<unknown> {
   try {
     return await import(url.href);
   } catch (error) {
-    let hint = "";
-    // Deno 2.9 reports a refused import as a TypeError "Requires import
-    // access to ..." (NotCapable in other versions).
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      /Requires (import|read) access/.test(why(error))
-    ) {
-      hint = url.protocol === "file:"
-        ? ` (run with --allow-read=${decodeURIComponent(url.pathname)})`
-        : ` (run with --allow-import=${url.host})`;
-    }
+    const refused = refusedPermission(error);
+    // Name what was refused (the plugin itself, or a module it imports)
+    // and the flag that allows it: Deno's flag, which `deno task send` and
+    // `deno task listen` take too.
+    const reason = refused === undefined
+      ? why(error)
+      : refused.permission === "import"
+      ? `import access to "${refused.target}" was refused (allow it with --allow-import=${refused.target})`
+      : `read access to "${refused.target}" was refused (allow it with --allow-read=${refused.target})`;
     throw new PluginError(
       "ERR_PLUGIN_LOAD",
       spec,
-      `Cannot load plugin "${spec}" from ${url.href}: ${why(error)}${hint}`,
+      `Cannot load plugin "${spec}" from ${url.href}: ${reason}`,
       { cause: error },
     );
   }
