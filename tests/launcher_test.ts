@@ -3,6 +3,7 @@
 // Loopback only: group 239.25.0.1, port 25001.
 import assert from "node:assert/strict";
 import { permissionsFor } from "../cli/launch.ts";
+import { UsageError } from "../cli/usage_error.ts";
 import { ROOT } from "./support/cli_process.ts";
 import { collectReplies } from "./support/loopback.ts";
 import { Subprocess } from "./support/subprocess.ts";
@@ -51,27 +52,56 @@ Deno.test("launcher: built-ins need the network and interface names, and a liste
   ]);
 });
 
-Deno.test("launcher: with a plugin file or URL, read only the named files, import only the named hosts, ffi only when asked", () => {
+/** Where the unit tests below pretend mcast was loaded from. */
+const ON_DISK = new URL("file:///opt/mcast/");
+/** mcast's library there, which a plugin file may import. */
+const LIBRARY = "/opt/mcast/mod.ts,/opt/mcast/lib,/opt/mcast/plugins";
+
+Deno.test("launcher: with a plugin file or URL, read only the named files and mcast's library, import only the named hosts, ffi only when asked", () => {
   assert.deepEqual(
-    permissionsFor("listen", [
-      "--plugin",
-      "./p/mine.ts",
-      "--codec=/abs/codec.ts",
-      "--key-file",
-      "k.key",
-    ], "/w"),
+    permissionsFor(
+      "listen",
+      [
+        "--plugin",
+        "./p/mine.ts",
+        "--codec=/abs/codec.ts",
+        "--key-file",
+        "k.key",
+      ],
+      "/w",
+      ON_DISK,
+    ),
     [
       "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
-      "--allow-read=/w/p/mine.ts,/abs/codec.ts,/w/k.key",
+      `--allow-read=${LIBRARY},/w/p/mine.ts,/abs/codec.ts,/w/k.key`,
+    ],
+  );
+  // A plugin by file URL may import mcast too.
+  assert.deepEqual(
+    permissionsFor(
+      "send",
+      ["--codec", "file:///c/my%20codec.ts"],
+      "/w",
+      ON_DISK,
+    ),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      `--allow-read=${LIBRARY},/c/my codec.ts`,
     ],
   );
   assert.deepEqual(
-    permissionsFor("listen", [
-      "--plugin",
-      "https://plugins.example.org:8443/x.ts",
-    ], "/w"),
+    permissionsFor(
+      "listen",
+      [
+        "--plugin",
+        "https://plugins.example.org:8443/x.ts",
+      ],
+      "/w",
+      ON_DISK,
+    ),
     [
       "--unstable-net",
       "--allow-net",
@@ -80,12 +110,17 @@ Deno.test("launcher: with a plugin file or URL, read only the named files, impor
     ],
   );
   assert.deepEqual(
-    permissionsFor("listen", ["--plugin=./p/mine.ts", "--transport=ffi"], "/w"),
+    permissionsFor(
+      "listen",
+      ["--plugin=./p/mine.ts", "--transport=ffi"],
+      "/w",
+      ON_DISK,
+    ),
     [
       "--unstable-net",
       "--allow-net",
       "--allow-sys=networkInterfaces,hostname",
-      "--allow-read=/w/p/mine.ts",
+      `--allow-read=${LIBRARY},/w/p/mine.ts`,
       "--allow-ffi",
     ],
   );
@@ -104,12 +139,92 @@ Deno.test("launcher: with a plugin file or URL, read only the named files, impor
   ]);
 });
 
+Deno.test("launcher: --allow-import HOST[:PORT] and --allow-read PATH add what a plugin imports; a bad host is refused", () => {
+  assert.deepEqual(
+    permissionsFor(
+      "listen",
+      [
+        "--plugin",
+        "https://a.example/mine.ts",
+        "--allow-import",
+        "b.example",
+        "--allow-import=127.0.0.1:8002",
+        "--allow-import=[::1]:8003",
+        "--allow-read",
+        "./helpers",
+        "--allow-read=/etc/mine.json",
+      ],
+      "/w",
+      ON_DISK,
+    ),
+    [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-read=/w/helpers,/etc/mine.json",
+      "--allow-import=a.example,b.example,127.0.0.1:8002,[::1]:8003",
+    ],
+  );
+  // The grants alone are no plugin: mcast's own code may still use FFI.
+  assert.deepEqual(
+    permissionsFor("listen", ["--allow-import", "b.example"], "/w", ON_DISK),
+    [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-import=b.example",
+      ...(FFI_HERE ? ["--allow-ffi"] : []),
+    ],
+  );
+  for (const bad of ["https://b.example", "b.example/x", "", "b.example:x"]) {
+    assert.throws(
+      () => permissionsFor("send", ["--allow-import", bad], "/w", ON_DISK),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message.startsWith(`Invalid --allow-import "${bad}"`),
+      bad,
+    );
+  }
+});
+
+Deno.test("launcher: mcast loaded by URL may be imported from its host, and no file of it is read", () => {
+  assert.deepEqual(
+    permissionsFor(
+      "listen",
+      ["--plugin", "./mine.ts"],
+      "/w",
+      new URL("https://mcast.example:8443/v1/"),
+    ),
+    [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-sys=networkInterfaces,hostname",
+      "--allow-read=/w/mine.ts",
+      "--allow-import=mcast.example:8443",
+    ],
+  );
+  assert.deepEqual(
+    permissionsFor("send", [], "/w", new URL("http://127.0.0.1:4507/")),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      "--allow-import=127.0.0.1:4507",
+    ],
+  );
+});
+
 const PROBE = `
 const query = (descriptor) => Deno.permissions.querySync(descriptor).state;
 export default {
   name: "probe",
   respond: () => JSON.stringify({
     ownFile: query({ name: "read", path: new URL(import.meta.url).pathname }),
+    mcastLibrary: query({ name: "read", path: ${
+  JSON.stringify(`${ROOT}/lib/plugin.ts`)
+} }),
+    mcastFolder: query({ name: "read", path: ${
+  JSON.stringify(`${ROOT}/deno.json`)
+} }),
     otherFile: query({ name: "read", path: "/etc/hostname" }),
     env: query({ name: "env" }),
     run: query({ name: "run" }),
@@ -153,7 +268,7 @@ async function launchListener(
   }
 }
 
-Deno.test("launcher: a file plugin runs with its own file readable and nothing else", async () => {
+Deno.test("launcher: a file plugin runs with its own file and mcast's library readable, and nothing else", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/probe.ts`, PROBE);
   const started = await launchListener("239.25.0.1", 25001, [
@@ -174,6 +289,8 @@ Deno.test("launcher: a file plugin runs with its own file readable and nothing e
   assert.equal(replies.length, 1);
   assert.deepEqual(JSON.parse(replies[0].payload as string), {
     ownFile: "granted",
+    mcastLibrary: "granted",
+    mcastFolder: "prompt",
     otherFile: "prompt",
     env: "prompt",
     run: "prompt",
@@ -221,4 +338,23 @@ Deno.test({
     assert.equal(summary.replied, 1);
     assert.equal(summary.kernelDrops, 0, "FFI sees the kernel's drops");
   },
+});
+
+Deno.test("launcher: a bad --allow-import value is refused before anything runs", async () => {
+  await using launcher = new Subprocess(Deno.execPath(), [
+    "run",
+    "--allow-run",
+    "--allow-env=INIT_CWD",
+    `${ROOT}/cli/launch.ts`,
+    "listen",
+    "--allow-import",
+    "https://b.example/",
+  ], { cwd: ROOT, name: "launcher" });
+  const { code, stdout, stderr } = await launcher.wait(10_000);
+  assert.equal(code, 2);
+  assert.deepEqual(stdout, []);
+  assert.deepEqual(stderr, [
+    'mcast listen: Invalid --allow-import "https://b.example/": expected HOST or HOST:PORT, such as plugins.example.org or 127.0.0.1:8000',
+    'Try "mcast listen --help".',
+  ]);
 });

@@ -5,13 +5,13 @@
  * plugin through the loader. Then the CLI loads a responder plugin by URL.
  *
  * Network safety: everything is pinned to 127.0.0.1, groups 239.40.2.x,
- * ports 40200-40299. Every wait is bounded.
+ * ports 40200-40299, and 239.26.3.x, ports 26031-26039. Every wait is
+ * bounded.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { extname, resolve, sep } from "node:path";
 import { text } from "../plugins/codecs/text.ts";
 import {
   onLoopback,
@@ -20,51 +20,15 @@ import {
   startListener,
 } from "./support/cli_process.ts";
 import { LOOPBACK, sendEvents } from "./support/loopback.ts";
+import { serveFiles } from "./support/file_server.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
 
 const RUN_TIMEOUT_MS = 20_000;
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".ts": "application/typescript",
-  ".js": "text/javascript",
-  ".json": "application/json",
-};
-
 /** Serves the checkout's files over HTTP on 127.0.0.1; records every path asked for. */
 function serveCheckout() {
-  const requested: string[] = [];
-  const server = Deno.serve(
-    { hostname: LOOPBACK, port: 0, onListen: () => {} },
-    async (request) => {
-      const path = decodeURIComponent(new URL(request.url).pathname);
-      requested.push(path);
-      const file = resolve(ROOT, `.${path}`);
-      if (!file.startsWith(ROOT + sep)) {
-        return new Response("forbidden", { status: 403 });
-      }
-      try {
-        const body = await Deno.readFile(file);
-        return new Response(body, {
-          headers: {
-            "content-type": CONTENT_TYPES[extname(file)] ??
-              "application/octet-stream",
-          },
-        });
-      } catch {
-        return new Response("not found", { status: 404 });
-      }
-    },
-  );
-  const origin = `http://${LOOPBACK}:${server.addr.port}`;
-  return {
-    origin,
-    host: `${LOOPBACK}:${server.addr.port}`,
-    requested,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
+  return serveFiles(ROOT);
 }
 
 Deno.test("mod.ts imported by URL from a folder without deno.json", async () => {
@@ -226,4 +190,34 @@ Deno.test("the CLI loads a responder plugin by URL with --allow-import", async (
   const summary = JSON.parse(stdout.at(-1)!);
   assert.equal(summary.event, "summary");
   assert.equal(summary.replied, 1);
+});
+
+Deno.test("the README's Library example runs by URL with the README's command", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const library = readme.slice(readme.indexOf("\n## Library\n"));
+  const example = library.match(/^```ts\n([^]*?)^```$/m)?.[1];
+  assert.ok(example, "the Library section starts with a ts block");
+  const command = library.match(/`(deno run [^`]*main\.ts)`/)?.[1];
+  assert.ok(command, "the Library section gives the deno run command");
+  await using server = serveCheckout();
+  await using tmp = await tempDir("mcast_url_readme_");
+  // Served by URL, on a group and port of its own (still 127.0.0.1).
+  const script = example.replaceAll('"./mod.ts"', `"${server.origin}/mod.ts"`)
+    .replaceAll('"239.1.2.3"', '"239.26.3.1"').replaceAll(
+      "port: 5000,",
+      "port: 26031,",
+    );
+  assert.ok(script.includes(`${server.origin}/mod.ts`), script);
+  assert.ok(script.includes("26031") && script.includes('"127.0.0.1"'));
+  await Deno.writeTextFile(`${tmp.path}/main.ts`, script);
+  const [deno, ...args] = command.replace("HOST", server.host).split(" ");
+  assert.equal(deno, "deno");
+  await using proc = new Subprocess(Deno.execPath(), args, {
+    cwd: tmp.path,
+    env: { DENO_DIR: `${tmp.path}/deno_dir` },
+  });
+  const { code, stdout, stderr } = await proc.wait(RUN_TIMEOUT_MS);
+  assert.equal(code, 0, `${command} failed:\n${stderr.join("\n")}`);
+  assert.match(stdout[0], /^127\.0\.0\.1 [\d.]+ ack$/);
+  assert.equal(stdout[1], "1 replies from 1 responders");
 });
