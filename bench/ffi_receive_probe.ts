@@ -182,7 +182,7 @@ async function openFfi(
   });
   socket.join(GROUP, LOOPBACK);
   socket.onDatagram(onDatagram);
-  const buffer = socket.socketOptions().receiveBufferBytes;
+  const buffer = socket.receiveBufferBytes?.() ?? 0;
   return {
     name: `ffi (batch ${options.batch}, SO_RCVBUF ${buffer >> 10} KiB)`,
     close: () => socket.close(),

@@ -15,9 +15,17 @@ import {
   createFfiTransportFactory,
   type FfiTransport,
   ffiTransportAvailable,
-  openFfiTransport,
+  openFfiTransport as openTransport,
 } from "../lib/transports/ffi/ffi_transport.ts";
-import type { Peer, TransportFactory } from "../lib/transports/transport.ts";
+import type {
+  Peer,
+  TransportFactory,
+  TransportOpenOptions,
+} from "../lib/transports/transport.ts";
+
+/** The public factory, typed as the class it returns (for its extra methods). */
+const openFfiTransport = (options: TransportOpenOptions) =>
+  openTransport(options) as Promise<FfiTransport>;
 
 const LOOPBACK = "127.0.0.1";
 const available = ffiTransportAvailable();
@@ -226,7 +234,10 @@ Deno.test({
       batchSize: 4,
       batchesPerTurn: 1,
     });
-    const { socket: rx, received } = await receiver(31003, open);
+    const { socket: rx, received } = await receiver(
+      31003,
+      open as typeof openFfiTransport,
+    );
     const tx = await sender();
     try {
       rx.join("239.31.3.1", LOOPBACK);
@@ -304,7 +315,7 @@ Deno.test({
     // A receive buffer of a few KiB (the kernel's minimum) and nobody
     // reading: all but the first few datagrams are dropped.
     const open = createFfiTransportFactory({ receiveBufferBytes: 1 });
-    const rx = await open({
+    const rx = await (open as typeof openFfiTransport)({
       family: "IPv4",
       address: "0.0.0.0",
       port: 31005,

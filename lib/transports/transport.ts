@@ -97,6 +97,11 @@ export interface Transport {
    * full) as last reported to it; only transports that can see it have it.
    */
   droppedByKernel?(): number;
+  /**
+   * The socket's receive buffer in bytes, as the kernel reports it
+   * (`SO_RCVBUF`); only transports that can read it have it.
+   */
+  receiveBufferBytes?(): number;
 }
 
 /**

@@ -157,7 +157,7 @@ export function ffiTransportAvailable(): boolean {
  */
 export function createFfiTransportFactory(
   options: FfiTransportOptions = {},
-): (options: TransportOpenOptions) => Promise<FfiTransport> {
+): TransportFactory {
   const tuning = {
     batchSize: bounded(
       "batchSize",
@@ -207,10 +207,7 @@ function bounded(name: string, value: number, max: number): number {
  * await socket.close();
  * ```
  */
-export const openFfiTransport: (
-  options: TransportOpenOptions,
-) => Promise<FfiTransport> =
-  createFfiTransportFactory() satisfies TransportFactory;
+export const openFfiTransport: TransportFactory = createFfiTransportFactory();
 
 /** Tuning after defaults and checks. */
 type Tuning = Required<FfiTransportOptions>;
@@ -380,6 +377,11 @@ export class FfiTransport implements Transport {
   socketOptions(): FfiSocketOptions {
     this.#open("read socket options");
     return readSocketOptions(this.#libc, this.#fd, this.family);
+  }
+
+  /** `SO_RCVBUF` as the kernel reports it (see {@linkcode Transport}). */
+  receiveBufferBytes(): number {
+    return this.socketOptions().receiveBufferBytes;
   }
 
   /** `address` and `port` in libc form; the last one is kept for the next send. */
