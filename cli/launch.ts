@@ -48,11 +48,17 @@ import { UsageError } from "./usage_error.ts";
 export const MCAST_ROOT: URL = new URL("../", import.meta.url);
 
 /**
- * mcast's library source (what `mod.ts` imports), which a plugin or codec
+ * mcast's library source (its entry points and what they import), which a plugin or codec
  * file may import: read access to these, relative to mcast's root, and to
  * nothing else of mcast's folder (such as a key file kept there).
  */
-export const LIBRARY_SOURCES: readonly string[] = ["mod.ts", "lib", "plugins"];
+export const LIBRARY_SOURCES: readonly string[] = [
+  "mod.ts",
+  "plugin.ts",
+  "transport.ts",
+  "lib",
+  "plugins",
+];
 
 /** The launcher's own flags that grant the child more; the child ignores them. */
 const GRANT_FLAGS = ["allow-import", "allow-read"];

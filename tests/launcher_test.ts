@@ -55,7 +55,8 @@ Deno.test("launcher: built-ins need the network and interface names, and a liste
 /** Where the unit tests below pretend mcast was loaded from. */
 const ON_DISK = new URL("file:///opt/mcast/");
 /** mcast's library there, which a plugin file may import. */
-const LIBRARY = "/opt/mcast/mod.ts,/opt/mcast/lib,/opt/mcast/plugins";
+const LIBRARY =
+  "/opt/mcast/mod.ts,/opt/mcast/plugin.ts,/opt/mcast/transport.ts,/opt/mcast/lib,/opt/mcast/plugins";
 
 Deno.test("launcher: with a plugin file or URL, read only the named files and mcast's library, import only the named hosts, ffi only when asked", () => {
   assert.deepEqual(

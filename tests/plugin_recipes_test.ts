@@ -104,12 +104,14 @@ Deno.test("plugin recipes: the README's uppercase example answers as written", a
   assert.match(stopped.stdout.at(-1)!, /^\d+ received, [1-9]\d* replied/);
 });
 
-Deno.test("plugin recipes: the README's plugin outside the checkout imports mod.ts by relative path or file URL", async () => {
+Deno.test("plugin recipes: the README's plugin outside the checkout imports mod.ts by relative path or file URL, or plugin.ts", async () => {
   await using dir = await tempDir("mcast_own_plugin_");
   const mod = `${ROOT}/mod.ts`;
   const imports = {
     path: relative(dir.path, mod),
     url: pathToFileURL(mod).href,
+    // The plugin authors' entry point has the same names.
+    entry: relative(dir.path, `${ROOT}/plugin.ts`),
   };
   assert.ok(imports.path.startsWith("../"), imports.path);
   const runs = await Promise.all(
