@@ -8,6 +8,8 @@
 
 import { DEMO_HELP, demoCommand } from "./cli/demo_command.ts";
 import { type Io, processIo } from "./cli/io.ts";
+
+export type { Io } from "./cli/io.ts";
 import { LISTEN_HELP, listenCommand } from "./cli/listen_command.ts";
 import { SEND_HELP, sendCommand } from "./cli/send_command.ts";
 import { UsageError } from "./cli/usage_error.ts";
@@ -61,6 +63,23 @@ function exitCode(error: unknown): number {
  * @param io Where to write, and where relative plugin paths start.
  * @param signal Stops `send` and `listen` (Ctrl-C).
  * @returns 0 on success, 1 on failure or when no reply came, 2 for bad usage.
+ *
+ * @example Run a command with its output captured
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./cli.ts";
+ *
+ * const lines: string[] = [];
+ * const code = await main(["--version"], {
+ *   out: (line) => lines.push(line),
+ *   err: (line) => lines.push(line),
+ *   write: () => {},
+ *   isTerminal: false,
+ *   cwd: Deno.cwd(),
+ * });
+ * assert.equal(code, 0);
+ * assert.match(lines[0], /^\d+\.\d+\.\d+$/);
+ * ```
  */
 export async function main(
   args: string[],
