@@ -9,7 +9,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { PluginError } from "./errors.ts";
+import { errorText, PluginError } from "./errors.ts";
 import type { Codec, PluginOptions, Responder } from "./plugin.ts";
 
 /** Modules by name: a thunk per plugin, each a literal `import()`. */
@@ -86,10 +86,6 @@ export function resolvePluginSpecifier(
   );
 }
 
-function why(error: unknown): string {
-  return error instanceof Error ? error.message.split("\n")[0] : String(error);
-}
-
 /** A permission Deno refused while importing a module. */
 interface Refused {
   /** `read` (a file) or `import` (a host). */
@@ -109,7 +105,9 @@ function refusedPermission(error: unknown): Refused | undefined {
     (error instanceof TypeError &&
       (error as { code?: string }).code === "ERR_MODULE_NOT_FOUND");
   if (!refusal) return undefined;
-  const found = /Requires (read|import) access to "([^"]+)"/.exec(why(error));
+  const found = /Requires (read|import) access to "([^"]+)"/.exec(
+    errorText(error),
+  );
   return found === null
     ? undefined
     : { permission: found[1] as Refused["permission"], target: found[2] };
@@ -124,7 +122,7 @@ async function importModule(spec: string, url: URL): Promise<unknown> {
     // and the flag that allows it: Deno's flag, which `deno task send` and
     // `deno task listen` take too.
     const reason = refused === undefined
-      ? why(error)
+      ? errorText(error)
       : refused.permission === "import"
       ? `import access to "${refused.target}" was refused (allow it with --allow-import=${refused.target})`
       : `read access to "${refused.target}" was refused (allow it with --allow-read=${refused.target})`;
@@ -195,9 +193,9 @@ async function load(
         "ERR_PLUGIN_HOOK",
         spec,
         // A factory that refuses its options says so itself.
-        why(error).startsWith("Plugin ")
-          ? why(error)
-          : `Plugin "${spec}" failed in its factory: ${why(error)}`,
+        errorText(error).startsWith("Plugin ")
+          ? errorText(error)
+          : `Plugin "${spec}" failed in its factory: ${errorText(error)}`,
         { hook: "factory", cause: error },
       );
     }

@@ -12,7 +12,7 @@
  */
 
 import { formatEndpoint } from "../../address.ts";
-import { SocketError } from "../../errors.ts";
+import { errorText, SocketError } from "../../errors.ts";
 import { checkPort, formatHost, parseHost } from "./address.ts";
 import { Libc, LINUX } from "./libc.ts";
 import { attempt, osCall } from "./os_call.ts";
@@ -107,7 +107,7 @@ function acquireLibc(family: Family, where: string): Libc {
   } catch (error) {
     throw new SocketError(
       `Cannot open ${family} socket for ${where}: libc is not loadable (${
-        error instanceof Error ? error.message : error
+        errorText(error)
       })`,
       { cause: error },
     );
