@@ -166,8 +166,8 @@ import type { Responder } from ${
 export default { name: "shouter", respond: (message) => shout(String(message.payload)) } satisfies Responder;
 `,
   );
-  const group = "239.26.1.3";
-  const args = listenArgs(group, 26013, ["--plugin", "./mine.ts"]);
+  const group = "239.26.1.6";
+  const args = listenArgs(group, 26016, ["--plugin", "./mine.ts"]);
   let flag: string;
   {
     await using refused = new TaskRun(denoTask("listen", args), {
@@ -194,7 +194,7 @@ export default { name: "shouter", respond: (message) => shout(String(message.pay
   });
   const { ready } = await allowed.ready(READY_MS);
   assert.equal(ready.plugin, "shouter");
-  assert.deepEqual(await ask(group, 26013), ["HELLO WORLD!"]);
+  assert.deepEqual(await ask(group, 26016), ["HELLO WORLD!"]);
 });
 
 Deno.test("plugin recipes: a URL plugin imports mod.ts from a second server with --allow-import", async () => {
