@@ -13,6 +13,7 @@
  * @module
  */
 
+import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
 import { formatEndpoint } from "../address.ts";
 import { errorText, McastTypeError, SocketError } from "../errors.ts";
 import type {
@@ -67,7 +68,7 @@ export function denoTransportAvailable(): boolean {
   return listenDatagram() !== undefined;
 }
 
-const BUFFER_BYTES = 65_536;
+const BUFFER_BYTES = MAX_DATAGRAM_BYTES;
 
 class DatagramTransport implements Transport {
   readonly family = "IPv4" as const;

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
 import { formatEndpoint } from "../address.ts";
 import dgram from "node:dgram";
 import {
@@ -36,7 +37,7 @@ function on(iface: string | undefined): string {
 }
 
 /** Deno's own per-datagram allocation, enough for any UDP datagram. */
-const FULL_RECEIVE_BYTES = 65_536;
+const FULL_RECEIVE_BYTES = MAX_DATAGRAM_BYTES;
 
 /**
  * Sets how many bytes Deno allocates per received datagram and returns

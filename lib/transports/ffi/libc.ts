@@ -13,6 +13,7 @@
  * @module
  */
 
+import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
 import type { Family } from "../transport.ts";
 
 /**
@@ -307,7 +308,7 @@ const ADDR = 576; // a sockaddr (bind, sendto, getsockname)
 const STR_IN = 640; // a C string handed to libc (255 bytes + NUL)
 const STR_OUT = 1024; // a C string written by libc (inet_ntop, if_indextoname)
 const DATA = 4096; // staging for the payload of sendto
-const MAX_PAYLOAD = 65536;
+const MAX_PAYLOAD = MAX_DATAGRAM_BYTES;
 const SCRATCH_SIZE = DATA + MAX_PAYLOAD;
 const MAX_C_STRING = 255;
 

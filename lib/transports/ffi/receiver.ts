@@ -19,12 +19,13 @@
  * @module
  */
 
+import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
 import { SocketError } from "../../errors.ts";
 import { ErrnoError, type Libc, LINUX, MMSG } from "./libc.ts";
 import type { DatagramHandler, Family, Peer } from "../transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
-const SLOT_SIZE = 65_536;
+const SLOT_SIZE = MAX_DATAGRAM_BYTES;
 /** Control data per datagram: room for one `SO_RXQ_OVFL` message (`CMSG_SPACE(4)`). */
 const CONTROL_SLOT = 32;
 /** `struct cmsghdr`: `cmsg_len` (8), `cmsg_level` (4), `cmsg_type` (4), then the data. */
