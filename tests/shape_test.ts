@@ -96,7 +96,7 @@ Deno.test("shape: every entry point in deno.json passes deno doc --lint", async 
   assert.equal(code, 0, out);
 });
 
-Deno.test("shape: doc examples assert for real: no console assertions anywhere", async () => {
+Deno.test("shape: doc examples assert for real, with node:assert and never the console", async () => {
   const found: string[] = [];
   for await (const path of files(ROOT, [".ts", ".md"])) {
     const text = await Deno.readTextFile(path);
