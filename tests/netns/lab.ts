@@ -10,7 +10,10 @@
  * - a host is a namespace with `lo` and one veth `eth0` whose peer is plugged
  *   into a segment's bridge;
  * - a router is a namespace with one veth per segment, IP forwarding on and
- *   its own `smcrouted` (config, pid and socket files in a temporary folder).
+ *   its own `smcrouted` (config, pid and socket files in a temporary folder);
+ * - a PIM router is the same with FRRouting's `zebra` and `pimd` instead of
+ *   `smcrouted`, static unicast routes and reverse-path filtering off (see
+ *   frr.ts).
  *
  * The veth pairs are created inside the host namespace with their peer sent
  * straight to the switch namespace, so no interface ever exists in the root
@@ -19,7 +22,7 @@
  * and deletes every namespace it made, also when a test fails.
  *
  * Needs root, `iproute2`, and for routers and captures `smcroute` and
- * `tcpdump` (captures: tcpdump.ts). Register tests with `netnsTest` from
+ * `tcpdump` (captures: tcpdump.ts), for PIM routers `frr`. Register tests with `netnsTest` from
  * availability.ts, which skips them where namespaces cannot be used.
  *
  * @example Two hosts on one segment
@@ -56,6 +59,7 @@ import {
   runChecked,
 } from "./process.ts";
 import { type Capture, type CaptureOptions, startCapture } from "./tcpdump.ts";
+import { type FrrDaemons, removeFrrRuntime, startFrr } from "./frr.ts";
 
 const NAME_RE = /^[a-z][a-z0-9]{0,11}$/;
 let labCounter = 0;
@@ -179,6 +183,48 @@ export interface Router extends Node {
   ctl(args: string[]): Promise<ProcResult>;
 }
 
+/** A static unicast route: `ip route add TO via VIA`. */
+export interface UnicastRoute {
+  /** Destination with prefix length, in `TEST_V4_RANGE` (addresses.ts). */
+  to: string;
+  /** Next hop: a neighbour's address on one of the router's segments. */
+  via: string;
+}
+
+/** Options of {@linkcode Lab.pimRouter}. */
+export interface PimRouterOptions {
+  /** Interfaces, named `eth0`, `eth1`, ... in this order; PIM runs on all. */
+  interfaces: RouterInterfaceOptions[];
+  /**
+   * Unicast routes to the segments the router is not on: PIM sends its joins
+   * toward the RP and the sources along them.
+   * @default {[]}
+   */
+  routes?: UnicastRoute[];
+  /** Address of the rendezvous point (one of a PIM router's addresses). */
+  rp: string;
+  /**
+   * Groups the rendezvous point serves.
+   * @default {"239.0.0.0/8"}
+   */
+  rpGroups?: string;
+  /**
+   * Interfaces that also speak IGMP to hosts: those on listeners' segments.
+   * @default {[]}
+   */
+  igmp?: string[];
+}
+
+/** A forwarding namespace running FRRouting's zebra and pimd. */
+export interface PimRouter extends Node {
+  /** Its interfaces in order. */
+  readonly interfaces: readonly RouterInterface[];
+  /** The running zebra and pimd. */
+  readonly daemons: FrrDaemons;
+  /** Runs `vtysh --vty_socket DIR -c COMMAND` (`show ip pim join json`). */
+  vtysh(command: string): Promise<ProcResult>;
+}
+
 /** A set of namespaces made for one test. Dispose of it to remove them. */
 export interface Lab extends AsyncDisposable {
   /** Prefix of every namespace name of this lab, `mc-<pid>-<tag><n>`. */
@@ -191,6 +237,11 @@ export interface Lab extends AsyncDisposable {
   host(name: string, options: HostOptions): Promise<Host>;
   /** Creates a multicast router with smcrouted between segments. */
   router(name: string, options: RouterOptions): Promise<Router>;
+  /**
+   * Creates a PIM-SM / PIM-SSM router with FRR's zebra and pimd between
+   * segments, and waits until both daemons listen (not for neighbours).
+   */
+  pimRouter(name: string, options: PimRouterOptions): Promise<PimRouter>;
   /**
    * Starts tcpdump in a node's namespace and waits until it listens; the lab
    * stops it on dispose.
@@ -218,6 +269,14 @@ export async function createLab(): Promise<Lab> {
   return new LabImpl(ownNamespaceName(String(labCounter)));
 }
 
+/** A router interface whose addresses are checked, with its name. */
+interface CheckedInterface {
+  name: string;
+  v4: { address: string; prefix: number };
+  v6: { address: string; prefix: number } | undefined;
+  opts: RouterInterfaceOptions;
+}
+
 class LabImpl implements Lab {
   readonly id: string;
   readonly #namespaces: string[] = [];
@@ -225,6 +284,8 @@ class LabImpl implements Lab {
   readonly #names = new Set<string>();
   readonly #segments = new Map<string, Segment>();
   readonly #tempDirs: string[] = [];
+  /** FRR daemons started: their runtime folders are removed on dispose. */
+  readonly #frrPids: number[] = [];
   #switchNs: string | undefined;
   #vethCount = 0;
   #disposed = false;
@@ -338,22 +399,7 @@ class LabImpl implements Lab {
 
   async router(name: string, options: RouterOptions): Promise<Router> {
     this.#checkOpen();
-    if (options.interfaces.length < 2) {
-      throw new RangeError(
-        `Cannot create router "${name}": it needs at least 2 interfaces`,
-      );
-    }
-    const checked = options.interfaces.map((itf, i) => {
-      this.#checkSegment(itf.segment);
-      return {
-        name: `eth${i}`,
-        v4: checkV4Cidr(itf.address, "router address"),
-        v6: itf.ipv6 === undefined
-          ? undefined
-          : checkV6Cidr(itf.ipv6, "router IPv6"),
-        opts: itf,
-      };
-    });
+    const checked = this.#checkRouterInterfaces(name, options.interfaces);
     const routes = options.routes ?? checked.map((a) => ({
       from: a.name,
       group: "239.77.0.0/16",
@@ -374,17 +420,7 @@ class LabImpl implements Lab {
         );
       }
     }
-    const ns = await this.#newNamespace(name);
-    const anyV6 = checked.some((c) => c.v6);
-    await setIpv6(ns, anyV6);
-    await sysctl(ns, "net.ipv4.ip_forward", "1");
-    if (anyV6) await sysctl(ns, "net.ipv6.conf.all.forwarding", "1");
-    for (const c of checked) {
-      const { segment, address, ipv6 } = c.opts;
-      await this.#addInterface(ns, c.name, segment, address, ipv6);
-    }
-    const dir = await Deno.makeTempDir({ prefix: `${this.id}-${name}-` });
-    this.#tempDirs.push(dir);
+    const { ns, dir } = await this.#forwarder(name, checked);
     const conf = `${dir}/smcroute.conf`;
     const socket = `${dir}/smcroute.sock`;
     const lines = [
@@ -423,6 +459,57 @@ class LabImpl implements Lab {
     };
   }
 
+  async pimRouter(name: string, options: PimRouterOptions): Promise<PimRouter> {
+    this.#checkOpen();
+    const checked = this.#checkRouterInterfaces(name, options.interfaces);
+    const ifNames = checked.map((c) => c.name);
+    const igmp = options.igmp ?? [];
+    for (const itf of igmp) {
+      if (!ifNames.includes(itf)) {
+        throw new RangeError(
+          `Cannot speak IGMP on "${itf}": router "${name}" has no such interface`,
+        );
+      }
+    }
+    const routes = (options.routes ?? []).map((r) => {
+      checkV4Cidr(r.to, "route destination");
+      return ["route", "add", r.to, "via", checkV4(r.via, "next hop")];
+    });
+    const rp = checkV4(options.rp, "rendezvous point");
+    const rpGroups = options.rpGroups ?? "239.0.0.0/8";
+    if (!/^2(2[4-9]|3\d)(\.\d{1,3}){3}\/\d{1,2}$/.test(rpGroups)) {
+      throw new SyntaxError(
+        `Cannot use RP groups "${rpGroups}": expected IPv4 multicast "a.b.c.d/len"`,
+      );
+    }
+    // PIM accepts a datagram only on the interface toward its source, and
+    // checks that itself: the kernel's reverse-path filter must not.
+    const { ns, dir } = await this.#forwarder(name, checked, {
+      "net.ipv4.conf.all.rp_filter": "0",
+      "net.ipv4.conf.default.rp_filter": "0",
+    });
+    for (const route of routes) await runChecked(["ip", "-n", ns, ...route]);
+    const node = this.#node(name, ns);
+    const daemons = await startFrr(
+      node,
+      dir,
+      { interfaces: ifNames, igmp, rp, rpGroups },
+      // Even if it fails to start, its runtime folder goes on dispose.
+      (daemon) => this.#frrPids.push(daemon.pid),
+    );
+    return {
+      ...node,
+      interfaces: checked.map((c) => ({
+        name: c.name,
+        address: c.v4.address,
+        segment: c.opts.segment,
+      })),
+      daemons,
+      vtysh: (command: string) =>
+        node.run(["vtysh", "--vty_socket", dir, "-c", command]),
+    };
+  }
+
   async capture(
     node: Node,
     filter: string,
@@ -449,6 +536,7 @@ class LabImpl implements Lab {
     }
     // Processes SIGKILLed with their namespace still have their output read.
     await Promise.allSettled([...this.#procs].map((p) => p.done));
+    await removeFrrRuntime(this.#frrPids).catch((e) => errors.push(e));
     for (const dir of this.#tempDirs) {
       await Deno.remove(dir, { recursive: true }).catch((e) => errors.push(e));
     }
@@ -467,6 +555,56 @@ class LabImpl implements Lab {
         `Cannot use segment "${seg.name}": not made by lab ${this.id}`,
       );
     }
+  }
+
+  /** Checks a router's interfaces (at least 2) and names them `eth0`, ... */
+  #checkRouterInterfaces(
+    name: string,
+    interfaces: RouterInterfaceOptions[],
+  ): CheckedInterface[] {
+    if (interfaces.length < 2) {
+      throw new RangeError(
+        `Cannot create router "${name}": it needs at least 2 interfaces`,
+      );
+    }
+    return interfaces.map((itf, i) => {
+      this.#checkSegment(itf.segment);
+      return {
+        name: `eth${i}`,
+        v4: checkV4Cidr(itf.address, "router address"),
+        v6: itf.ipv6 === undefined
+          ? undefined
+          : checkV6Cidr(itf.ipv6, "router IPv6"),
+        opts: itf,
+      };
+    });
+  }
+
+  /**
+   * A router's namespace: forwarding on, `sysctls` set before its interfaces
+   * are made (they inherit `default`), its interfaces, and a temporary
+   * folder for its daemons that dispose removes.
+   */
+  async #forwarder(
+    name: string,
+    checked: CheckedInterface[],
+    sysctls: Record<string, string> = {},
+  ): Promise<{ ns: string; dir: string }> {
+    const ns = await this.#newNamespace(name);
+    const anyV6 = checked.some((c) => c.v6);
+    await setIpv6(ns, anyV6);
+    await sysctl(ns, "net.ipv4.ip_forward", "1");
+    if (anyV6) await sysctl(ns, "net.ipv6.conf.all.forwarding", "1");
+    for (const [key, value] of Object.entries(sysctls)) {
+      await sysctl(ns, key, value);
+    }
+    for (const c of checked) {
+      const { segment, address, ipv6 } = c.opts;
+      await this.#addInterface(ns, c.name, segment, address, ipv6);
+    }
+    const dir = await Deno.makeTempDir({ prefix: `${this.id}-${name}-` });
+    this.#tempDirs.push(dir);
+    return { ns, dir };
   }
 
   async #newNamespace(name: string): Promise<string> {

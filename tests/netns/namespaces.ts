@@ -12,6 +12,7 @@
  * @module
  */
 
+import { removeFrrRuntime } from "./frr.ts";
 import { runChecked } from "./process.ts";
 
 const PREFIX = "mc";
@@ -56,13 +57,18 @@ export async function sysctl(
   ]);
 }
 
-/** Kills every process inside `ns` (bounded), then deletes it. */
+/**
+ * Kills every process inside `ns` (bounded), then deletes it, and the
+ * runtime folders FRR keeps outside the namespace for the daemons killed.
+ */
 export async function deleteNamespace(ns: string): Promise<void> {
+  const killed: number[] = [];
   for (let round = 0; round < 5; round++) {
     const pids = (await runChecked(["ip", "netns", "pids", ns]).catch(() => ""))
       .split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
     if (pids.length === 0) break;
     for (const pid of pids) {
+      killed.push(pid);
       try {
         Deno.kill(pid, "SIGKILL");
       } catch {
@@ -72,22 +78,41 @@ export async function deleteNamespace(ns: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await runChecked(["ip", "netns", "del", ns]);
+  await removeFrrRuntime(killed);
 }
 
 /**
  * Deletes namespaces named `mc-<pid>-...` whose creating process no longer
- * exists (left behind by a killed test run). Returns the names deleted.
+ * exists (left behind by a killed test run), and their routers' temporary
+ * folders (`mc-<pid>-<tag><n>-<router>-XXXX` in the temporary directory).
+ * Returns the names deleted.
  */
 export async function removeStaleLabs(): Promise<string[]> {
   const removed: string[] = [];
   for (const ns of await listNamespaces()) {
-    const m = /^mc-(\d+)-/.exec(ns);
-    if (!m || Number(m[1]) === Deno.pid) continue;
-    if (await pathExists(`/proc/${m[1]}`)) continue;
+    if (!(await isStale(ns))) continue;
     await deleteNamespace(ns);
     removed.push(ns);
   }
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  for await (const entry of Deno.readDir(tmp)) {
+    const name = entry.name;
+    if (!entry.isDirectory || !LAB_TEMP_DIR.test(name)) continue;
+    if (!(await isStale(name))) continue;
+    await Deno.remove(`${tmp}/${name}`, { recursive: true });
+    removed.push(`${tmp}/${name}`);
+  }
   return removed;
+}
+
+/** A router's temporary folder, as lab.ts names it. */
+const LAB_TEMP_DIR = /^mc-\d+-[0-9a-f]{4}\d+-[a-z][a-z0-9]{0,11}-/;
+
+/** Whether `name` (`mc-<pid>-...`) was made by a process that is gone. */
+async function isStale(name: string): Promise<boolean> {
+  const m = /^mc-(\d+)-/.exec(name);
+  if (!m || Number(m[1]) === Deno.pid) return false;
+  return !(await pathExists(`/proc/${m[1]}`));
 }
 
 async function pathExists(path: string): Promise<boolean> {

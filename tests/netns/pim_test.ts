@@ -1,0 +1,376 @@
+// Issue 15: the mcast CLI across a real multicast-routed network. Three
+// FRRouting PIM routers in a line (topologies.ts, pimLine): sender - r1 -
+// r2 (the RP) - r3 - listener, dynamic PIM-SM and PIM-SSM instead of the
+// static smcroute routes of network_test.ts. Every test builds its own lab
+// and waits for PIM neighbours and joins by polling vtysh (bounded), never
+// by fixed sleeps; nothing leaves the namespaces. IPv6 is not tested: the
+// frr package (8.4) is built without pim6d.
+import assert from "node:assert/strict";
+import { netnsTest } from "./availability.ts";
+import { FRR_PROGRAMS, pimJoins, startFrr, waitForPimJoin } from "./frr.ts";
+import { createLab, type Node } from "./lab.ts";
+import {
+  assertHeard,
+  describe,
+  groupFlags,
+  type Json,
+  send,
+  type SendRun,
+  startListener,
+  stopListener,
+} from "./mcast_cli.ts";
+import { listNamespaces, removeStaleLabs } from "./namespaces.ts";
+import { Proc } from "./process.ts";
+import type { Packet } from "./tcpdump.ts";
+import { pimLine } from "./topologies.ts";
+
+const NEEDS = { needs: ["tcpdump", ...FRR_PROGRAMS] };
+/** Every send waits 1 s for replies. */
+const WAIT = ["-w", "1s"];
+/** The sender's subnet: a routed listener must allow it. */
+const SENDER_SUBNET = "10.77.1.0/24";
+/** Sent with TTL 4 (19 bytes, the default message). */
+const FOUR = "very important data";
+/** Sent with TTL 3: a length of its own, to tell it apart on the wire. */
+const THREE = "three routers need TTL 4";
+
+/** The UDP payload length tcpdump printed (`UDP, length 19`). */
+function udpLength(packet: Packet): number | null {
+  const m = /\blength (\d+)/.exec(packet.info);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Sends with TTL 4 for a second (10 datagrams, 100 ms apart): the first
+ * datagram of a new (source, group) is lost while the RP switches to the
+ * shortest-path tree, later ones flow natively. Asserts that replies came,
+ * all from `from`.
+ */
+async function warmUp(
+  sender: Node,
+  target: string[],
+  from: string,
+): Promise<SendRun> {
+  const run = await send(sender, [
+    ...target,
+    "-t",
+    "4",
+    "-c",
+    "10",
+    "--interval",
+    "100ms",
+    "-w",
+    "1s",
+  ]);
+  assert.equal(run.code, 0, describe(run));
+  assert.ok(run.replies.length >= 1, describe(run));
+  for (const r of run.replies) assert.equal(r.from, from, describe(run));
+  return run;
+}
+
+/** Asserts that `run` sent one datagram and got no reply (exit 1). */
+function assertNoReply(run: SendRun): void {
+  assert.equal(run.code, 1, describe(run));
+  assert.deepEqual(run.replies, [], describe(run));
+  assert.equal(run.summary?.sent, 1, describe(run));
+  assert.equal(run.summary?.replies, 0, describe(run));
+}
+
+/** `count` copies of `value`. */
+function times<T>(value: T, count: number): T[] {
+  return Array.from({ length: count }, () => value);
+}
+
+netnsTest(
+  "pim: ASM 239.77.15.1 through the RP: send -t 4 is answered three routers away, -t 3 is not",
+  async () => {
+    await using lab = await createLab();
+    const { sender, listener: host, r2, r3 } = await pimLine(lab);
+    const group = "239.77.15.1";
+    const target = groupFlags(group, 11501);
+    const listener = await startListener(host, [
+      ...target,
+      "--allow-from",
+      SENDER_SUBNET,
+    ]);
+    // The listener's IGMP join became a PIM (*, G) join at the RP.
+    await waitForPimJoin(r2, "*", group);
+    const filter = `udp and dst host ${group}`;
+    await using lastLink = await lab.capture(host, filter);
+    await using intoR3 = await lab.capture(r3, filter, { iface: "eth0" });
+
+    const warm = await warmUp(sender, target, host.address);
+    const four = await send(sender, [...target, ...WAIT, "-t", "4", FOUR]);
+    assert.equal(four.code, 0, describe(four));
+    assert.deepEqual(
+      four.replies.map((r) => [r.from, r.payload]),
+      [[host.address, "ack"]],
+      describe(four),
+    );
+    assertNoReply(await send(sender, [...target, ...WAIT, "-t", "3", THREE]));
+
+    // The TTL 3 datagram crossed r1 and r2 and reached r3 with TTL 1, which
+    // r3 does not forward: nothing of it on the last link.
+    await intoR3.waitFor(
+      (p) => udpLength(p) === THREE.length && p.ttl === 1,
+      5_000,
+    );
+    const last = await lastLink.stop();
+    assert.ok(last.length >= 2, JSON.stringify(last));
+    assert.deepEqual(
+      last.filter((p) => udpLength(p) === THREE.length),
+      [],
+      "the TTL 3 datagram reached the last link",
+    );
+    // Three routers took 3 off each TTL 4 datagram.
+    for (const p of last) assert.deepEqual([p.src, p.ttl], [sender.address, 1]);
+    // The listener saw every answered datagram and nothing else.
+    await assertHeard(
+      listener,
+      times(sender.address, warm.replies.length + 1),
+    );
+  },
+  NEEDS,
+);
+
+netnsTest(
+  "pim: SSM 232.77.15.2 --source 10.77.1.10: the first datagram with -t 4 is answered, -t 3 is not",
+  async () => {
+    await using lab = await createLab();
+    const { sender, listener: host, r1, r2 } = await pimLine(lab);
+    const group = "232.77.15.2";
+    const target = groupFlags(group, 11502);
+    const listener = await startListener(host, [
+      ...target,
+      "--source",
+      sender.address,
+      "--allow-from",
+      SENDER_SUBNET,
+    ]);
+    assert.equal(listener.ready.source, sender.address);
+    // The (S, G) join went hop by hop to the sender's router; no RP.
+    await waitForPimJoin(r1, sender.address, group);
+    assert.ok(
+      !(await pimJoins(r2)).includes(`*,${group}`),
+      "an SSM group got a shared-tree join",
+    );
+    await using lastLink = await lab.capture(host, `udp and dst host ${group}`);
+
+    // No warm-up: SSM needs no switch from the RP's tree.
+    const four = await send(sender, [...target, ...WAIT, "-t", "4", FOUR]);
+    assert.equal(four.code, 0, describe(four));
+    assert.deepEqual(
+      four.replies.map((r) => r.from),
+      [host.address],
+      describe(four),
+    );
+    assertNoReply(await send(sender, [...target, ...WAIT, "-t", "3", THREE]));
+    await lastLink.waitFor((p) => udpLength(p) === FOUR.length, 5_000);
+    const last = await lastLink.stop();
+    assert.deepEqual(
+      last.map((p) => [p.src, p.ttl, udpLength(p)]),
+      [[sender.address, 1, FOUR.length]],
+    );
+    await assertHeard(listener, [sender.address]);
+  },
+  NEEDS,
+);
+
+netnsTest(
+  "pim: a routed sender is refused by default (counted) and answered with --allow-from",
+  async () => {
+    await using lab = await createLab();
+    const { sender, listener: host, r2 } = await pimLine(lab);
+    const group = "239.77.15.3";
+    const target = groupFlags(group, 11503);
+    // Both get every datagram (same group and port); the sender is three
+    // routers away, on no subnet of the listener's host.
+    const strict = await startListener(host, target);
+    const open = await startListener(host, [
+      ...target,
+      "--allow-from",
+      `${sender.address}/32`,
+    ]);
+    await waitForPimJoin(r2, "*", group);
+
+    const warm = await warmUp(sender, target, host.address);
+    const opened = await stopListener(open);
+    const refused = await stopListener(strict);
+    const summary = (r: { summary: Json | undefined }) => r.summary ?? {};
+    // The allowed listener answered every datagram it got: the only replies.
+    assert.equal(summary(opened).replied, warm.replies.length, opened.output);
+    assert.equal(summary(opened).received, warm.replies.length, opened.output);
+    assert.equal(summary(opened).refused, 0, opened.output);
+    // The default listener got the same datagrams and refused each one,
+    // before decoding it: no message, no reply.
+    assert.deepEqual(refused.messages, [], refused.output);
+    assert.deepEqual(refused.replies, [], refused.output);
+    assert.equal(summary(refused).received, warm.replies.length);
+    assert.equal(summary(refused).refused, warm.replies.length);
+    assert.equal(summary(refused).replied, 0, refused.output);
+  },
+  NEEDS,
+);
+
+netnsTest(
+  "pim lab: dispose stops zebra and pimd and leaves no namespace, process or file",
+  async () => {
+    let id = "";
+    let daemons: Proc[] = [];
+    let tempDirs: string[] = [];
+    {
+      await using lab = await createLab();
+      id = lab.id;
+      const a = await lab.segment("a");
+      const b = await lab.segment("b");
+      const r = await lab.pimRouter("r", {
+        interfaces: [
+          { segment: a, address: "10.77.1.1/24" },
+          { segment: b, address: "10.77.2.1/24" },
+        ],
+        rp: "10.77.1.1",
+        igmp: ["eth1"],
+      });
+      daemons = [r.daemons.zebra, r.daemons.pimd];
+      tempDirs = await labTempDirs(id);
+      assert.equal(tempDirs.length, 1, String(tempDirs));
+      const rp = await r.vtysh("show ip pim rp-info");
+      assert.equal(rp.code, 0, rp.stderr);
+      assert.match(rp.stdout, /10\.77\.1\.1\s+239\.0\.0\.0\/8/);
+      // A daemon killed outright leaves its runtime folder behind.
+      const pimd = r.daemons.pimd;
+      pimd.kill("SIGKILL");
+      await pimd.done;
+      assert.ok(await exists(`/var/tmp/frr/pimd.${pimd.pid}`));
+    }
+    for (const d of daemons) {
+      assert.ok(d.exited);
+      assert.ok(!(await exists(`/proc/${d.pid}`)), `${d.pid} still runs`);
+      for (const name of ["zebra", "pimd"]) {
+        assert.ok(!(await exists(`/var/tmp/frr/${name}.${d.pid}`)));
+      }
+    }
+    for (const dir of tempDirs) assert.ok(!(await exists(dir)), dir);
+    const after = await listNamespaces();
+    assert.deepEqual(after.filter((n) => n.startsWith(`${id}-`)), []);
+  },
+  { needs: FRR_PROGRAMS.slice() },
+);
+
+netnsTest(
+  "pim lab: FRR daemons of a killed test run are killed and their files removed",
+  async () => {
+    // The pid of a process that has exited stands for a killed test run.
+    const gone = new Deno.Command("true").spawn();
+    await gone.status;
+    const stale = `mc-${gone.pid}-0000-x`;
+    const dir = await Deno.makeTempDir({ prefix: `mc-${gone.pid}-00001-x-` });
+    const procs: Proc[] = [];
+    const node: Node = {
+      name: "x",
+      ns: stale,
+      run: () => Promise.reject(new Error("not used")),
+      spawn: (cmd, options) => {
+        const p = new Proc(["ip", "netns", "exec", stale, ...cmd], options);
+        procs.push(p);
+        return p;
+      },
+    };
+    await new Deno.Command("ip", { args: ["netns", "add", stale] }).output();
+    try {
+      await startFrr(node, dir, {
+        interfaces: ["lo"],
+        igmp: [],
+        rp: "10.77.1.1",
+        rpGroups: "239.0.0.0/8",
+      }, () => {});
+      for (const p of procs) assert.ok(await exists(frrRuntime(p)));
+      const removed = await removeStaleLabs();
+      assert.ok(removed.includes(stale), `removed ${removed}`);
+      assert.ok(removed.includes(dir), `removed ${removed}`);
+      for (const p of procs) {
+        const r = await p.done;
+        assert.equal(r.signal, "SIGKILL");
+        assert.ok(!(await exists(frrRuntime(p))), frrRuntime(p));
+      }
+      assert.ok(!(await listNamespaces()).includes(stale));
+      assert.ok(!(await exists(dir)));
+    } finally {
+      await Promise.all(procs.map((p) => p.stop("SIGKILL", 1_000)));
+      await new Deno.Command("ip", { args: ["netns", "del", stale] }).output();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+  { needs: FRR_PROGRAMS.slice() },
+);
+
+netnsTest(
+  "pim lab: refuses a bad PIM router before making anything",
+  async () => {
+    await using lab = await createLab();
+    const a = await lab.segment("a");
+    const b = await lab.segment("b");
+    const interfaces = [
+      { segment: a, address: "10.77.1.1/24" },
+      { segment: b, address: "10.77.2.1/24" },
+    ];
+    const before = [...lab.namespaces];
+    await assert.rejects(
+      lab.pimRouter("r", { interfaces, rp: "10.77.1.1", igmp: ["eth2"] }),
+      { name: "RangeError", message: /IGMP on "eth2"/ },
+    );
+    await assert.rejects(
+      lab.pimRouter("r", { interfaces, rp: "192.168.1.1" }),
+      { name: "RangeError", message: /"192\.168\.1\.1": outside/ },
+    );
+    await assert.rejects(
+      lab.pimRouter("r", {
+        interfaces,
+        rp: "10.77.1.1",
+        rpGroups: "10.0.0.0/8",
+      }),
+      { name: "SyntaxError", message: /RP groups "10\.0\.0\.0\/8"/ },
+    );
+    await assert.rejects(
+      lab.pimRouter("r", {
+        interfaces,
+        rp: "10.77.1.1",
+        routes: [{ to: "10.77.3.0/24", via: "10.1.1.1" }],
+      }),
+      { name: "RangeError", message: /next hop "10\.1\.1\.1"/ },
+    );
+    await assert.rejects(
+      lab.pimRouter("r", {
+        interfaces: interfaces.slice(0, 1),
+        rp: "10.77.1.1",
+      }),
+      { name: "RangeError", message: /at least 2 interfaces/ },
+    );
+    assert.deepEqual(lab.namespaces, before);
+  },
+);
+
+/** FRR's runtime folder of a daemon process. */
+function frrRuntime(daemon: Proc): string {
+  const name = daemon.argv.find((a) => /\/frr\/(zebra|pimd)$/.test(a))!;
+  return `/var/tmp/frr/${name.replace(/.*\//, "")}.${daemon.pid}`;
+}
+
+/** The temporary folders of lab `id`'s routers. */
+async function labTempDirs(id: string): Promise<string[]> {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  const dirs: string[] = [];
+  for await (const e of Deno.readDir(tmp)) {
+    if (e.name.startsWith(`${id}-`)) dirs.push(`${tmp}/${e.name}`);
+  }
+  return dirs;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
