@@ -82,7 +82,7 @@ function times<T>(value: T, count: number): T[] {
 }
 
 netnsTest(
-  "pim: ASM 239.77.15.1 through the RP: send -t 4 is answered three routers away, -t 3 is not",
+  "pim: ASM 239.77.15.1 through the RP: send -t 4 is answered three routers away (replies by unicast), -t 3 is not",
   async () => {
     await using lab = await createLab();
     const { sender, listener: host, r2, r3 } = await pimLine(lab);
@@ -98,6 +98,10 @@ netnsTest(
     const filter = `udp and dst host ${group}`;
     await using lastLink = await lab.capture(host, filter);
     await using intoR3 = await lab.capture(r3, filter, { iface: "eth0" });
+    await using back = await lab.capture(
+      sender,
+      `udp and src host ${host.address}`,
+    );
 
     const warm = await warmUp(sender, target, host.address);
     const four = await send(sender, [...target, ...WAIT, "-t", "4", FOUR]);
@@ -125,9 +129,18 @@ netnsTest(
     // Three routers took 3 off each TTL 4 datagram.
     for (const p of last) assert.deepEqual([p.src, p.ttl], [sender.address, 1]);
     // The listener saw every answered datagram and nothing else.
-    await assertHeard(
-      listener,
-      times(sender.address, warm.replies.length + 1),
+    const answered = warm.replies.length + 1;
+    await assertHeard(listener, times(sender.address, answered));
+    // Its replies came back by unicast routing, through the same three
+    // routers, with the host's unicast TTL (not -t 4).
+    const unicastTtl = Number(
+      (await host.run(["cat", "/proc/sys/net/ipv4/ip_default_ttl"])).stdout,
+    );
+    await back.waitForCount(answered, 5_000);
+    const replies = await back.stop();
+    assert.deepEqual(
+      replies.map((p) => [p.dst, p.ttl]),
+      times([sender.address, unicastTtl - 3], answered),
     );
   },
   NEEDS,
