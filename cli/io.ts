@@ -6,6 +6,7 @@
  */
 
 import { toHex } from "../plugins/codecs/binary.ts";
+import { colourFor } from "./colour.ts";
 
 /** The CLI's outputs and environment, replaceable in tests. */
 export interface Io {
@@ -17,6 +18,13 @@ export interface Io {
   write(text: string): void;
   /** Whether the output is a terminal (progress lines are shown only there). */
   isTerminal: boolean;
+  /**
+   * Whether lines written with `out` may be coloured (a terminal, no
+   * `NO_COLOR`). @default {false}
+   */
+  colourOut?: boolean;
+  /** Whether lines written with `err` may be coloured. @default {false} */
+  colourErr?: boolean;
   /** The directory relative plugin paths start from. */
   cwd: string;
 }
@@ -42,6 +50,8 @@ export function processIo(): Io {
     err: (line) => writeAll(Deno.stderr, line + "\n"),
     write: (text) => writeAll(Deno.stdout, text),
     isTerminal: Deno.stdout.isTerminal(),
+    colourOut: colourFor(Deno.stdout.isTerminal()),
+    colourErr: colourFor(Deno.stderr.isTerminal()),
     cwd,
   };
 }

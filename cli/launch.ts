@@ -1,10 +1,10 @@
 /**
- * The least-privilege launcher behind `deno task send` and
- * `deno task listen`. A task's permissions are fixed in deno.json, but what
- * a command needs depends on its arguments: this reads them, then runs
- * `cli.ts` in a child Deno with exactly that:
+ * The least-privilege launcher behind `deno task send`,
+ * `deno task listen` and `deno task doctor`. A task's permissions are
+ * fixed in deno.json, but what a command needs depends on its arguments:
+ * this reads them, then runs `cli.ts` in a child Deno with exactly that:
  *
- * - always `--allow-net` and `--allow-sys=networkInterfaces` (plus
+ * - for `send` and `listen`, always `--allow-net` and `--allow-sys=networkInterfaces` (plus
  *   `hostname` for listen, for the status responder);
  * - `--allow-read` only for a plugin, codec or key file named on the
  *   command line, and, when a plugin or codec file is named, for mcast's
@@ -15,6 +15,9 @@
  *   URL;
  * - what the user names with `--allow-read PATH` and `--allow-import
  *   HOST[:PORT]` (repeatable), for a plugin's other files and hosts;
+ * - `--allow-write` only for the file `send --report FILE` names;
+ * - for `doctor`, only `--allow-run` for the programs it runs and
+ *   `--allow-ffi` (see {@linkcode permissionsFor});
  * - `--allow-ffi` with `--transport ffi`; and for `listen` with the
  *   default transport on Linux (x86_64, aarch64) when every plugin is a
  *   built-in: no third-party code then runs in the child, and the FFI
@@ -36,6 +39,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { builtins } from "../plugins/builtins.ts";
+import { DOCTOR_PROGRAMS } from "../lib/doctor/programs.ts";
 import {
   LAUNCHER_PID_ARG,
   SignalRepeats,
@@ -89,7 +93,7 @@ export function checkImportHost(value: string): string {
 /**
  * Permission flags for running `cli.ts COMMAND ARGS`.
  *
- * @param command `send` or `listen` (anything else gets the network only).
+ * @param command `send`, `listen` or `doctor` (anything else gets the network only).
  * @param args The command's arguments.
  * @param cwd Where relative paths start (the directory the user ran the task from).
  * @param root Where mcast was loaded from. @default {MCAST_ROOT}
@@ -101,7 +105,9 @@ export function permissionsFor(
   cwd: string,
   root: URL = MCAST_ROOT,
 ): string[] {
+  if (command === "doctor") return doctorPermissions();
   const read = new Set<string>();
+  const write = new Set<string>();
   const imports = new Set<string>();
   const local = root.protocol === "file:";
   // mcast loaded by URL: the child imports cli.ts, and a plugin may import
@@ -127,6 +133,11 @@ export function permissionsFor(
       read.add(path(value));
       return;
     }
+    if (flag === "report") {
+      // send --report FILE.html: the one file the child may write.
+      write.add(path(value));
+      return;
+    }
     const known = flag === "plugin"
       ? builtins.responders
       : flag === "codec"
@@ -149,7 +160,14 @@ export function permissionsFor(
     }
     read.add(path(value));
   };
-  const flags = ["plugin", "codec", "key-file", "transport", ...GRANT_FLAGS];
+  const flags = [
+    "plugin",
+    "codec",
+    "key-file",
+    "transport",
+    ...(command === "send" ? ["report"] : []),
+    ...GRANT_FLAGS,
+  ];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") break;
@@ -177,6 +195,9 @@ export function permissionsFor(
   if (sources.length + read.size > 0) {
     permissions.push(`--allow-read=${[...sources, ...read].join(",")}`);
   }
+  if (write.size > 0) {
+    permissions.push(`--allow-write=${[...write].join(",")}`);
+  }
   if (imports.size > 0) {
     permissions.push(`--allow-import=${[...imports].join(",")}`);
   }
@@ -185,6 +206,21 @@ export function permissionsFor(
       fastReceiveHere());
   if (ffi) permissions.push("--allow-ffi");
   return permissions;
+}
+
+/**
+ * What `doctor` needs: to run `ip`, `nft`, `iptables-save` and
+ * `ip6tables-save` (and no other program), and FFI where it works: its
+ * self-test sends with TTL 0, which only the FFI transport can, and it
+ * reads /proc/sys/net and /proc/net through libc, since Deno reads under
+ * /proc only with --allow-all. Elsewhere it gets the network for a
+ * `node:dgram` self-test (TTL 1) instead. It takes no plugin or file.
+ */
+function doctorPermissions(): string[] {
+  return [
+    `--allow-run=${DOCTOR_PROGRAMS.join(",")}`,
+    fastReceiveHere() ? "--allow-ffi" : "--allow-net",
+  ];
 }
 
 /** Whether the FFI transport can run on this OS and CPU (glibc is checked by the child). */
@@ -213,6 +249,9 @@ if (import.meta.main) {
     args: [
       "run",
       "--no-prompt",
+      // doctor's --allow-run names programs that may be missing (nft):
+      // without this, Deno says so on stderr before doctor does.
+      ...(command === "doctor" ? ["--quiet"] : []),
       ...permissions,
       cli.protocol === "file:" ? fileURLToPath(cli) : cli.href,
       // The child stops when this process is gone, even by SIGKILL.

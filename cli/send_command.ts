@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatEndpoint } from "../lib/address.ts";
+import { formatEndpoint, validateGroup } from "../lib/address.ts";
 import { resolve } from "node:path";
 import { readKeyFile } from "../lib/safety/auth.ts";
 import {
@@ -15,26 +15,42 @@ import {
   DEFAULT_PORT,
   DEFAULT_RECEIVE_BYTES,
 } from "../lib/defaults.ts";
+import { resolveInterface } from "../lib/interface.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 import type { Codec } from "../lib/plugin.ts";
-import type { ResponderSummary } from "../lib/sender/round_trip_stats.ts";
+import { errorText } from "../lib/errors.ts";
 import { send } from "../lib/sender/send.ts";
-import type { SendReply, SendSummary } from "../lib/sender/sender.ts";
+import type {
+  SendEvent,
+  SendReply,
+  SendSummary,
+} from "../lib/sender/sender.ts";
 import { builtins } from "../plugins/builtins.ts";
 import { type Flags, numberFlag, parse } from "./args.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
+import { painter, type Tone } from "./colour.ts";
+import { mergeRuns } from "./group_runs.ts";
 import { Progress } from "./progress.ts";
+import { reportPage, RunRecorder } from "./report_html.ts";
+import {
+  type ResponderRow,
+  ResponderTable,
+  tableLines,
+} from "./responder_table.ts";
+import { UsageError } from "./usage_error.ts";
 import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
 
 /** Help for `send`. */
 export const SEND_HELP = `Usage: mcast send [options] [message]
 
 Multicast a message to a group and print every reply that arrives before the
-timeout. Exit status: 0 if at least one reply came, 1 if none, 2 for bad usage.
+timeout, then a table of the responders. Exit status: 0 if at least one reply
+came (from every group; as expected, with --expect), 1 if none, 2 for bad usage.
 
 Options:
-  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP})
+  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP}); repeat it to
+                         send to several groups at once, reported per group
   -p, --port N           UDP port (default ${DEFAULT_PORT})
   -t, --ttl N            multicast TTL 0-255 (default 1: stay on this segment)
   -i, --interface IF     outgoing interface, address or name (default: OS route)
@@ -47,6 +63,14 @@ Options:
       --pad N            pad each request to N bytes (0-65507): a listener
                          answers with at most 3x its request's size, so ask for
                          a larger reply (status: --pad 512) by padding
+      --expect N         stop as soon as N distinct responders (addresses)
+                         answered; exit 1 if fewer did. With --count, each
+                         request's round ends as soon as they answered it
+      --expect-from ADDR wait for this responder too (repeatable); the summary
+                         names those that did not answer, and the exit is 1
+      --report FILE.html write one self-contained HTML page of the run: per
+                         responder, RTT over time with lost requests marked, an
+                         RTT histogram, and the responder table (best with --seq)
   -q, --quiet            print only the summary (and the progress line)
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --allow-import HOST  let a plugin or codec import modules from HOST[:PORT]
@@ -68,7 +92,7 @@ Durations: 500ms, 2s, 1m, or a bare number of milliseconds.
 Message default: "${DEFAULT_MESSAGE}".`;
 
 const FLAGS: Flags = {
-  group: { type: "string", short: "g" },
+  group: { type: "string", short: "g", multiple: true },
   port: { type: "string", short: "p" },
   ttl: { type: "string", short: "t" },
   interface: { type: "string", short: "i" },
@@ -78,6 +102,9 @@ const FLAGS: Flags = {
   rate: { type: "string" },
   seq: { type: "boolean" },
   pad: { type: "string" },
+  expect: { type: "string" },
+  "expect-from": { type: "string", multiple: true },
+  report: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
@@ -99,6 +126,20 @@ function messageValue(codec: Codec, positionals: string[]): unknown {
   return codec.parse ? codec.parse(text) : text;
 }
 
+/** One group's run as the command shows it. */
+interface GroupRun {
+  group: string;
+  events: AsyncGenerator<SendEvent, void, undefined>;
+  /** Replies that count as answers (verified, with a key). */
+  answers: number;
+  /** Whether its expectation (--expect, --expect-from) was met; true without one. */
+  met: boolean;
+  table: ResponderTable;
+  recorder: RunRecorder;
+  rows: ResponderRow[];
+  summary?: SendSummary;
+}
+
 /** Runs `send`; returns the exit code. */
 export async function sendCommand(
   args: string[],
@@ -118,7 +159,20 @@ export async function sendCommand(
   const message = messageValue(codec, positionals);
   const json = values.json === true;
   const quiet = values.quiet === true;
-  const group = text("group") ?? DEFAULT_GROUP;
+  const groups = [...new Set(values.group as string[] | undefined)];
+  if (groups.length === 0) groups.push(DEFAULT_GROUP);
+  // Every group (and the interface for its family) is checked before any
+  // run starts sending.
+  for (const group of groups) {
+    const { family } = validateGroup(group);
+    const iface = text("interface");
+    if (iface === undefined || !several(groups)) continue;
+    try {
+      resolveInterface(iface, family);
+    } catch (error) {
+      throw new UsageError(`${errorText(error)} (group ${group})`);
+    }
+  }
   const port = validatePort(values.port ?? DEFAULT_PORT);
   const show = (value: unknown) => codec.show ? codec.show(value) : value;
   const keyFile = text("key-file");
@@ -132,50 +186,144 @@ export async function sendCommand(
       `note: --no-loopback has no effect through ${iface}: the kernel delivers everything sent on lo to this host's listeners`,
     );
   }
+  const report = text("report");
+  if (report !== undefined) prepareReport(resolve(io.cwd, report));
   const progress = new Progress(io, !json && io.isTerminal);
-
-  const events = send(message, {
-    group,
-    port,
-    ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
-    interface: iface,
-    timeout: text("timeout"),
-    count: values.count === undefined ? undefined : validateCount(values.count),
-    interval: text("interval"),
-    rate,
-    sequence: values.seq === true,
-    pad: numberFlag("pad", text("pad"), true),
-    loopback: values["no-loopback"] !== true,
-    codec,
-    key,
-    replyBufferBytes: numberFlag(
-      text("reply-buffer") === undefined ? "max-reply-bytes" : "reply-buffer",
-      text("reply-buffer") ?? text("max-reply-bytes"),
-      true,
-    ),
-    signal,
-    transport: chooseTransport(text("transport"), "send"),
-    onSent: (sent) => progress.sent(sent),
+  const paint = painter(!json && io.colourOut === true);
+  const manyGroups = several(groups);
+  const sentBy = groups.map(() => 0);
+  const runs: GroupRun[] = groups.map((group, index) => {
+    const recorder = new RunRecorder();
+    return {
+      group,
+      answers: 0,
+      met: true,
+      table: new ResponderTable(),
+      recorder,
+      rows: [],
+      events: send(message, {
+        group,
+        port,
+        ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
+        interface: iface,
+        timeout: text("timeout"),
+        count: values.count === undefined
+          ? undefined
+          : validateCount(values.count),
+        interval: text("interval"),
+        rate,
+        sequence: values.seq === true,
+        pad: numberFlag("pad", text("pad"), true),
+        expect: numberFlag("expect", text("expect"), true),
+        expectFrom: values["expect-from"] as string[] | undefined,
+        loopback: values["no-loopback"] !== true,
+        codec,
+        key,
+        replyBufferBytes: numberFlag(
+          text("reply-buffer") === undefined
+            ? "max-reply-bytes"
+            : "reply-buffer",
+          text("reply-buffer") ?? text("max-reply-bytes"),
+          true,
+        ),
+        signal,
+        transport: chooseTransport(text("transport"), "send"),
+        onSent: (sent) => {
+          sentBy[index] = sent;
+          recorder.sent(sent);
+          progress.sent(sentBy.reduce((a, b) => a + b, 0));
+        },
+      }),
+    };
   });
-  let answers = 0;
+  const tag = (run: GroupRun) => manyGroups ? { group: run.group } : {};
   try {
-    for await (const event of events) {
+    for await (const { index, event } of mergeRuns(runs.map((r) => r.events))) {
+      const run = runs[index];
       if (event.event === "reply") {
         // With a key, only a reply that verified counts as an answer.
-        if (event.verified !== false) answers++;
+        if (event.verified !== false) run.answers++;
+        run.table.note(event);
+        run.recorder.reply(event);
         progress.reply();
-        if (json) io.out(replyJson(event, show));
-        else if (!quiet) progress.print(replyLine(event, show));
-      } else {
-        progress.stop();
-        if (json) io.out(ndjson({ ...event }));
-        else for (const line of summaryLines(event, group, port)) io.out(line);
+        if (json) io.out(replyJson(event, show, tag(run)));
+        else if (!quiet) {
+          const line = replyLine(event, show);
+          progress.print(paint(
+            event.decodeError === undefined && event.verified !== false
+              ? "good"
+              : "warn",
+            manyGroups ? `[${run.group}] ${line}` : line,
+          ));
+        }
+        continue;
       }
+      run.rows = run.table.rows(event.perResponder ?? []);
+      run.met = event.expect?.met ?? true;
+      run.summary = event;
     }
   } finally {
     progress.stop();
   }
-  return answers > 0 ? 0 : 1;
+  // The summaries in the order the groups were given.
+  for (const run of runs) {
+    const event = run.summary;
+    if (event === undefined) continue;
+    if (json) {
+      const { event: name, ...rest } = event;
+      io.out(ndjson({
+        event: name,
+        ...tag(run),
+        ...rest,
+        perResponder: run.rows,
+      }));
+    } else {
+      for (const line of summaryLines(event, run.group, port, run.rows)) {
+        io.out(line);
+      }
+      for (const [tone, line] of expectationLines(event)) {
+        io.out(paint(tone, line));
+      }
+    }
+  }
+  if (report !== undefined) {
+    const path = resolve(io.cwd, report);
+    await Deno.writeTextFile(
+      path,
+      reportPage(
+        runs.map((run) => ({
+          group: run.group,
+          port,
+          sent: sentBy[runs.indexOf(run)],
+          rows: run.rows,
+          recorder: run.recorder,
+        })),
+        ["mcast", "send", ...args].join(" "),
+      ),
+    );
+    io.err(`report written to ${path}`);
+  }
+  // Like ping: 0 when every group answered (and as expected), else 1.
+  return runs.every((run) => run.answers > 0 && run.met) ? 0 : 1;
+}
+
+/**
+ * Creates (or empties) the report file before anything is sent, so a path
+ * that cannot be written is refused at once.
+ */
+function prepareReport(path: string): void {
+  try {
+    Deno.writeTextFileSync(path, "");
+  } catch (error) {
+    throw new UsageError(
+      `Invalid --report "${path}": cannot write it (${errorText(error)})`,
+    );
+  }
+}
+
+/** Whether a run sends to more than one group. */
+function several(groups: readonly string[]): boolean {
+  return groups.length > 1;
 }
 
 /** Whether `iface` names the loopback interface, by name or address. */
@@ -194,10 +342,16 @@ function throughLoopback(iface: string | undefined): boolean {
   }
 }
 
-function replyJson(reply: SendReply, show: (v: unknown) => unknown): string {
-  const { decodeError, ...rest } = reply;
+function replyJson(
+  reply: SendReply,
+  show: (v: unknown) => unknown,
+  tag: { group?: string },
+): string {
+  const { decodeError, event, ...rest } = reply;
   const readable = decodeError === undefined && reply.authError === undefined;
   return ndjson({
+    event,
+    ...tag,
     ...rest,
     payload: jsonValue(readable ? show(reply.payload) : reply.payload),
     ...(decodeError === undefined ? {} : { decodeError }),
@@ -225,32 +379,45 @@ function replyLine(reply: SendReply, show: (v: unknown) => unknown): string {
   return `${head}  ${showText(show(reply.payload))}`;
 }
 
-function responderLine(responder: ResponderSummary): string {
-  const rtt = responder.rttMs === null
-    ? "no rtt"
-    : `rtt min/avg/p50/p99/max = ${responder.rttMs.min}/${responder.rttMs.avg}/${responder.rttMs.p50}/${responder.rttMs.p99}/${responder.rttMs.max} ms`;
-  return `${
-    formatEndpoint(responder.from, responder.port)
-  }  ${responder.replies} replies, ${responder.lossPercent}% loss, ${responder.duplicates} duplicates, ${responder.reordered} reordered, ${rtt}`;
-}
-
 function summaryLines(
   summary: SendSummary,
   group: string,
   port: number,
+  rows: readonly ResponderRow[],
 ): string[] {
   const plural = (n: number, one: string, many: string) =>
     `${n} ${n === 1 ? one : many}`;
-  const lines = [
+  return [
     `--- ${group} port ${port} ---`,
+    ...tableLines(rows),
     `${summary.sent} sent, ${
       plural(summary.replies, "reply", "replies")
     } from ${plural(summary.responders, "responder", "responders")}${
       summary.verified === undefined ? "" : `, ${summary.verified} verified`
+    }${
+      summary.kernelDrops === undefined ? "" : `, ${
+        plural(summary.kernelDrops, "reply", "replies")
+      } dropped by the kernel (receive buffer full)`
     }`,
   ];
-  for (const responder of summary.perResponder ?? []) {
-    lines.push(responderLine(responder));
+}
+
+/** What became of `--expect` / `--expect-from`: a line, and who did not answer. */
+function expectationLines(summary: SendSummary): [Tone, string][] {
+  const expect = summary.expect;
+  if (expect === undefined) return [];
+  const { responders, answered, missing, met, roundsMet } = expect;
+  const rounds = summary.sent > 1
+    ? ` (met in ${roundsMet} of ${summary.sent} rounds)`
+    : "";
+  const lines: [Tone, string][] = [[
+    met ? "good" : "bad",
+    `${Math.min(answered, responders)} of ${responders} expected ${
+      responders === 1 ? "responder" : "responders"
+    } answered${answered > responders ? ` (${answered} in all)` : ""}${rounds}`,
+  ]];
+  if (missing.length > 0) {
+    lines.push(["bad", `no answer from ${missing.join(", ")}`]);
   }
   return lines;
 }

@@ -341,6 +341,7 @@ Deno.test("send exits like ping: 1 and replies 0 with no listener", async () => 
     sent: 1,
     replies: 0,
     responders: 0,
+    perResponder: [],
   });
   // The plain-text summary says the same.
   const text = await run([
@@ -386,12 +387,22 @@ for (
     assert.ok((reply.rttMs as number) >= 0);
     assert.equal(reply.size, new TextEncoder().encode(message).byteLength);
     assert.equal(reply.payload, message);
-    assert.deepEqual(sent.events.at(-1), {
+    const { perResponder, ...counts } = sent.events.at(-1) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(counts, {
       event: "summary",
       sent: 1,
       replies: 1,
       responders: 1,
     });
+    assert.deepEqual(
+      (perResponder as { from: string; replies: number }[]).map((
+        row,
+      ) => [row.from, row.replies]),
+      [[LOOPBACK, 1]],
+    );
 
     // The listener reports the message and its reply before we stop it.
     const seen = await printedEvent(listener, "message");

@@ -153,12 +153,22 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   assert.equal(replies.length, 1, JSON.stringify(events));
   assert.equal(replies[0].event === "reply" && replies[0].payload, "ack");
   assert.equal(replies[0].event === "reply" && replies[0].from, LOOPBACK);
-  assert.deepEqual(events.at(-1), {
+  const { perResponder, ...counts } = events.at(-1) as unknown as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(counts, {
     event: "summary",
     sent: 1,
     replies: 1,
     responders: 1,
   });
+  assert.deepEqual(
+    (perResponder as { from: string; replies: number }[]).map((
+      row,
+    ) => [row.from, row.replies]),
+    [[LOOPBACK, 1]],
+  );
   const received = await receiver.out.waitFor(
     (line) => line.includes('"received"'),
     "the Python receiver's report",
@@ -187,12 +197,22 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   assert.equal(cliReplies.length, 1, sent.stdout.join("\n"));
   assert.equal(cliReplies[0].payload, "ack");
   assert.equal(cliReplies[0].size, 3);
-  assert.deepEqual(cliEvents.at(-1), {
+  const { perResponder: cliRows, ...cliCounts } = cliEvents.at(-1) as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(cliCounts, {
     event: "summary",
     sent: 1,
     replies: 1,
     responders: 1,
   });
+  assert.deepEqual(
+    (cliRows as { from: string; replies: number }[]).map((
+      row,
+    ) => [row.from, row.replies]),
+    [[LOOPBACK, 1]],
+  );
 
   const done = await receiver.wait(PROCESS_TIMEOUT_MS);
   assert.equal(done.code, 0, done.stderr.join("\n"));

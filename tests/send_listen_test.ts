@@ -72,12 +72,22 @@ Deno.test("ack over text: one send, one reply, summary counts it", async () => {
   assert.equal(reply.port, listener.port);
   assert.equal(reply.size, 3);
   assert.ok(reply.rttMs >= 0 && reply.rttMs < 150, String(reply.rttMs));
-  assert.deepEqual(summary, {
+  const { perResponder, ...counts } = summary as unknown as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(counts, {
     event: "summary",
     sent: 1,
     replies: 1,
     responders: 1,
   });
+  assert.deepEqual(
+    (perResponder as { from: string; replies: number }[]).map((
+      row,
+    ) => [row.from, row.replies]),
+    [[LO, 1]],
+  );
   assert.equal(listener.stats.received, 1);
   await until(() => listener.stats.replied === 1, SETTLE_MS);
 });
@@ -195,6 +205,7 @@ Deno.test("send with nobody listening: no replies, waits out the timeout", async
     sent: 1,
     replies: 0,
     responders: 0,
+    perResponder: [],
   });
   assert.ok(elapsed >= 110, `waited ${elapsed} ms`);
 });

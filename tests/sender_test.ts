@@ -92,6 +92,7 @@ Deno.test("a Sender runs one send at a time and refuses to send once closed", as
     sent: 0,
     replies: 0,
     responders: 0,
+    perResponder: [],
   });
   assert.equal((await first.next()).done, true);
   await assert.rejects(
@@ -120,7 +121,7 @@ Deno.test("a run closed mid-wait still ends with its summary", async () => {
   await running;
   assert.ok(performance.now() - started < 2000, "close cut the wait short");
   assert.deepEqual(events, [
-    { event: "summary", sent: 1, replies: 0, responders: 0 },
+    { event: "summary", sent: 1, replies: 0, responders: 0, perResponder: [] },
   ]);
 });
 

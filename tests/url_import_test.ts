@@ -110,12 +110,19 @@ await reporting.close();
   assert.equal(echoEvents[0].event, "reply");
   assert.equal(echoEvents[0].from, LOOPBACK);
   assert.equal(echoEvents[0].payload, "over http");
-  assert.deepEqual(echoEvents[1], {
+  const { perResponder, ...counts } = echoEvents[1] as Record<string, unknown>;
+  assert.deepEqual(counts, {
     event: "summary",
     sent: 1,
     replies: 1,
     responders: 1,
   });
+  assert.deepEqual(
+    (perResponder as { from: string; replies: number }[]).map((
+      row,
+    ) => [row.from, row.replies]),
+    [[LOOPBACK, 1]],
+  );
   assert.equal(steps["echo-closed"].stats.received, 1);
   assert.equal(steps["echo-closed"].stats.replied, 1);
 

@@ -52,8 +52,36 @@ export interface SendSummary {
   responders: number;
   /** With a key: replies whose signature verified. */
   verified?: number;
-  /** With `sequence`: loss, duplicates, reordering and round-trip times per responder. */
+  /**
+   * Replies the kernel dropped at this sender's socket (its receive
+   * buffer was full) since it opened, read at most once a second; absent
+   * when none were, or where this process cannot read the count.
+   */
+  kernelDrops?: number;
+  /**
+   * One row per responder (address and port), in order of first reply:
+   * replies, loss, duplicates, reordering and round-trip times. Exact with
+   * `sequence`; without it each reply is taken to answer the latest
+   * request (no duplicates or reordering can be told).
+   */
   perResponder?: ResponderSummary[];
+  /**
+   * With `expect` or `expectFrom`: how many responders were expected, how
+   * many distinct ones answered, the expected hosts that did not, whether
+   * the expectation was met, and in how many rounds.
+   */
+  expect?: {
+    /** Responders expected: `expect`, or the number of `expectFrom` hosts when larger. */
+    responders: number;
+    /** Distinct responder addresses that answered during the run. */
+    answered: number;
+    /** The `expectFrom` hosts that never answered, as given. */
+    missing: string[];
+    /** Whether enough responders, and every `expectFrom` host, answered. */
+    met: boolean;
+    /** Rounds (requests) whose expectation was met before the next one left. */
+    roundsMet: number;
+  };
 }
 
 /** What a send run yields: every reply, then one summary. */

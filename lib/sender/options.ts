@@ -24,6 +24,7 @@ import { validateCount, validatePort, validateTtl } from "../numbers.ts";
 import type { Codec } from "../plugin.ts";
 import type { TransportFactory } from "../transports/transport.ts";
 import { encodeUtf8 } from "../utf8.ts";
+import { Expectation } from "./expectation.ts";
 
 /** How a {@linkcode Sender} reaches its group: fixed for the sender's life. */
 export interface SenderOptions {
@@ -79,6 +80,20 @@ export interface SendRunOptions {
    * request. Peers that are not mcast see a longer datagram. @default {0}
    */
   pad?: number;
+  /**
+   * Wait for this many distinct responders (by address): a round (one
+   * request and the wait after it) ends as soon as that many answered it,
+   * so a single request stops early, and with `count` the next request
+   * leaves at once. The summary's `expect` says whether they did. Only
+   * verified replies count when there is a key.
+   */
+  expect?: number;
+  /**
+   * Wait for these hosts (responder addresses) to answer, as `expect`
+   * does; the summary's `expect.missing` names those that never did.
+   * With `expect` too, both must be met.
+   */
+  expectFrom?: readonly string[];
   /** Called after each send with the number sent so far (for progress displays). */
   onSent?: (sent: number) => void;
   /** Stops sending and waiting; the summary still comes. */
@@ -92,6 +107,8 @@ export interface RunPlan {
   timeoutMs: number;
   sequence: boolean;
   pad: number;
+  /** Who must answer, when anyone must (`expect`, `expectFrom`). */
+  expectation: Expectation | undefined;
 }
 
 /** The largest UDP payload over IPv4, the most a request can be padded to. */
@@ -133,6 +150,7 @@ export function planRun(options: SendRunOptions): RunPlan {
     timeoutMs,
     sequence: options.sequence === true,
     pad,
+    expectation: Expectation.of(options.expect, options.expectFrom),
   };
 }
 

@@ -19,7 +19,10 @@ export interface RttSummary {
   max: number;
 }
 
-/** What one responder did during a sequenced run. */
+/**
+ * What one responder did during a run: exact with sequence numbers;
+ * without them each reply counts as an answer to the latest request.
+ */
 export interface ResponderSummary {
   /** Its address. */
   from: string;
@@ -79,6 +82,16 @@ class Responder {
   bits = new Uint8Array(WINDOW / 8);
   samples: number[] = [];
 
+  /** Counts one answer and keeps its round-trip time (a uniform sample past the limit). */
+  sample(rttMs: number): void {
+    this.unique++;
+    if (this.samples.length < MAX_SAMPLES) this.samples.push(rttMs);
+    else {
+      const slot = Math.floor(Math.random() * this.unique);
+      if (slot < MAX_SAMPLES) this.samples[slot] = rttMs;
+    }
+  }
+
   /** Marks `seq` answered; false when it was already (a duplicate). */
   mark(seq: number): boolean {
     if (seq > this.highest) {
@@ -130,12 +143,7 @@ export class RoundTripStats {
    * @param rttMs The time since that request was sent.
    */
   reply(from: string, port: number, seq: number, rttMs: number): void {
-    const key = `${from}\u0000${port}`;
-    let responder = this.#responders.get(key);
-    if (responder === undefined) {
-      responder = new Responder();
-      this.#responders.set(key, responder);
-    }
+    const responder = this.#responder(from, port);
     responder.replies++;
     const later = seq < responder.highest;
     if (!responder.mark(seq)) {
@@ -143,12 +151,32 @@ export class RoundTripStats {
       return;
     }
     if (later) responder.reordered++;
-    responder.unique++;
-    if (responder.samples.length < MAX_SAMPLES) responder.samples.push(rttMs);
-    else {
-      const slot = Math.floor(Math.random() * responder.unique);
-      if (slot < MAX_SAMPLES) responder.samples[slot] = rttMs;
+    responder.sample(rttMs);
+  }
+
+  /**
+   * Records one reply that carries no sequence number (a run without
+   * `sequence`): it is taken to answer the latest request, so it counts
+   * as one answer and its round-trip time is from that request.
+   *
+   * @param from The responder's address.
+   * @param port The responder's port.
+   * @param rttMs The time since the latest request was sent.
+   */
+  answer(from: string, port: number, rttMs: number): void {
+    const responder = this.#responder(from, port);
+    responder.replies++;
+    responder.sample(rttMs);
+  }
+
+  #responder(from: string, port: number): Responder {
+    const key = `${from}\u0000${port}`;
+    let responder = this.#responders.get(key);
+    if (responder === undefined) {
+      responder = new Responder();
+      this.#responders.set(key, responder);
     }
+    return responder;
   }
 
   /**
@@ -160,7 +188,7 @@ export class RoundTripStats {
   summary(sent: number): ResponderSummary[] {
     return [...this.#responders].map(([key, responder]) => {
       const [from, port] = key.split("\u0000");
-      const missing = Math.max(0, sent - responder.unique);
+      const missing = Math.max(0, sent - Math.min(sent, responder.unique));
       return {
         from,
         port: Number(port),

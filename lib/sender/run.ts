@@ -14,6 +14,7 @@ import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
+import type { Expectation } from "./expectation.ts";
 
 /** Send times remembered to match sequenced replies (a power of two). */
 const SENT_WINDOW = 65_536;
@@ -36,6 +37,8 @@ export interface RunSetup {
   firstSeq: number;
   /** The receive size of the socket, for the message of a cut reply. */
   replyBytes: number;
+  /** Who must answer (`expect`, `expectFrom`), when anyone must. */
+  expectation?: Expectation;
 }
 
 /** The state of one run; the sender drives it. */
@@ -49,7 +52,7 @@ export class SendRun {
   #nonces: Uint8Array[] = [];
   // With sequence numbers: when each of the latest requests left.
   #sentAt: Float64Array;
-  #rounds: RoundTripStats | undefined;
+  #rounds = new RoundTripStats();
   #lastSentAt = 0;
   #replies = 0;
   #verified = 0;
@@ -59,7 +62,6 @@ export class SendRun {
   constructor(setup: RunSetup) {
     this.#setup = setup;
     this.#sentAt = new Float64Array(setup.sequence ? SENT_WINDOW : 0);
-    this.#rounds = setup.sequence ? new RoundTripStats() : undefined;
   }
 
   /** The next request's datagram: framed, padded and signed as asked. */
@@ -78,6 +80,7 @@ export class SendRun {
 
   /** Notes that a request is about to leave, now. */
   sending(now: number): void {
+    this.#setup.expectation?.newRound();
     this.#lastSentAt = now;
     this.#sentAt[this.sent % SENT_WINDOW] = now;
   }
@@ -110,6 +113,21 @@ export class SendRun {
   yielded(reply: SendReply): void {
     this.#replies++;
     this.#responders.add(reply.from);
+    // With a key, only a verified reply is an answer. Without sequence
+    // numbers a reply answers the latest request.
+    if (!this.#setup.sequence) {
+      this.#rounds.answer(reply.from, reply.port, reply.rttMs);
+    }
+    if (reply.verified === false) return;
+    this.#setup.expectation?.answered(
+      reply.from,
+      reply.seq === undefined || reply.seq === this.sent - 1,
+    );
+  }
+
+  /** Whether the latest request's expected responders have all answered it. */
+  get roundMet(): boolean {
+    return this.#setup.expectation?.roundMet === true;
   }
 
   /** The run's summary. */
@@ -121,9 +139,9 @@ export class SendRun {
       responders: this.#responders.size,
     };
     if (this.#setup.auth !== undefined) summary.verified = this.#verified;
-    if (this.#rounds !== undefined) {
-      summary.perResponder = this.#rounds.summary(this.sent);
-    }
+    summary.perResponder = this.#rounds.summary(this.sent);
+    const { expectation } = this.#setup;
+    if (expectation !== undefined) summary.expect = expectation.summary();
     return summary;
   }
 
@@ -160,7 +178,7 @@ export class SendRun {
     payload: Uint8Array,
     arrived: number,
   ): Uint8Array {
-    if (this.#rounds === undefined) return payload;
+    if (!this.#setup.sequence) return payload;
     const framed = unframeReply(payload);
     if (framed === undefined) return payload;
     reply.payload = framed.payload;

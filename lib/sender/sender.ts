@@ -60,6 +60,8 @@ export class Sender implements AsyncDisposable {
   #closed = false;
   /** The next sequence number on the wire (uint32, goes on across runs). */
   #nextSeq = 0;
+  /** The kernel's drop count for the socket, and when it was read. */
+  #drops = { count: 0, at: -Infinity };
 
   private constructor(setup: SenderSetup, transport: Transport) {
     this.#setup = setup;
@@ -137,7 +139,8 @@ export class Sender implements AsyncDisposable {
     options: SendRunOptions = {},
   ): AsyncGenerator<SendEvent, void, undefined> {
     this.#checkIdle();
-    const { count, intervalMs, timeoutMs, sequence, pad } = planRun(options);
+    const { count, intervalMs, timeoutMs, sequence, pad, expectation } =
+      planRun(options);
     const { codec, auth, replyBufferBytes } = this.#setup;
     const run = new SendRun({
       bytes: encodeMessage(message, codec),
@@ -147,6 +150,7 @@ export class Sender implements AsyncDisposable {
       pad,
       firstSeq: this.#nextSeq,
       replyBytes: replyBufferBytes,
+      expectation,
     });
     const copy = this.#transport.reusesBuffers;
     this.#running = true;
@@ -163,22 +167,30 @@ export class Sender implements AsyncDisposable {
         if (options.signal?.aborted || this.#closed) break;
         const now = performance.now();
         const sending = count === 0 || run.sent < count;
-        if (sending && now >= nextSendAt) {
+        // Every expected responder answered the latest request: the
+        // round is over (expect, expectFrom).
+        const early = run.sent > 0 && run.roundMet;
+        if (sending && (now >= nextSendAt || early)) {
           const sentAt = await this.#sendOne(run, sequence);
           if (sentAt === undefined) break;
           options.onSent?.(run.sent);
           // On schedule, not from the last send: no drift at high rates;
           // but after a stall, no burst of more than a second's worth.
-          nextSendAt = Math.max(nextSendAt + intervalMs, sentAt - 1000);
+          nextSendAt = now < nextSendAt
+            ? sentAt + intervalMs
+            : Math.max(nextSendAt + intervalMs, sentAt - 1000);
           if (run.sent === count) deadline = performance.now() + timeoutMs;
           continue;
         }
-        if (!sending && now >= deadline) break;
+        if (!sending && (now >= deadline || early)) break;
         const wakeAt = sending ? nextSendAt : deadline;
         await this.#sleep(Math.max(0, wakeAt - now), options.signal);
       }
       yield* this.#drain(run);
-      yield run.summary();
+      const summary = run.summary();
+      const drops = this.#kernelDrops();
+      if (drops > 0) summary.kernelDrops = drops;
+      yield summary;
     } finally {
       this.#deliver = undefined;
       this.#running = false;
@@ -236,6 +248,21 @@ export class Sender implements AsyncDisposable {
       signal?.addEventListener("abort", done);
       this.#wake = done;
     });
+  }
+
+  /**
+   * Replies the kernel dropped at this socket, read at most once a second
+   * (a run that ends within a second of the last read reuses it).
+   */
+  #kernelDrops(): number {
+    const now = performance.now();
+    if (now - this.#drops.at >= 1000) {
+      this.#drops = {
+        count: this.#transport.droppedByKernel?.() ?? this.#drops.count,
+        at: now,
+      };
+    }
+    return this.#drops.count;
   }
 
   #checkIdle(): void {

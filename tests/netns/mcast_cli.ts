@@ -205,7 +205,7 @@ export function assertUnanswered(run: SendRun): void {
   assert.deepEqual(run.replies, [], describe(run));
   assert.deepEqual(
     run.summary,
-    { event: "summary", sent: 1, replies: 0, responders: 0 },
+    { event: "summary", sent: 1, replies: 0, responders: 0, perResponder: [] },
     describe(run),
   );
 }

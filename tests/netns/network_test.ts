@@ -69,9 +69,17 @@ netnsTest(
       describe(run),
     );
     for (const r of run.replies) assert.equal(r.port, 10001, describe(run));
+    const { perResponder, ...counts } = run.summary ?? {};
     assert.deepEqual(
-      run.summary,
+      counts,
       { event: "summary", sent: 1, replies: 6, responders: 6 },
+      describe(run),
+    );
+    // The responder table: one row per host, each answered its request.
+    assert.deepEqual(
+      (perResponder as { from: string; replies: number; lossPercent: number }[])
+        .map((row) => [row.from, row.replies, row.lossPercent]).sort(),
+      listeners.map((h) => [h.address, 1, 0]).sort(),
       describe(run),
     );
     // Fan-out: every listener got the one datagram and answered it once.

@@ -1,0 +1,120 @@
+/**
+ * The responder table at the end of a `send` run: one row per responder
+ * (address, port, replies, loss, RTT min/p50/p99/max), and, when its
+ * replies are `status` documents, the name, hostname and version they
+ * carry. People get it aligned; `--json` gets the rows in the summary.
+ *
+ * @module
+ */
+
+import { formatEndpoint } from "../lib/address.ts";
+import type { ResponderSummary } from "../lib/sender/round_trip_stats.ts";
+import type { SendReply } from "../lib/sender/sender.ts";
+
+/** What a `status` document says about its listener. */
+export interface StatusColumns {
+  /** The listener's name (`--option name=...`). */
+  name: string;
+  /** Its host's name. */
+  hostname: string;
+  /** Its mcast version. */
+  version: string;
+}
+
+/** One row: the library's responder summary, plus status columns when known. */
+export type ResponderRow = ResponderSummary & Partial<StatusColumns>;
+
+/** The status fields of a reply, when it is a `status` document (text or JSON codec). */
+export function statusColumns(payload: unknown): StatusColumns | undefined {
+  let value = payload;
+  if (typeof payload === "string") {
+    if (!payload.startsWith("{")) return undefined;
+    try {
+      value = JSON.parse(payload);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { name, hostname, version } = value as Record<string, unknown>;
+  if (
+    typeof name !== "string" || typeof hostname !== "string" ||
+    typeof version !== "string"
+  ) return undefined;
+  return { name, hostname, version };
+}
+
+/**
+ * Collects the status columns of each responder from its replies (the
+ * first status document it sent), and joins them to the summary's rows.
+ */
+export class ResponderTable {
+  readonly #status = new Map<string, StatusColumns | null>();
+
+  /** Looks at one reply; a responder's first status document is kept. */
+  note(reply: SendReply): void {
+    if (reply.decodeError !== undefined || reply.verified === false) return;
+    const key = `${reply.from}\u0000${reply.port}`;
+    if (this.#status.get(key)) return;
+    this.#status.set(key, statusColumns(reply.payload) ?? null);
+  }
+
+  /** The summary's rows with the status columns added. */
+  rows(perResponder: readonly ResponderSummary[]): ResponderRow[] {
+    return perResponder.map((row) => {
+      const status = this.#status.get(`${row.from}\u0000${row.port}`);
+      return status ? { ...row, ...status } : { ...row };
+    });
+  }
+}
+
+/** A number of milliseconds as the table shows it. */
+function ms(value: number | undefined): string {
+  return value === undefined ? "-" : String(value);
+}
+
+/**
+ * The table as aligned lines: a header, then one line per row. Duplicate
+ * and reordering columns appear when a row has any; status columns when
+ * a row has them. No lines for no rows.
+ */
+export function tableLines(rows: readonly ResponderRow[]): string[] {
+  if (rows.length === 0) return [];
+  const sequenced = rows.some((row) => row.duplicates + row.reordered > 0);
+  const status = rows.some((row) => row.hostname !== undefined);
+  const header = [
+    "responder",
+    "replies",
+    "loss",
+    ...(sequenced ? ["dup", "reord"] : []),
+    "rtt min",
+    "p50",
+    "p99",
+    "max ms",
+    ...(status ? ["name", "hostname", "version"] : []),
+  ];
+  const body = rows.map((row) => [
+    formatEndpoint(row.from, row.port),
+    String(row.replies),
+    `${row.lossPercent}%`,
+    ...(sequenced ? [String(row.duplicates), String(row.reordered)] : []),
+    ms(row.rttMs?.min),
+    ms(row.rttMs?.p50),
+    ms(row.rttMs?.p99),
+    ms(row.rttMs?.max),
+    ...(status
+      ? [row.name ?? "-", row.hostname ?? "-", row.version ?? "-"]
+      : []),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => cells[column].length))
+  );
+  // The address and the status columns read left to right; numbers align right.
+  const left = (column: number) =>
+    column === 0 || column >= header.length - (status ? 3 : 0);
+  return [header, ...body].map((cells) =>
+    cells.map((cell, column) =>
+      left(column) ? cell.padEnd(widths[column]) : cell.padStart(widths[column])
+    ).join("  ").trimEnd()
+  );
+}
