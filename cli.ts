@@ -7,6 +7,7 @@
  */
 
 import { DEMO_HELP, demoCommand } from "./cli/demo_command.ts";
+import { painter } from "./cli/colour.ts";
 import { type Io, processIo } from "./cli/io.ts";
 
 export type { Io } from "./cli/io.ts";
@@ -102,7 +103,12 @@ export async function main(
     io.out(help);
     return command === undefined ? 2 : 0;
   }
-  if (command === "--version" || command === "-V") {
+  // --version anywhere before "--" (mcast --version, mcast send --version,
+  // deno task send --version).
+  const options = args.includes("--")
+    ? args.slice(0, args.indexOf("--"))
+    : args;
+  if (command === "-V" || options.includes("--version")) {
     io.out(VERSION);
     return 0;
   }
@@ -117,7 +123,13 @@ export async function main(
   } catch (error) {
     const code = exitCode(error);
     const message = error instanceof Error ? error.message : String(error);
-    io.err(`mcast${run === undefined ? "" : ` ${command}`}: ${message}`);
+    const paint = painter(io.colourErr === true);
+    io.err(
+      paint(
+        "bad",
+        `mcast${run === undefined ? "" : ` ${command}`}: ${message}`,
+      ),
+    );
     if (code === 2 && !(error instanceof PluginError)) {
       io.err(
         `Try "mcast ${run === undefined ? "help" : `${command} --help`}".`,
