@@ -1,5 +1,5 @@
 /**
- * The `mcast` command line: `send`, `listen` and `demo`. Parses arguments,
+ * The `mcast` command line: `send`, `listen`, `demo` and `doctor`. Parses arguments,
  * prints, and maps errors to one-line messages and exit codes (2 for bad
  * usage, 1 for a runtime failure or no reply).
  *
@@ -7,6 +7,7 @@
  */
 
 import { DEMO_HELP, demoCommand } from "./cli/demo_command.ts";
+import { DOCTOR_HELP, doctorCommand } from "./cli/doctor_command.ts";
 import { painter } from "./cli/colour.ts";
 import { type Io, processIo } from "./cli/io.ts";
 
@@ -30,16 +31,23 @@ Usage:
   mcast send [options] [message]   multicast a message, print every reply
   mcast listen [options]           join a group, answer with a responder plugin
   mcast demo                       listeners and a sender on loopback
+  mcast doctor [options]           why multicast does not arrive: checks this host
   mcast help [command]             this help, or a command's
 
 Run "mcast COMMAND --help" for a command's options.`;
 
-const TOPICS = { send: SEND_HELP, listen: LISTEN_HELP, demo: DEMO_HELP };
+const TOPICS = {
+  send: SEND_HELP,
+  listen: LISTEN_HELP,
+  demo: DEMO_HELP,
+  doctor: DOCTOR_HELP,
+};
 
 const COMMANDS = {
   send: sendCommand,
   listen: listenCommand,
   demo: demoCommand,
+  doctor: doctorCommand,
 };
 
 function exitCode(error: unknown): number {
@@ -97,7 +105,9 @@ export async function main(
       ? HELP
       : TOPICS[topic as keyof typeof TOPICS];
     if (help === undefined) {
-      io.err(`mcast help: no help on "${topic}" (try send, listen or demo)`);
+      io.err(
+        `mcast help: no help on "${topic}" (try send, listen, demo or doctor)`,
+      );
       return 2;
     }
     io.out(help);
@@ -116,7 +126,7 @@ export async function main(
   try {
     if (run === undefined) {
       throw new UsageError(
-        `Unknown command "${command}" (expected send, listen, demo or help)`,
+        `Unknown command "${command}" (expected send, listen, demo, doctor or help)`,
       );
     }
     return await run(rest, io, signal);

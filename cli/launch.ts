@@ -105,7 +105,7 @@ export function permissionsFor(
   cwd: string,
   root: URL = MCAST_ROOT,
 ): string[] {
-  if (command === "doctor") return doctorPermissions();
+  if (command === "doctor") return doctorPermissions(root);
   const read = new Set<string>();
   const write = new Set<string>();
   const imports = new Set<string>();
@@ -214,12 +214,15 @@ export function permissionsFor(
  * self-test sends with TTL 0, which only the FFI transport can, and it
  * reads /proc/sys/net and /proc/net through libc, since Deno reads under
  * /proc only with --allow-all. Elsewhere it gets the network for a
- * `node:dgram` self-test (TTL 1) instead. It takes no plugin or file.
+ * `node:dgram` self-test (TTL 1) instead. It takes no plugin or file;
+ * mcast loaded by URL is imported from its host.
  */
-function doctorPermissions(): string[] {
+function doctorPermissions(root: URL): string[] {
   return [
     `--allow-run=${DOCTOR_PROGRAMS.join(",")}`,
     fastReceiveHere() ? "--allow-ffi" : "--allow-net",
+    // mcast loaded by URL: the child imports cli.ts from that host.
+    ...(root.protocol === "file:" ? [] : [`--allow-import=${root.host}`]),
   ];
 }
 

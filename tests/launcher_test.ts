@@ -52,6 +52,51 @@ Deno.test("launcher: built-ins need the network and interface names, and a liste
   ]);
 });
 
+Deno.test("launcher: doctor may run ip, nft, iptables-save and ip6tables-save, and use FFI (TTL 0, /proc); nothing else", () => {
+  const run = "--allow-run=ip,nft,iptables-save,ip6tables-save";
+  // No network, no read, no sys, no env: FFI opens its sockets and reads
+  // /proc/sys/net and /proc/net (Deno reads /proc only with --allow-all).
+  assert.deepEqual(permissionsFor("doctor", ["-g", "239.1.1.1"], "/w"), [
+    run,
+    FFI_HERE ? "--allow-ffi" : "--allow-net",
+  ]);
+  // Doctor takes no plugin, codec, key or grant: flags for them add nothing
+  // (the child refuses them as unknown options).
+  assert.deepEqual(
+    permissionsFor(
+      "doctor",
+      [
+        "--plugin",
+        "./x.ts",
+        "--key-file",
+        "k",
+        "--allow-read",
+        "/etc",
+        "--allow-import",
+        "evil.example",
+        "--transport",
+        "dgram",
+      ],
+      "/w",
+    ),
+    [run, FFI_HERE ? "--allow-ffi" : "--allow-net"],
+  );
+  // mcast loaded by URL: cli.ts is imported from its host, and only there.
+  assert.deepEqual(
+    permissionsFor(
+      "doctor",
+      [],
+      "/w",
+      new URL("https://mcast.example:8443/v1/"),
+    ),
+    [
+      run,
+      FFI_HERE ? "--allow-ffi" : "--allow-net",
+      "--allow-import=mcast.example:8443",
+    ],
+  );
+});
+
 /** Where the unit tests below pretend mcast was loaded from. */
 const ON_DISK = new URL("file:///opt/mcast/");
 /** mcast's library there, which a plugin file may import. */

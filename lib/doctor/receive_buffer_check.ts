@@ -1,0 +1,89 @@
+/**
+ * The `rmem` check: the receive buffer a listener can get. `listen` over
+ * the ffi transport asks for 8 MiB (`--recv-buffer`); the kernel grants at
+ * most `net.core.rmem_max` to a process without privileges, and a socket
+ * that asks for nothing (the `deno` and `dgram` transports) gets
+ * `net.core.rmem_default`. A small buffer drops bursts (the listener's
+ * `kernelDrops`). Pure.
+ *
+ * @module
+ */
+
+import type { HostFacts } from "./facts.ts";
+import { type Finding, finding } from "./finding.ts";
+import { numberFile, RMEM_DEFAULT_FILE, RMEM_MAX_FILE } from "./proc_files.ts";
+
+const CHECK = "rmem";
+
+/**
+ * What `listen` asks for over the ffi transport when `--recv-buffer` is not
+ * given (the ffi transport's default receive buffer).
+ */
+export const LISTEN_RECEIVE_BUFFER_BYTES = 8 << 20;
+
+/** The files this check reads. */
+export const RECEIVE_BUFFER_FILES: readonly string[] = [
+  RMEM_MAX_FILE,
+  RMEM_DEFAULT_FILE,
+];
+
+function size(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes >> 20} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * The `rmem` finding.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { receiveBufferCheck } from "./receive_buffer_check.ts";
+ * const facts = { files: {
+ *   "/proc/sys/net/core/rmem_max": { ok: true as const, value: "212992\n" },
+ *   "/proc/sys/net/core/rmem_default": { ok: true as const, value: "212992\n" },
+ * } };
+ * const result = receiveBufferCheck(facts);
+ * assert.equal(result.verdict, "warn");
+ * assert.equal(result.fix, "sysctl -w net.core.rmem_max=8388608");
+ * ```
+ */
+export function receiveBufferCheck(facts: Pick<HostFacts, "files">): Finding {
+  const max = numberFile(facts, RMEM_MAX_FILE);
+  const standard = numberFile(facts, RMEM_DEFAULT_FILE);
+  if (max === undefined) {
+    const file = facts.files[RMEM_MAX_FILE];
+    return finding(
+      CHECK,
+      "warn",
+      `cannot read ${RMEM_MAX_FILE}${
+        file?.ok === false ? `: ${file.error}` : ""
+      }`,
+    );
+  }
+  const others = standard === undefined
+    ? ""
+    : `; the deno and dgram transports get net.core.rmem_default, ${
+      size(standard)
+    }`;
+  if (max < LISTEN_RECEIVE_BUFFER_BYTES) {
+    return finding(
+      CHECK,
+      "warn",
+      `net.core.rmem_max is ${size(max)}: listen asks for ${
+        size(LISTEN_RECEIVE_BUFFER_BYTES)
+      } and gets ${
+        size(max)
+      } unless run as root, so a burst larger than that is dropped (kernelDrops)${others}`,
+      `sysctl -w net.core.rmem_max=${LISTEN_RECEIVE_BUFFER_BYTES}`,
+    );
+  }
+  return finding(
+    CHECK,
+    "ok",
+    `net.core.rmem_max is ${size(max)}: listen gets the ${
+      size(LISTEN_RECEIVE_BUFFER_BYTES)
+    } it asks for${others}`,
+  );
+}
