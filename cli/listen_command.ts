@@ -18,6 +18,7 @@ import { type Io, ndjson, showText } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { chooseTransport, LISTEN_TRANSPORT_HELP } from "./transport_choice.ts";
 import { parseByteSize } from "./byte_size.ts";
+import { painter, type Tone } from "./colour.ts";
 import type { Transport } from "../lib/transports/transport.ts";
 
 /** Help for `listen`. */
@@ -100,6 +101,8 @@ function eventLine(event: ListenEvent): string {
       return `reply to ${
         formatEndpoint(event.to, event.port)
       }  ${event.size} bytes`;
+    case "drop":
+      return `drop (${event.reason}): ${event.message}; to change it: ${event.hint}`;
     case "error":
       return `error (${event.kind})${
         event.from === undefined
@@ -147,6 +150,35 @@ function summaryLine(stats: ListenerStats): string {
   return parts.join(", ");
 }
 
+/** Each event's colour on a terminal: replies green, drops yellow, errors red. */
+const TONES: Record<string, Tone> = {
+  message: "plain",
+  reply: "good",
+  drop: "warn",
+  error: "bad",
+};
+
+/** The `ready` event as people read it: everything `--json` says. */
+function readyLine(ready: {
+  group: string;
+  port: number;
+  interface: string | null;
+  source: string | null;
+  plugin: string;
+  codec: string;
+  transport: string;
+  receiveBufferBytes: number | null;
+  pid: number;
+}): string {
+  const source = ready.source === null ? "" : `, source ${ready.source}`;
+  const buffer = ready.receiveBufferBytes === null
+    ? `receive buffer not readable over ${ready.transport}`
+    : `receive buffer ${ready.receiveBufferBytes} bytes`;
+  return `listening on ${ready.group} port ${ready.port} (interface ${
+    ready.interface ?? "chosen by the OS"
+  }${source}), responder ${ready.plugin}, codec ${ready.codec}, transport ${ready.transport}, ${buffer}, pid ${ready.pid}; Ctrl-C to stop`;
+}
+
 /** Runs `listen` until `signal` aborts; returns the exit code. */
 export async function listenCommand(
   args: string[],
@@ -181,6 +213,8 @@ export async function listenCommand(
     options,
   });
   const json = values.json === true;
+  const paintOut = painter(!json && io.colourOut === true);
+  const paintErr = painter(!json && io.colourErr === true);
   const perSource = numberFlag("rate-limit", text("rate-limit"));
   const burst = numberFlag("burst", text("burst"));
   if (burst !== undefined && burst < 1) {
@@ -223,8 +257,9 @@ export async function listenCommand(
       : await readKeyFile(resolve(io.cwd, keyFile)),
     onEvent: (event) => {
       if (json) io.out(ndjson({ ...event }));
-      else if (event.event === "error") io.err(eventLine(event));
-      else io.out(eventLine(event));
+      else if (event.event === "message" || event.event === "reply") {
+        io.out(paintOut(TONES[event.event] ?? "plain", eventLine(event)));
+      } else io.err(paintErr(TONES[event.event] ?? "bad", eventLine(event)));
     },
   });
   const ready = {
@@ -240,13 +275,7 @@ export async function listenCommand(
     pid: Deno.pid,
   };
   if (json) io.out(ndjson(ready));
-  else {
-    io.out(
-      `listening on ${listener.group} port ${listener.port} (interface ${
-        listener.interface ?? "chosen by the OS"
-      }), responder ${responder.name}, codec ${codec.name}, transport ${listener.transport}; Ctrl-C to stop`,
-    );
-  }
+  else io.out(readyLine(ready));
   const stats = await listener.closed;
   if (json) io.out(ndjson({ event: "summary", ...stats }));
   else {
