@@ -44,13 +44,14 @@ function udpLength(packet: Packet): number | null {
  * Sends with TTL 4 for a second (10 datagrams, 100 ms apart): the first
  * datagram of a new (source, group) is lost while the RP switches to the
  * shortest-path tree, later ones flow natively. Asserts that replies came,
- * all from `from`.
+ * all from the addresses `from`.
  */
 async function warmUp(
   sender: Node,
   target: string[],
-  from: string,
+  from: string | string[],
 ): Promise<SendRun> {
+  const expected = typeof from === "string" ? [from] : from;
   const run = await send(sender, [
     ...target,
     "-t",
@@ -64,7 +65,9 @@ async function warmUp(
   ]);
   assert.equal(run.code, 0, describe(run));
   assert.ok(run.replies.length >= 1, describe(run));
-  for (const r of run.replies) assert.equal(r.from, from, describe(run));
+  for (const r of run.replies) {
+    assert.ok(expected.includes(String(r.from)), describe(run));
+  }
   return run;
 }
 
@@ -221,6 +224,104 @@ netnsTest(
     assert.equal(summary(refused).received, warm.replies.length);
     assert.equal(summary(refused).refused, warm.replies.length);
     assert.equal(summary(refused).replied, 0, refused.output);
+  },
+  NEEDS,
+);
+
+netnsTest(
+  "pim: send --expect finds the listeners three routers away and --expect-from names the one that refuses",
+  async () => {
+    await using lab = await createLab();
+    const { sender, listener: first, r2 } = await pimLine(lab);
+    const more = (name: string, address: string) =>
+      lab.host(name, {
+        segment: first.segment,
+        address: `${address}/24`,
+        gateway: "10.77.4.3",
+      });
+    const second = await more("lst2", "10.77.4.12");
+    const refusing = await more("lst3", "10.77.4.13");
+    const group = "239.77.15.4";
+    const target = groupFlags(group, 11504);
+    const allow = ["--allow-from", SENDER_SUBNET];
+    const listeners = await Promise.all([
+      startListener(first, [...target, ...allow]),
+      startListener(second, [...target, ...allow]),
+      // Default: answers its own subnet only, so not the routed sender.
+      startListener(refusing, target),
+    ]);
+    await waitForPimJoin(r2, "*", group);
+    const answering = [first.address, second.address];
+    await warmUp(sender, target, answering);
+
+    // Stops as soon as both answered: well before its 10 s wait.
+    const started = Date.now();
+    const found = await send(sender, [
+      ...target,
+      "-t",
+      "4",
+      "-w",
+      "10s",
+      "--expect",
+      "2",
+    ]);
+    const tookMs = Date.now() - started;
+    assert.equal(found.code, 0, describe(found));
+    assert.deepEqual(
+      found.replies.map((r) => String(r.from)).sort(),
+      answering,
+      describe(found),
+    );
+    assert.deepEqual(found.summary?.expect, {
+      responders: 2,
+      answered: 2,
+      missing: [],
+      met: true,
+      roundsMet: 1,
+    }, describe(found));
+    // Not a speed target: without --expect the run lasts over 10 s.
+    assert.ok(tookMs < 8_000, `--expect 2 did not stop early (${tookMs} ms)`);
+
+    // The refusing listener gets the datagram but never answers: named.
+    const named = await send(sender, [
+      ...target,
+      "-t",
+      "4",
+      ...WAIT,
+      ...[first, second, refusing].flatMap((h) => ["--expect-from", h.address]),
+    ]);
+    assert.equal(named.code, 1, describe(named));
+    assert.deepEqual(named.summary?.expect, {
+      responders: 3,
+      answered: 2,
+      missing: [refusing.address],
+      met: false,
+      roundsMet: 0,
+    }, describe(named));
+
+    // With -t 3 nobody three routers away is found.
+    const short = await send(sender, [
+      ...target,
+      "-t",
+      "3",
+      ...WAIT,
+      "--expect",
+      "1",
+    ]);
+    assert.equal(short.code, 1, describe(short));
+    assert.deepEqual(short.replies, [], describe(short));
+    assert.equal((short.summary?.expect as Json)?.answered, 0, describe(short));
+
+    const [one, two, three] = await Promise.all(listeners.map(stopListener));
+    assert.equal(one.summary?.refused, 0, one.output);
+    assert.equal(two.summary?.refused, 0, two.output);
+    assert.equal(three.summary?.replied, 0, three.output);
+    assert.equal(
+      three.summary?.refused,
+      three.summary?.received,
+      three.output,
+    );
+    assert.ok(Number(three.summary?.refused) >= 2, three.output);
   },
   NEEDS,
 );
