@@ -20,10 +20,11 @@ function label(result: SelfTestResult, facts: HostFacts): string {
   return route === null ? "without -i" : `without -i (leaves by ${route.dev})`;
 }
 
-function ttlText(ttl: number): string {
+function ttlText(ttl: number, target: DoctorTarget): string {
+  const name = target.family === "IPv4" ? "TTL" : "hop limit";
   return ttl === 0
-    ? "TTL 0 (it never leaves this host)"
-    : `TTL ${ttl} (the local segment only)`;
+    ? `${name} 0 (it never leaves this host)`
+    : `${name} ${ttl} (the local segment only)`;
 }
 
 function failure(
@@ -60,7 +61,7 @@ function failure(
     default:
       return {
         found: `joined and sent with ${
-          ttlText(result.ttl)
+          ttlText(result.ttl, target)
         }, but nothing came back within ${result.waitedMs} ms: something on this host drops UDP to port ${target.port}`,
         fix: "see the firewall line (nft list ruleset; iptables-save)",
       };
@@ -103,7 +104,7 @@ export function selfTestCheck(
         CHECK,
         "ok",
         `${where}: joined ${target.group}, sent to port ${target.port} with ${
-          ttlText(result.ttl)
+          ttlText(result.ttl, target)
         }, received it back in ${result.ms} ms`,
       );
     }

@@ -504,3 +504,42 @@ netnsTest(
   },
   { needs: ["iptables"] },
 );
+
+netnsTest(
+  "doctor: IPv6: a healthy host passes with a hop-limit-0 self-test on eth0; without an IPv6 address the interface fails",
+  async () => {
+    await using lab = await createLab();
+    const lan = await lab.segment("lan");
+    const host = await lab.host("h", {
+      segment: lan,
+      address: "10.77.1.10/24",
+      ipv6: "fd77:1::10/64",
+    });
+    const run = await doctor(host, [
+      ...groupFlags("ff05::77:1308", 13108, "eth0"),
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.output);
+    assert.equal(check(run, "mld").verdict, "ok", run.output);
+    assert.match(
+      check(run, "self-test").found as string,
+      /^on eth0: joined ff05::77:1308, sent to port 13108 with hop limit 0 \(it never leaves this host\)/,
+    );
+    await runChecked([
+      "ip",
+      "-n",
+      host.ns,
+      "-6",
+      "addr",
+      "flush",
+      "dev",
+      "eth0",
+    ]);
+    const bare = await doctor(host, groupFlags("ff05::77:1308", 13108, "eth0"));
+    assert.equal(bare.code, 1, bare.output);
+    assert.match(
+      line(bare, "fail", "interfaces"),
+      /-i eth0: eth0 has no IPv6 address/,
+    );
+  },
+);
