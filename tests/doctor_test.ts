@@ -75,7 +75,7 @@ function host(changes: Partial<HostFacts> = {}): HostFacts {
     },
     firewall: {
       nft: { ok: true, value: '{"nftables": []}' },
-      iptables: { ok: false, error: "iptables-save: not installed" },
+      iptables: { ok: false, error: "iptables-save: not found on PATH" },
     },
     selfTests: [{ outcome: "received", ttl: 0, ms: 0.4 }],
     ...changes,
@@ -298,7 +298,7 @@ function firewall(nftText: string, iptables?: string): HostFacts {
     firewall: {
       nft: { ok: true, value: nftText },
       iptables: iptables === undefined
-        ? { ok: false, error: "iptables-save: not installed" }
+        ? { ok: false, error: "iptables-save: not found on PATH" }
         : { ok: true, value: iptables },
     },
   });
@@ -517,8 +517,8 @@ Deno.test("doctor: unreadable firewall rules warn (run as root); no tools at all
   const none = firewallCheck(
     host({
       firewall: {
-        nft: { ok: false, error: "nft: not installed" },
-        iptables: { ok: false, error: "iptables-save: not installed" },
+        nft: { ok: false, error: "nft: not found on PATH" },
+        iptables: { ok: false, error: "iptables-save: not found on PATH" },
       },
     }),
     TARGET,

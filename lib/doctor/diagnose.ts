@@ -37,7 +37,7 @@ import { ttlCheck } from "./ttl_check.ts";
  *   route: { ok: true, value: null },
  *   defaultRoutes: { ok: true, value: [] },
  *   files: {},
- *   firewall: { nft: { ok: false, error: "nft: not installed" }, iptables: { ok: false, error: "iptables-save: not installed" } },
+ *   firewall: { nft: { ok: false, error: "nft: not found on PATH" }, iptables: { ok: false, error: "iptables-save: not found on PATH" } },
  *   selfTests: [{ outcome: "join", ttl: 0, error: "ENODEV (No such device)" }],
  * }, { group: "239.1.1.1", family: "IPv4", port: 5000 });
  * assert.equal(findings.find((f) => f.check === "route")?.verdict, "fail");

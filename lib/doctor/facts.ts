@@ -123,7 +123,7 @@ export function readOk<T>(value: T): Read<T> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { readFailed } from "./facts.ts";
- * assert.deepEqual(readFailed("nft: not installed"), { ok: false, error: "nft: not installed" });
+ * assert.deepEqual(readFailed("nft: not found on PATH"), { ok: false, error: "nft: not found on PATH" });
  * ```
  */
 export function readFailed<T>(error: string): Read<T> {

@@ -170,7 +170,7 @@ function hitsOf(
  *   defaultRoutes: { ok: true as const, value: [] },
  *   files: {},
  *   firewall: {
- *     nft: { ok: false as const, error: "nft: not installed" },
+ *     nft: { ok: false as const, error: "nft: not found on PATH" },
  *     iptables: { ok: true as const, value: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 5000 -j DROP\nCOMMIT\n" },
  *   },
  *   selfTests: [],
@@ -183,14 +183,14 @@ function hitsOf(
 export function firewallCheck(facts: HostFacts, target: DoctorTarget): Finding {
   const { sets, unread } = readRulesets(facts, target);
   if (sets.length === 0) {
-    const missing = unread.every((e) => /not installed/.test(e));
+    const missing = unread.every((e) => /not found on PATH/.test(e));
     return missing
       ? finding(
         CHECK,
         "ok",
-        `no rules read: ${
+        `rules not read (${
           unread.join("; ")
-        } (the self-test shows what this host's firewall does to the port)`,
+        }): as root with /usr/sbin on PATH doctor reads them; the self-test shows what this host's firewall does to the port`,
       )
       : finding(
         CHECK,

@@ -1,7 +1,7 @@
 /**
  * Runs the programs doctor asks about the host (`ip`, `nft`,
  * `iptables-save`, `ip6tables-save`): bounded in time, output as text,
- * and a failure as one line that says why (not installed, not allowed,
+ * and a failure as one line that says why (not found, not allowed,
  * or what the program said).
  *
  * @module
@@ -22,7 +22,7 @@ const PROGRAM_TIMEOUT_MS = 5000;
 
 /**
  * Runs `program args...` and returns its standard output, or why it
- * failed: `PROGRAM: not installed`, `PROGRAM: not allowed`, or the first
+ * failed: `PROGRAM: not found on PATH`, `PROGRAM: not allowed`, or the first
  * line of what it wrote to standard error.
  *
  * @example
@@ -54,7 +54,7 @@ export async function runProgram(
     );
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      return readFailed(`${program}: not installed`);
+      return readFailed(`${program}: not found on PATH`);
     }
     if (error instanceof Deno.errors.NotCapable) {
       return readFailed(`${program}: not allowed (--allow-run=${program})`);
