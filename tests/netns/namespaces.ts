@@ -99,8 +99,13 @@ export async function removeStaleLabs(): Promise<string[]> {
     const name = entry.name;
     if (!entry.isDirectory || !LAB_TEMP_DIR.test(name)) continue;
     if (!(await isStale(name))) continue;
-    await Deno.remove(`${tmp}/${name}`, { recursive: true });
-    removed.push(`${tmp}/${name}`);
+    try {
+      await Deno.remove(`${tmp}/${name}`, { recursive: true });
+      removed.push(`${tmp}/${name}`);
+    } catch (error) {
+      // Another test process starting now may have removed it first.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
   }
   return removed;
 }
