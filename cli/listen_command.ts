@@ -4,7 +4,9 @@
  * @module
  */
 
-import { formatEndpoint } from "../lib/address.ts";
+import { formatEndpoint, validateGroup } from "../lib/address.ts";
+import { errorText } from "../lib/errors.ts";
+import { resolveInterface } from "../lib/interface.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { listen, type ListenEvent } from "../lib/listener/listen.ts";
 import { loadCodec, loadResponder } from "../lib/loader.ts";
@@ -29,7 +31,8 @@ Ctrl-C, SIGTERM or SIGHUP leaves the group, closes the socket and prints a
 summary (exit status 0); a second one exits at once (130 for Ctrl-C).
 
 Options:
-  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP})
+  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP}); repeat it to
+                         join several groups on one port, counted per group
   -p, --port N           UDP port (default ${DEFAULT_PORT})
   -i, --interface IF     join on this interface, address or name (default: OS choice)
       --source ADDR      source-specific join: only this sender's datagrams
@@ -68,7 +71,7 @@ Receive path:
                          line shows what the kernel granted`;
 
 const FLAGS: Flags = {
-  group: { type: "string", short: "g" },
+  group: { type: "string", short: "g", multiple: true },
   port: { type: "string", short: "p" },
   interface: { type: "string", short: "i" },
   source: { type: "string" },
@@ -156,9 +159,37 @@ const TONES: Record<string, Tone> = {
   error: "bad",
 };
 
+/** With several groups, a line starts with the group its event came to. */
+function tagged<T extends object>(
+  event: T,
+  line: (event: T) => string,
+): string {
+  const group = (event as { group?: string }).group;
+  return group === undefined ? line(event) : `[${group}] ${line(event)}`;
+}
+
+/**
+ * With several groups, `-i ADDR` must serve each group's family: checked
+ * before any socket opens, naming the group.
+ */
+function checkGroupInterfaces(
+  groups: readonly string[],
+  iface: string | undefined,
+): void {
+  if (groups.length < 2 || iface === undefined) return;
+  for (const group of groups) {
+    try {
+      resolveInterface(iface, validateGroup(group).family);
+    } catch (error) {
+      throw new UsageError(`${errorText(error)} (group ${group})`);
+    }
+  }
+}
+
 /** The `ready` event as people read it: everything `--json` says. */
 function readyLine(ready: {
   group: string;
+  groups?: readonly string[];
   port: number;
   interface: string | null;
   source: string | null;
@@ -172,7 +203,9 @@ function readyLine(ready: {
   const buffer = ready.receiveBufferBytes === null
     ? `receive buffer not readable over ${ready.transport}`
     : `receive buffer ${ready.receiveBufferBytes} bytes`;
-  return `listening on ${ready.group} port ${ready.port} (interface ${
+  return `listening on ${
+    (ready.groups ?? [ready.group]).join(", ")
+  } port ${ready.port} (interface ${
     ready.interface ?? "chosen by the OS"
   }${source}), responder ${ready.plugin}, codec ${ready.codec}, transport ${ready.transport}, ${buffer}, pid ${ready.pid}; Ctrl-C to stop`;
 }
@@ -196,7 +229,10 @@ export async function listenCommand(
     );
   }
   const text = (name: string) => values[name] as string | undefined;
-  const group = text("group") ?? DEFAULT_GROUP;
+  const groups = [...new Set(values.group as string[] | undefined)];
+  const group = groups[0] ?? DEFAULT_GROUP;
+  const several = groups.length > 1;
+  checkGroupInterfaces(groups, text("interface"));
   const port = validatePort(values.port ?? DEFAULT_PORT);
   const pluginName = text("plugin") ?? "ack";
   const codecName = text("codec") ?? "text";
@@ -233,7 +269,8 @@ export async function listenCommand(
   // The socket the listener opened, to report what the kernel granted.
   let opened: Transport | undefined;
   const listener = await listen({
-    group,
+    group: several ? undefined : group,
+    groups: several ? groups : undefined,
     port,
     interface: text("interface"),
     source: text("source"),
@@ -256,13 +293,18 @@ export async function listenCommand(
     onEvent: (event) => {
       if (json) io.out(ndjson({ ...event }));
       else if (event.event === "message" || event.event === "reply") {
-        io.out(paintOut(TONES[event.event] ?? "plain", eventLine(event)));
-      } else io.err(paintErr(TONES[event.event] ?? "bad", eventLine(event)));
+        io.out(
+          paintOut(TONES[event.event] ?? "plain", tagged(event, eventLine)),
+        );
+      } else {
+        io.err(paintErr(TONES[event.event] ?? "bad", tagged(event, eventLine)));
+      }
     },
   });
   const ready = {
     event: "ready",
     group: listener.group,
+    ...(several ? { groups: listener.groups } : {}),
     port: listener.port,
     interface: listener.interface ?? null,
     source: text("source") ?? null,
@@ -275,10 +317,19 @@ export async function listenCommand(
   if (json) io.out(ndjson(ready));
   else io.out(readyLine(ready));
   const stats = await listener.closed;
-  if (json) io.out(ndjson({ event: "summary", ...stats }));
-  else {
-    io.out(`--- ${listener.group} port ${listener.port} ---`);
+  const perGroup = listener.perGroup;
+  if (json) {
+    io.out(
+      ndjson({ event: "summary", ...stats, ...(perGroup && { perGroup }) }),
+    );
+  } else {
+    io.out(`--- ${listener.groups.join(", ")} port ${listener.port} ---`);
     io.out(summaryLine(stats));
+    for (const [name, counters] of Object.entries(perGroup ?? {})) {
+      io.out(
+        `${name}: ${counters.received} received, ${counters.replied} replied`,
+      );
+    }
   }
   return 0;
 }

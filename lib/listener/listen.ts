@@ -21,6 +21,7 @@ import type { Transport } from "../transports/transport.ts";
 import { createEgress, type Egress } from "./egress.ts";
 import { createIntake, type Intake } from "./intake.ts";
 import { type ListenOptions, type ListenPlan, planListen } from "./options.ts";
+import { listenToGroups, severalGroups } from "./groups.ts";
 
 export type { ListenOptions } from "./options.ts";
 export type {
@@ -32,8 +33,17 @@ export type {
 
 /** A running listener. */
 export interface Listener extends AsyncDisposable {
-  /** The group joined. */
+  /** The group joined (the first, with several). */
   readonly group: string;
+  /** Every group joined. */
+  readonly groups: readonly string[];
+  /**
+   * With several groups: per group, the datagrams that arrived for it and
+   * the replies sent to its senders (live; final once closed).
+   */
+  readonly perGroup?: Readonly<
+    Record<string, { received: number; replied: number }>
+  >;
   /** The UDP port bound (useful when 0 was asked for). */
   readonly port: number;
   /** The interface joined on, when one was chosen. */
@@ -181,7 +191,9 @@ function closer(
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  const plan = planListen(options);
+  const groups = severalGroups(options);
+  if (groups !== undefined) return listenToGroups(groups, options, listen);
+  const plan = planListen({ ...options, groups: undefined });
   const transport = await openAndJoin(plan);
   const stats = newListenerStats();
   const context: ResponderContext = {
@@ -207,6 +219,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   if (plan.signal?.aborted) await close();
   return {
     group: plan.group.address,
+    groups: [plan.group.address],
     port: context.port,
     interface: plan.iface,
     transport: transport.name ?? "custom",

@@ -41,6 +41,16 @@ export interface ListenOptions {
   codec?: Codec;
   /** The multicast group to join. @default {"224.3.29.71"} */
   group?: string;
+  /**
+   * Several groups to join instead of one (give `group` or `groups`), on
+   * one port with one responder, like mcjoin. Each group gets its own
+   * socket (bound to the group address on Linux), so `Listener.perGroup`
+   * counts each group's datagrams and replies exactly; IPv4 and IPv6
+   * groups may be mixed on transports that serve both (`dgram`, `ffi`).
+   * Events carry the `group` they came to. The responder's `setup` and
+   * `teardown` run once.
+   */
+  groups?: readonly string[];
   /** The UDP port to listen on; 0 picks a free one (see `Listener.port`). @default {10000} */
   port?: number;
   /** Join on this interface (address or name). @default the OS's choice */

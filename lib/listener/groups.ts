@@ -1,0 +1,180 @@
+/**
+ * `listen({ groups: [A, B] })`, like mcjoin: one responder, one port,
+ * several groups. Each group gets a socket of its own, bound to the group
+ * address on Linux, so every datagram is counted for the group it was sent
+ * to (per-group counters in `Listener.perGroup`), whatever the transport; IPv4
+ * and IPv6 groups mix where the transport serves both families (`dgram`,
+ * `ffi`; the `deno` transport is IPv4 only and says so).
+ *
+ * The responder is shared: its `setup` runs once, before the first group
+ * is answered, and its `teardown` once, when the last group closes.
+ *
+ * @module
+ */
+
+import { validateGroup } from "../address.ts";
+import { McastTypeError } from "../errors.ts";
+import type { ListenerStats, Responder } from "../plugin.ts";
+import type { Listener } from "./listen.ts";
+import type { ListenOptions } from "./options.ts";
+
+/** What one group's listener counted. */
+export interface GroupCounters {
+  /** Datagrams that arrived for the group. */
+  received: number;
+  /** Replies sent to its senders. */
+  replied: number;
+}
+
+/**
+ * The groups of a listener's options: `groups`, or the one `group`;
+ * checked (multicast, no repeats) before any socket opens.
+ *
+ * @returns The groups, or `undefined` for a listener of one group.
+ * @throws {McastTypeError} for a bad or repeated group, or `group` and `groups` both.
+ */
+export function severalGroups(
+  options: ListenOptions,
+): string[] | undefined {
+  const groups = options.groups;
+  if (groups === undefined) return undefined;
+  if (options.group !== undefined) {
+    throw new McastTypeError(
+      "ERR_INVALID_OPTION",
+      "Give group or groups, not both",
+    );
+  }
+  if (!Array.isArray(groups) || groups.length === 0) {
+    throw new McastTypeError(
+      "ERR_INVALID_GROUP",
+      "Invalid groups: expected a non-empty list of multicast groups",
+    );
+  }
+  const seen = new Set<string>();
+  for (const group of groups) {
+    const { address } = validateGroup(group);
+    if (seen.has(address)) {
+      throw new McastTypeError(
+        "ERR_INVALID_GROUP",
+        `Invalid groups: "${group}" is given twice`,
+      );
+    }
+    seen.add(address);
+  }
+  return groups.length === 1 ? undefined : [...groups];
+}
+
+/** The responder, shared: `setup` runs once, `teardown` once at the last close. */
+function shared(responder: Responder, users: number): Responder {
+  let setup: Promise<void> | undefined;
+  let left = users;
+  return {
+    name: responder.name,
+    respond: responder.respond.bind(responder),
+    setup: responder.setup && ((context) => {
+      setup ??= Promise.resolve(responder.setup!(context));
+      return setup;
+    }),
+    teardown: () => {
+      left--;
+      return left === 0 ? responder.teardown?.() : undefined;
+    },
+  };
+}
+
+/** Counters summed over the groups' listeners, live. */
+function summedStats(listeners: readonly Listener[]): ListenerStats {
+  const stats = {} as ListenerStats;
+  const keys = new Set(listeners.flatMap((l) => Object.keys(l.stats)));
+  for (const key of keys) {
+    Object.defineProperty(stats, key, {
+      enumerable: true,
+      get: () =>
+        listeners.reduce(
+          (sum, l) =>
+            sum + ((l.stats as unknown as Record<string, number>)[key] ?? 0),
+          0,
+        ),
+    });
+  }
+  return stats;
+}
+
+/** Each group's counters, live. */
+function perGroup(
+  groups: readonly string[],
+  listeners: readonly Listener[],
+): Record<string, GroupCounters> {
+  const counters: Record<string, GroupCounters> = {};
+  groups.forEach((group, i) => {
+    const stats = listeners[i].stats;
+    counters[group] = Object.defineProperties({} as GroupCounters, {
+      received: { enumerable: true, get: () => stats.received },
+      replied: { enumerable: true, get: () => stats.replied },
+    });
+  });
+  return counters;
+}
+
+/**
+ * Listens on several groups: one listener per group, on one port, with
+ * one responder; the result behaves as one listener.
+ *
+ * @param groups The checked groups (see {@linkcode severalGroups}).
+ * @param options The listener's options (`groups` is not read).
+ * @param listenOne `listen()` for one group.
+ * @returns A listener whose `stats` sum the groups', with `perGroup`.
+ */
+export async function listenToGroups(
+  groups: readonly string[],
+  options: ListenOptions,
+  listenOne: (options: ListenOptions) => Promise<Listener>,
+): Promise<Listener> {
+  const responder = shared(options.responder, groups.length);
+  const listeners: Listener[] = [];
+  let port = options.port;
+  try {
+    for (const group of groups) {
+      const onEvent = options.onEvent;
+      const listener = await listenOne({
+        ...options,
+        groups: undefined,
+        group,
+        port,
+        responder,
+        // Each event says which group it came to.
+        onEvent: onEvent &&
+          ((event) => onEvent(Object.assign({}, event, { group }))),
+      });
+      // Port 0: the first group's socket picks one, the others share it.
+      port = listener.port;
+      listeners.push(listener);
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  const stats = summedStats(listeners);
+  const snapshot = () => JSON.parse(JSON.stringify(stats)) as ListenerStats;
+  const close = async () => {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    return snapshot();
+  };
+  const [first] = listeners;
+  return {
+    group: first.group,
+    groups: [...groups],
+    port: first.port,
+    interface: first.interface,
+    transport: first.transport,
+    stats,
+    perGroup: perGroup(groups, listeners),
+    closed: Promise.all(listeners.map((listener) => listener.closed)).then(
+      snapshot,
+    ),
+    close,
+    async [Symbol.asyncDispose]() {
+      await close();
+    },
+  };
+}
