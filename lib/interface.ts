@@ -168,3 +168,144 @@ export function resolveInterface(
   }
   return v4.address;
 }
+
+/** `IFF_UP`, `IFF_LOOPBACK` and `IFF_MULTICAST` of Linux's interface flags. */
+const IFF = { UP: 0x1, LOOPBACK: 0x8, MULTICAST: 0x1000 } as const;
+
+/** False once reading `/sys` was refused: never tried again. */
+let flagsReadable = Deno.build.os === "linux";
+
+/**
+ * An interface's flags from `/sys/class/net/NAME/flags`, or `undefined`
+ * where they cannot be read (not Linux; Deno 2.9.6 reads `/sys` only
+ * with `--allow-all`).
+ */
+function sysInterfaceFlags(name: string): number | undefined {
+  if (!flagsReadable || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
+    return undefined;
+  }
+  try {
+    const flags = Number(Deno.readTextFileSync(`/sys/class/net/${name}/flags`));
+    return Number.isInteger(flags) ? flags : undefined;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) flagsReadable = false;
+    return undefined;
+  }
+}
+
+/** An interface a user may choose with `-i`, as {@linkcode interfaceChoices} lists it. */
+export interface InterfaceChoice {
+  /** Interface name, such as `eth0`. */
+  name: string;
+  /** One of its addresses of the family asked for (IPv6: a global one before a link-local one). */
+  address: string;
+  /** Whether it is the loopback interface (this host only). */
+  loopback: boolean;
+  /**
+   * Whether it carries multicast: `IFF_MULTICAST` where the flags can be
+   * read, otherwise true for every interface but the loopback one (which
+   * Linux never flags, though it delivers multicast on this host).
+   */
+  multicast: boolean;
+  /** Whether it is up (`IFF_UP`), where the flags can be read. */
+  up?: boolean;
+}
+
+/**
+ * This host's interfaces with an address of `family`, for the user to
+ * choose one with `-i`: multicast-capable interfaces that are up first,
+ * then the others, the loopback interface last (it reaches this host
+ * only). Empty when the interface list cannot be read (no
+ * `--allow-sys=networkInterfaces`); never prompts.
+ *
+ * @param family The family of the group.
+ * @param options `list` instead of `Deno.networkInterfaces()`, `flags` instead of `/sys/class/net/NAME/flags` (`undefined`: unknown).
+ * @returns The interfaces, best first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { interfaceChoices } from "./interface.ts";
+ * const list = [
+ *   { name: "lo", family: "IPv4" as const, address: "127.0.0.1" },
+ *   { name: "eth0", family: "IPv4" as const, address: "10.77.1.11" },
+ *   { name: "eth0", family: "IPv6" as const, address: "fe80::1" },
+ * ];
+ * const choices = interfaceChoices("IPv4", { list, flags: () => undefined });
+ * assert.deepEqual(choices.map((c) => c.name), ["eth0", "lo"]);
+ * assert.equal(choices[0].multicast, true);
+ * ```
+ */
+export function interfaceChoices(
+  family: Family,
+  options: {
+    list?: InterfaceEntry[];
+    flags?: (name: string) => number | undefined;
+  } = {},
+): InterfaceChoice[] {
+  const entries = options.list ?? readableInterfaces(true) ?? [];
+  const flagsOf = options.flags ?? sysInterfaceFlags;
+  const byName = new Map<string, InterfaceEntry[]>();
+  for (const entry of entries) {
+    if (entry.family !== family) continue;
+    byName.set(entry.name, [...byName.get(entry.name) ?? [], entry]);
+  }
+  const choices: InterfaceChoice[] = [];
+  for (const [name, addresses] of byName) {
+    const global = addresses.find((entry) =>
+      !/^fe[89ab][0-9a-f]:/i.test(entry.address)
+    );
+    const address = (global ?? addresses[0]).address;
+    const flags = flagsOf(name);
+    const loopback = flags === undefined
+      ? address === "::1" || address.startsWith("127.")
+      : (flags & IFF.LOOPBACK) !== 0;
+    choices.push({
+      name,
+      address,
+      loopback,
+      multicast: flags === undefined
+        ? !loopback
+        : (flags & IFF.MULTICAST) !== 0,
+      ...(flags === undefined ? {} : { up: (flags & IFF.UP) !== 0 }),
+    });
+  }
+  const rank = (choice: InterfaceChoice) =>
+    (choice.loopback ? 4 : 0) + (choice.multicast ? 0 : 2) +
+    (choice.up === false ? 1 : 0);
+  return choices.sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * The interfaces of {@linkcode interfaceChoices} as one line for a
+ * message: `eth0 10.77.1.11, lo 127.0.0.1 (this host only)`; those that
+ * are down or lack the multicast flag say so.
+ *
+ * @param choices What {@linkcode interfaceChoices} returned.
+ * @returns The line; empty when there are none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeInterfaceChoices } from "./interface.ts";
+ * assert.equal(
+ *   describeInterfaceChoices([
+ *     { name: "eth0", address: "10.77.1.11", loopback: false, multicast: true },
+ *     { name: "eth1", address: "10.77.2.11", loopback: false, multicast: false, up: false },
+ *     { name: "lo", address: "127.0.0.1", loopback: true, multicast: false },
+ *   ]),
+ *   "eth0 10.77.1.11, eth1 10.77.2.11 (down, multicast off), lo 127.0.0.1 (this host only)",
+ * );
+ * ```
+ */
+export function describeInterfaceChoices(choices: InterfaceChoice[]): string {
+  return choices.map((choice) => {
+    const notes = choice.loopback ? ["this host only"] : [
+      ...(choice.up === false ? ["down"] : []),
+      ...(choice.multicast ? [] : ["multicast off"]),
+    ];
+    return `${choice.name} ${choice.address}${
+      notes.length === 0 ? "" : ` (${notes.join(", ")})`
+    }`;
+  }).join(", ");
+}

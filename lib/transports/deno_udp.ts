@@ -16,6 +16,7 @@
 import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
 import { formatEndpoint } from "../address.ts";
 import { errorText, McastTypeError, SocketError } from "../errors.ts";
+import { errnoOf, explainSocketFailure } from "./socket_failure.ts";
 import type {
   DatagramHandler,
   Peer,
@@ -122,10 +123,17 @@ class DatagramTransport implements Transport {
     try {
       membership = await this.#conn.joinMulticastV4(group, iface ?? "0.0.0.0");
     } catch (error) {
+      const call = {
+        operation: "join",
+        family: this.family,
+        address: group,
+        iface,
+      } as const;
       throw new SocketError(
-        `Cannot join group ${group} on ${
-          iface === undefined ? "the default interface" : `interface ${iface}`
-        }: ${errorText(error)}`,
+        explainSocketFailure(call, errnoOf(error)) ??
+          `Cannot join group ${group} on ${
+            iface === undefined ? "the default interface" : `interface ${iface}`
+          }: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -186,11 +194,19 @@ class DatagramTransport implements Transport {
         port,
       });
     } catch (error) {
+      const call = {
+        operation: "send",
+        family: this.family,
+        address,
+        port,
+        bytes: data.byteLength,
+      } as const;
       throw new SocketError(
-        `Cannot send to ${formatEndpoint(address, port)}: ${errorText(error)}`,
-        {
-          cause: error,
-        },
+        explainSocketFailure(call, errnoOf(error)) ??
+          `Cannot send to ${formatEndpoint(address, port)}: ${
+            errorText(error)
+          }`,
+        { cause: error },
       );
     }
   }
@@ -253,21 +269,22 @@ export const openDenoTransport: TransportFactory = (
       ),
     );
   }
+  const { address, port } = options;
   try {
     const conn = api({
       transport: "udp",
-      hostname: options.address,
-      port: options.port,
+      hostname: address,
+      port,
       reuseAddress: options.reuseAddress,
       loopback: true,
     });
     return Promise.resolve(new DatagramTransport(conn));
   } catch (error) {
+    const call = { operation: "bind", family: "IPv4", address, port } as const;
     return Promise.reject(
       new SocketError(
-        `Cannot bind ${options.address} port ${options.port}: ${
-          errorText(error)
-        }`,
+        explainSocketFailure(call, errnoOf(error)) ??
+          `Cannot bind ${address} port ${port}: ${errorText(error)}`,
         { cause: error },
       ),
     );

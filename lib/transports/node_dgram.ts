@@ -15,14 +15,20 @@
  */
 
 import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
-import { formatEndpoint } from "../address.ts";
+import { formatEndpoint, isMulticast } from "../address.ts";
 import dgram from "node:dgram";
 import {
+  errorCode,
   errorText,
   McastRangeError,
   McastTypeError,
   SocketError,
 } from "../errors.ts";
+import {
+  errnoOf,
+  explainSocketFailure,
+  type FailedCall,
+} from "./socket_failure.ts";
 import type {
   DatagramHandler,
   Family,
@@ -34,6 +40,71 @@ import type {
 
 function on(iface: string | undefined): string {
   return iface === undefined ? "the default interface" : `interface ${iface}`;
+}
+
+/**
+ * The errno of a failed join. Deno's node:dgram reports every failed join
+ * as `EINVAL`; on no interface in particular, the kernel refuses a join
+ * only when it has no route for the group (`ENODEV`), so that is the one
+ * it means.
+ */
+function joinErrno(
+  error: unknown,
+  iface: string | undefined,
+): string | undefined {
+  const errno = errnoOf(error);
+  return errno === "EINVAL" && iface === undefined ? "ENODEV" : errno;
+}
+
+/**
+ * Whether this host has a route for `group`: the kernel looks for one to
+ * join a group on no interface in particular, and refuses the join
+ * without one. Asked on a throw-away socket, only after a send to the
+ * group failed for a reason Deno's node:dgram did not report; where there
+ * is a route, the socket joins and leaves at once.
+ */
+function hasRoute(group: string, family: Family): Promise<boolean> {
+  const probe = dgram.createSocket(family === "IPv6" ? "udp6" : "udp4");
+  return new Promise((resolve) => {
+    const done = (routed: boolean) => {
+      try {
+        probe.close();
+      } catch { /* never bound */ }
+      resolve(routed);
+    };
+    // Cannot tell: say nothing about routes.
+    probe.once("error", () => done(true));
+    probe.bind(0, () => {
+      try {
+        probe.addMembership(group);
+      } catch {
+        return done(false);
+      }
+      try {
+        probe.dropMembership(group);
+      } catch { /* closing leaves it */ }
+      done(true);
+    });
+  });
+}
+
+/**
+ * The errno of a failed send. Deno's node:dgram names only `EMSGSIZE`
+ * and reports every other failure as `UNKNOWN`; a send to a group on no
+ * interface in particular fails that way when there is no route for the
+ * group (`ENETUNREACH`), which {@linkcode hasRoute} tells apart from the
+ * rest (a firewall rule, an interface that is down), still `UNKNOWN`.
+ */
+async function sendErrno(
+  error: unknown,
+  call: FailedCall,
+): Promise<string | undefined> {
+  const errno = errnoOf(error);
+  if (errno !== undefined || errorCode(error) !== "UNKNOWN") return errno;
+  if (call.iface === undefined && isMulticast(call.address)) {
+    if (!await hasRoute(call.address, call.family)) return "ENETUNREACH";
+  }
+  return "UNKNOWN";
 }
 
 /** Deno's own per-datagram allocation, enough for any UDP datagram. */
@@ -62,8 +133,14 @@ class DgramTransport implements Transport {
   #sending = new Set<(error: Error) => void>();
   /** Bytes Deno allocates per datagram. */
   #receiveBytes = FULL_RECEIVE_BYTES;
+  /** The outgoing multicast interface, once set. */
+  #interface: string | undefined;
 
-  constructor(socket: dgram.Socket, family: Family, receiveBytes: number) {
+  constructor(
+    socket: dgram.Socket,
+    family: Family,
+    receiveBytes: number,
+  ) {
     this.#socket = socket;
     this.family = family;
     if (receiveBytes < FULL_RECEIVE_BYTES) {
@@ -84,8 +161,15 @@ class DgramTransport implements Transport {
     try {
       this.#socket.addMembership(group, iface);
     } catch (error) {
+      const call = {
+        operation: "join",
+        family: this.family,
+        address: group,
+        iface,
+      } as const;
       throw new SocketError(
-        `Cannot join group ${group} on ${on(iface)}: ${errorText(error)}`,
+        explainSocketFailure(call, joinErrno(error, iface)) ??
+          `Cannot join group ${group} on ${on(iface)}: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -178,6 +262,7 @@ class DgramTransport implements Transport {
   setInterface(iface: string): void {
     try {
       this.#socket.setMulticastInterface(iface);
+      this.#interface = iface;
     } catch (error) {
       throw new SocketError(
         `Cannot send multicast through interface ${iface}: ${errorText(error)}`,
@@ -195,17 +280,31 @@ class DgramTransport implements Transport {
             `Cannot send to ${formatEndpoint(address, port)}: ${
               errorText(error)
             }`,
-            {
-              cause: error,
-            },
+            { cause: error },
           ),
         );
       };
       this.#sending.add(fail);
       this.#socket.send(data, port, address, (error) => {
-        if (error) return fail(error);
-        this.#sending.delete(fail);
-        resolve();
+        if (!error) {
+          this.#sending.delete(fail);
+          return resolve();
+        }
+        if (!this.#sending.has(fail)) return; // rejected by close()
+        const call: FailedCall = {
+          operation: "send",
+          family: this.family,
+          address,
+          port,
+          iface: this.#interface,
+          bytes: data.byteLength,
+        };
+        sendErrno(error, call).then((errno) => {
+          if (!this.#sending.delete(fail)) return;
+          const message = explainSocketFailure(call, errno);
+          if (message === undefined) return fail(error);
+          reject(new SocketError(message, { cause: error }));
+        });
       });
     });
   }
@@ -300,8 +399,9 @@ class DgramTransport implements Transport {
 export const openDgramTransport: TransportFactory = (
   options: TransportOpenOptions,
 ): Promise<Transport> => {
+  const { family, address, port } = options;
   const socket = dgram.createSocket({
-    type: options.family === "IPv6" ? "udp6" : "udp4",
+    type: family === "IPv6" ? "udp6" : "udp4",
     reuseAddr: options.reuseAddress,
   });
   return new Promise((resolve, reject) => {
@@ -309,23 +409,23 @@ export const openDgramTransport: TransportFactory = (
       try {
         socket.close();
       } catch { /* never bound */ }
+      const call = { operation: "bind", family, address, port } as const;
       reject(
         new SocketError(
-          `Cannot bind ${options.address} port ${options.port}: ${
-            errorText(error)
-          }`,
+          explainSocketFailure(call, errnoOf(error)) ??
+            `Cannot bind ${address} port ${port}: ${errorText(error)}`,
           { cause: error },
         ),
       );
     };
     socket.once("error", fail);
     try {
-      socket.bind(options.port, options.address, () => {
+      socket.bind(port, address, () => {
         socket.off("error", fail);
         resolve(
           new DgramTransport(
             socket,
-            options.family,
+            family,
             options.receiveBytes ?? FULL_RECEIVE_BYTES,
           ),
         );

@@ -51,6 +51,7 @@ import type {
   TransportFactory,
   TransportOpenOptions,
 } from "../transport.ts";
+import type { FailedCall } from "../socket_failure.ts";
 
 /**
  * Tuning of the FFI transport; every field has a default that suits
@@ -422,6 +423,7 @@ export class FfiTransport implements Transport {
             sendError(
               this.#describeSend(data.byteLength, address, port),
               error,
+              this.#failedSend(data.byteLength, address, port),
             ),
           );
         }
@@ -431,7 +433,20 @@ export class FfiTransport implements Transport {
       data,
       to,
       this.#describeSend(data.byteLength, address, port),
+      this.#failedSend(data.byteLength, address, port),
     );
+  }
+
+  /** A send as `socket_failure.ts` explains its failures. */
+  #failedSend(bytes: number, address: string, port: number): FailedCall {
+    return {
+      operation: "send",
+      family: this.family,
+      address,
+      port,
+      iface: this.#interface,
+      bytes,
+    };
   }
 
   #describeSend(bytes: number, address: string, port: number): string {

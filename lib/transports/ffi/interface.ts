@@ -153,5 +153,5 @@ export function setMulticastInterface(
         choice.index,
       );
     }
-  });
+  }, { operation: "interface", family, address: iface });
 }

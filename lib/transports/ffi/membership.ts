@@ -42,6 +42,9 @@ export function changeMembership(
   const ip = parseGroup(libc, family, action, group);
   const where = `${action} group ${group} on ${interfaceText(iface)}`;
   const choice = resolveInterface(libc, family, where, iface);
+  const failed = join
+    ? { operation: "join", family, address: group, iface } as const
+    : undefined;
   osCall(`Cannot ${where}`, () => {
     if (family === "IPv4") {
       const name = join ? LINUX.IP_ADD_MEMBERSHIP : LINUX.IP_DROP_MEMBERSHIP;
@@ -50,7 +53,7 @@ export function changeMembership(
       const name = join ? LINUX.IPV6_JOIN_GROUP : LINUX.IPV6_LEAVE_GROUP;
       libc.setIpv6Mreq(fd, name, ip, choice.index);
     }
-  });
+  }, failed);
 }
 
 /**

@@ -9,10 +9,13 @@
 
 import { SocketError } from "../../errors.ts";
 import { ErrnoError } from "./libc.ts";
+import { explainSocketFailure, type FailedCall } from "../socket_failure.ts";
 
 /**
  * Runs libc calls, turning an `ErrnoError` into a `SocketError` whose
- * message starts with `what` and whose `cause` is the `ErrnoError`.
+ * message starts with `what` and whose `cause` is the `ErrnoError`; when
+ * `call` says what was done and the errno is one a user can cause, the
+ * message is the sentence `socket_failure.ts` has for it.
  *
  * @example
  * ```ts
@@ -31,12 +34,19 @@ import { ErrnoError } from "./libc.ts";
  * );
  * ```
  */
-export function osCall<T>(what: string, call: () => T): T {
+export function osCall<T>(
+  what: string,
+  call: () => T,
+  failed?: FailedCall,
+): T {
   try {
     return call();
   } catch (error) {
     if (error instanceof ErrnoError) {
-      throw new SocketError(`${what}: ${error.detail}`, { cause: error });
+      const explained = failed && explainSocketFailure(failed, error.code);
+      throw new SocketError(explained ?? `${what}: ${error.detail}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -11,6 +11,7 @@
 
 import { SocketError } from "../../errors.ts";
 import { ErrnoError, type Libc, LINUX, type RawSocketAddress } from "./libc.ts";
+import { explainSocketFailure, type FailedCall } from "../socket_failure.ts";
 
 /** How long a send may wait for room in a full send buffer. */
 const SEND_RETRY_MS = 2000;
@@ -20,6 +21,7 @@ interface PendingSend {
   data: Uint8Array;
   to: RawSocketAddress;
   description: string;
+  call: FailedCall | undefined;
   since: number;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -60,19 +62,22 @@ export class FfiSendQueue {
 
   /**
    * Queues a copy of `data` for `to`; resolves once the kernel takes it.
-   * Rejects with `SocketError` (message `Cannot send ${description}: …`)
-   * when sending fails or the buffer stays full for 2 s.
+   * Rejects with `SocketError` (message `Cannot send ${description}: …`,
+   * or the sentence for `call`'s errno, see {@linkcode sendError}) when
+   * sending fails or the buffer stays full for 2 s.
    */
   enqueue(
     data: Uint8Array,
     to: RawSocketAddress,
     description: string,
+    call?: FailedCall,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({
         data: data.slice(),
         to,
         description,
+        call,
         since: Date.now(),
         resolve,
         reject,
@@ -111,7 +116,7 @@ export class FfiSendQueue {
       } catch (error) {
         if (!isRetryable(error)) {
           this.#pending.shift();
-          head.reject(sendError(head.description, error));
+          head.reject(sendError(head.description, error, head.call));
           continue;
         }
         if (Date.now() - head.since < SEND_RETRY_MS) {
@@ -150,7 +155,8 @@ export function isRetryable(error: unknown): boolean {
 
 /**
  * The error a failed send rejects with: a `SocketError` saying what was
- * sent (`description`) and why, caused by the `ErrnoError`.
+ * sent (`description`) and why, caused by the `ErrnoError`; for an errno
+ * a user can cause, the sentence `socket_failure.ts` has for `call`.
  *
  * @example
  * ```ts
@@ -162,11 +168,17 @@ export function isRetryable(error: unknown): boolean {
  * assert.equal(error.message, "Cannot send 3 bytes to 239.1.2.3:5000: ENETUNREACH");
  * ```
  */
-export function sendError(description: string, error: unknown): Error {
+export function sendError(
+  description: string,
+  error: unknown,
+  call?: FailedCall,
+): Error {
   if (error instanceof ErrnoError) {
-    return new SocketError(`Cannot send ${description}: ${error.detail}`, {
-      cause: error,
-    });
+    const explained = call && explainSocketFailure(call, error.code);
+    return new SocketError(
+      explained ?? `Cannot send ${description}: ${error.detail}`,
+      { cause: error },
+    );
   }
   return error instanceof Error ? error : new SocketError(String(error));
 }

@@ -86,7 +86,12 @@ export function openSocket(
       () => libc.socket(family),
     );
     configure(libc, fd, where, options, receiveBufferBytes);
-    osCall(`Cannot bind ${where}`, () => libc.bind(fd, bindTo));
+    osCall(`Cannot bind ${where}`, () => libc.bind(fd, bindTo), {
+      operation: "bind",
+      family,
+      address,
+      port,
+    });
     const bound = osCall(
       `Cannot read the address of ${where}`,
       () => libc.socketName(fd),
