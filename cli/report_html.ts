@@ -50,12 +50,14 @@ export interface ReportGroup {
 
 /** Keeps what the report draws: when each request left and each responder's answers. */
 export class RunRecorder {
-  readonly #started = performance.now();
+  /** When the first request left: the time axis starts there. */
+  #started: number | undefined;
   readonly #sentAt: number[] = [];
   readonly #traces = new Map<string, Trace>();
 
   /** Notes the requests sent so far (`onSent`). */
   sent(count: number): void {
+    this.#started ??= performance.now();
     const now = performance.now() - this.#started;
     while (this.#sentAt.length < Math.min(count, MAX_REQUESTS)) {
       this.#sentAt.push(now);
@@ -92,22 +94,20 @@ function escape(text: string): string {
     .replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 }
 
-/** A number rounded for an axis label. */
+/** A number rounded for an axis label (the ticks are round already). */
 function label(value: number): string {
-  if (value === 0) return "0";
-  const digits = value >= 100 ? 0 : value >= 1 ? 1 : 3;
-  return String(Number(value.toFixed(digits)));
+  return String(Number(value.toPrecision(4)));
 }
 
 /**
- * The upper end of an axis: the first round value (1, 1.2, 2, 2.4, 4, 5, 6,
+ * The upper end of an axis: the first round value (1, 1.2, 2, 2.4, 3, 4, 5, 6,
  * 8 times a power of ten; each splits into four round ticks) at or above
  * the largest value; 1 for none.
  */
 function axisTop(max: number): number {
   if (!(max > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 1.2, 2, 2.4, 4, 5, 6, 8, 10]) {
+  for (const step of [1, 1.2, 2, 2.4, 3, 4, 5, 6, 8, 10]) {
     if (step * power >= max) return step * power;
   }
   return 10 * power;
@@ -162,8 +162,7 @@ function axes(
 function timeline(trace: Trace, sentAt: readonly number[]): string {
   const plotW = WIDTH - LEFT - RIGHT;
   const plotH = HEIGHT - TOP - BOTTOM;
-  const seconds = (sentAt.at(-1) ?? 0) / 1000;
-  const xMax = seconds > 0 ? seconds : 1;
+  const xMax = axisTop((sentAt.at(-1) ?? 0) / 1000);
   let yMaxSeen = 0;
   for (const rtt of trace.rtt.values()) yMaxSeen = Math.max(yMaxSeen, rtt);
   const yMax = axisTop(yMaxSeen);
@@ -212,7 +211,7 @@ function histogram(trace: Trace): string {
   for (const value of values) {
     counts[Math.min(BINS - 1, Math.floor((value / top) * BINS))]++;
   }
-  const highest = Math.max(1, ...counts);
+  const highest = axisTop(Math.max(1, ...counts));
   const bars = counts.map((count, bin) => {
     if (count === 0) return "";
     const h = (count / highest) * plotH;
@@ -284,7 +283,7 @@ h1{font-size:20px}h2{font-size:16px;margin:24px 0 4px}
 svg{display:block;width:100%;max-width:${WIDTH}px;height:auto;background:#fafafa;margin:6px 0}
 svg text{font-size:11px;fill:#555}.axis{stroke:#333}.grid{stroke:#e2e2e2}
 .dots circle{fill:#1f6feb}.lost{stroke:#d1242f;stroke-width:2}.bars rect{fill:#2da44e}h2.group{font-size:18px;border-top:2px solid #333;padding-top:12px}
-table{border-collapse:collapse;margin-top:8px}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}
+table{border-collapse:collapse;margin-top:8px}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
 th:first-child,td:first-child,.text{text-align:left}`;
 
 /**

@@ -21,8 +21,9 @@ export interface SendOptions extends SenderOptions, SendRunOptions {}
 
 /**
  * Sends `count` messages to a group, `interval` apart, and yields each
- * reply as it arrives until `timeout` after the last send; then yields a
- * summary. All options are checked before any socket opens. Breaking out
+ * reply as it arrives until `timeout` after the last send (or, with
+ * `expect` / `expectFrom`, until the expected responders answered); then
+ * yields a summary with a row per responder. All options are checked before any socket opens. Breaking out
  * of the loop closes the socket. One socket per call: to send again and
  * again, keep a {@linkcode Sender} open instead.
  *

@@ -117,7 +117,10 @@ export class Sender implements AsyncDisposable {
    * Sends `count` messages, `interval` apart, and yields each reply as it
    * arrives until `timeout` after the last send; then yields a summary.
    * The options and the message are checked before anything is sent.
-   * Breaking out of the loop ends the run; the socket stays open.
+   * With `expect` or `expectFrom`, a round (a request and the wait after
+   * it) ends as soon as the expected responders answered it: the next
+   * request leaves at once, and after the last one the run ends. Breaking
+   * out of the loop ends the run; the socket stays open.
    *
    * @param message A value for the codec, or a string / bytes without one.
    * @param options Count, interval or rate, timeout, sequence numbers, abort signal.
