@@ -57,6 +57,7 @@ export type {
 // Listening.
 export {
   listen,
+  type ListenDropEvent,
   type Listener,
   type ListenErrorEvent,
   type ListenEvent,

@@ -104,6 +104,8 @@ function eventLine(event: ListenEvent): string {
       return `reply to ${
         formatEndpoint(event.to, event.port)
       }  ${event.size} bytes`;
+    case "drop":
+      return `drop (${event.reason}): ${event.message}; to change it: ${event.hint}`;
     case "error":
       return `error (${event.kind})${
         event.from === undefined

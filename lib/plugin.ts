@@ -74,9 +74,12 @@ export interface ListenerStats {
   /** Datagrams still being answered (an asynchronous responder, a jitter delay, a send under way). */
   pending: number;
   /**
-   * Datagrams the kernel dropped because the socket's receive buffer was
-   * full: never read, so in no other counter. Only on transports that can
-   * see it (FFI); as of the latest datagram that arrived after a drop.
+   * Datagrams the kernel dropped for the socket, mostly because its
+   * receive buffer was full: never read, so in no other counter (and not
+   * in `received`). Read once a second and when the listener closes;
+   * absent where this process cannot read it (see the README: the `ffi`
+   * transport always can, `deno` and `dgram` on Linux with Deno's
+   * `--allow-all`).
    */
   kernelDrops?: number;
 }

@@ -92,7 +92,7 @@ Deno.test("first use: status answers send --pad 512, and a short request gets a 
   assert.ok(reply.size <= 3 * 512, `a ${reply.size}-byte reply`);
   const stopped = await listener.stop("SIGTERM", 5_000);
   const hint = stopped.stderr.find((line) =>
-    line.startsWith("error (oversize)")
+    line.startsWith("drop (oversize): ")
   );
   assert.ok(hint, stopped.stderr.join("\n"));
   assert.match(

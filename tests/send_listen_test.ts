@@ -265,6 +265,8 @@ Deno.test("a listener survives undecodable payloads and a throwing plugin", asyn
   );
   assert.deepEqual(listener.stats, {
     ...newListenerStats(),
+    // Where this process can read it (Linux, --allow-all): none lost.
+    ...(listener.stats.kernelDrops === undefined ? {} : { kernelDrops: 0 }),
     received: 5,
     replied: 1,
     decodeErrors: 3,

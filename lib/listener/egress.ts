@@ -11,6 +11,7 @@ import { errorCode, errorText } from "../errors.ts";
 import type { ListenerStats } from "../plugin.ts";
 import { frameReply } from "../wire/sequence.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
+import type { Drops } from "./drops.ts";
 import type { ListenPlan } from "./options.ts";
 
 /** The reply step of a listener. */
@@ -87,34 +88,24 @@ function transmitter(
  * @param plan The listener's checked options.
  * @param transport Its socket.
  * @param stats Its counters.
+ * @param drops Where replies dropped over the cap or a rate limit are reported.
  * @returns The step.
  */
 export function createEgress(
   plan: ListenPlan,
   transport: Transport,
   stats: ListenerStats,
+  drops: Drops,
 ): Egress {
-  const { auth, limiter, jitterMs, maxReplyBytes, onEvent, responder } = plan;
+  const { auth, limiter, jitterMs, maxReplyBytes } = plan;
   const transmit = transmitter(transport, stats, plan);
   const jitterTimers = new Set<ReturnType<typeof setTimeout>>();
-  let oversizeLoggedAt = -Infinity;
 
   const oversize = (datagram: Uint8Array, from: Peer, requestSize: number) => {
     stats.oversize++;
-    // One line a second at most: the counter has the exact number.
-    const now = performance.now();
-    if (now - oversizeLoggedAt < 1000) return;
-    oversizeLoggedAt = now;
-    const size = datagram.byteLength;
-    onEvent?.({
-      event: "error",
-      kind: "oversize",
-      from: from.address,
-      port: from.port,
-      message:
-        `Reply of ${size} bytes from "${responder.name}" dropped: more than ${REPLY_AMPLIFICATION_LIMIT}x the ${requestSize}-byte request (pad requests with send --pad ${
-          Math.ceil(size / REPLY_AMPLIFICATION_LIMIT)
-        }, or raise this listener's cap with --max-reply-bytes ${size})`,
+    drops.report("oversize", from, {
+      replyBytes: datagram.byteLength,
+      requestBytes: requestSize,
     });
   };
 
@@ -137,6 +128,7 @@ export function createEgress(
         !limiter.allow(from.address, performance.now())
       ) {
         stats.rateLimited++;
+        drops.report("rateLimited", from);
         return;
       }
       stats.pending++;

@@ -1,6 +1,6 @@
 /**
- * What a listener reports through `onEvent`: every message, reply and
- * error, for logging.
+ * What a listener reports through `onEvent`: every message, reply, drop
+ * and error, for logging.
  *
  * @module
  */
@@ -31,6 +31,45 @@ export interface ListenReplyEvent {
   size: number;
 }
 
+/**
+ * Datagrams dropped for one reason, as it happens, with the flag or action
+ * that would change it. At most one event per reason a second: `count`
+ * has every drop of that reason since the previous event (the counters in
+ * `stats` and the summary have the exact totals).
+ */
+export interface ListenDropEvent {
+  /** Always `"drop"`. */
+  event: "drop";
+  /**
+   * Why, named as the counter that counts it: a sender outside the
+   * allowed ranges (`refused`), a reply over a rate limit
+   * (`rateLimited`) or over the reply cap (`oversize`), a request without
+   * a signature (`unsigned`), with a bad one (`badSignature`), too old
+   * (`stale`) or seen before (`replayed`), or datagrams the kernel dropped
+   * before the listener could read them (`kernel`, counted as
+   * `kernelDrops`).
+   */
+  reason:
+    | "refused"
+    | "rateLimited"
+    | "oversize"
+    | "unsigned"
+    | "badSignature"
+    | "stale"
+    | "replayed"
+    | "kernel";
+  /** Drops of this reason since the previous drop event of this reason. */
+  count: number;
+  /** The latest sender dropped (or whose reply was); absent for `kernel`. */
+  from?: string;
+  /** Its port. */
+  port?: number;
+  /** What happened, as a sentence. */
+  message: string;
+  /** What changes it: a flag (`--allow-from 10.77.2.0/24`) or an action. */
+  hint: string;
+}
+
 /** Something failed for one datagram, or in a hook; the listener goes on. */
 export interface ListenErrorEvent {
   /** Always `"error"`. */
@@ -39,8 +78,6 @@ export interface ListenErrorEvent {
   kind:
     | "decode"
     | "plugin"
-    | "oversize"
-    | "auth"
     | "send"
     | "socket"
     | "teardown"
@@ -59,6 +96,7 @@ export interface ListenErrorEvent {
 export type ListenEvent =
   | ListenMessageEvent
   | ListenReplyEvent
+  | ListenDropEvent
   | ListenErrorEvent;
 
 /** Where a listener's steps report events: `onEvent`, or nowhere. */

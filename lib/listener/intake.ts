@@ -9,9 +9,15 @@
 import { dispatch, type Outcome, type Pipeline } from "../dispatch.ts";
 import { errorText } from "../errors.ts";
 import type { ListenerStats, ResponderContext } from "../plugin.ts";
+import {
+  type Authenticator,
+  isSignedRequest,
+  type Opened,
+} from "../safety/auth.ts";
 import { unpadRequest } from "../wire/padding.ts";
 import { unframeRequest } from "../wire/sequence.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
+import type { Drops } from "./drops.ts";
 import type { Egress } from "./egress.ts";
 import type { ListenPlan } from "./options.ts";
 
@@ -22,6 +28,17 @@ const AUTH_COUNTERS = {
   "stale": "stale",
   "replayed": "replayed",
 } as const;
+
+/** Why a datagram that filled the transport's buffer cannot be read. */
+const CUT = (bytes: number, transport: string | undefined) =>
+  `Datagram cut at ${bytes} bytes by the ${transport} transport's receive buffer; later ones up to 64 KiB arrive whole`;
+
+/**
+ * Why a listener without a key cannot read a signed request: the codec
+ * sees the envelope (`--key-file` on the sender), not the payload.
+ */
+const SIGNED_WITHOUT_KEY = (bytes: number) =>
+  `Datagram of ${bytes} bytes is a request signed with an mcast key (send --key-file), and this listener has no key: start it with --key-file and the sender's key file`;
 
 /** The receive step of a listener. */
 export interface Intake {
@@ -99,6 +116,22 @@ function finisher(
   };
 }
 
+/** Opens signed requests; counts and reports those it refuses. */
+function opener(
+  auth: Authenticator,
+  stats: ListenerStats,
+  drops: Drops,
+): (bytes: Uint8Array, from: Peer) => Opened | undefined {
+  return (bytes, from) => {
+    const opened = auth.openRequest(bytes);
+    if (opened.ok) return opened;
+    const counter = AUTH_COUNTERS[opened.reason];
+    stats[counter]++;
+    drops.report(counter, from);
+    return undefined;
+  };
+}
+
 /**
  * Builds the receive step of a listener.
  *
@@ -106,7 +139,7 @@ function finisher(
  * @param transport Its socket.
  * @param context What the responder is handed.
  * @param stats The listener's counters (the context has a read-only view).
- * @param egress Where replies go.
+ * @param steps Where replies go (`egress`) and drops are reported (`drops`).
  * @returns The step; hand `receive` to `transport.onDatagram`.
  */
 export function createIntake(
@@ -114,42 +147,34 @@ export function createIntake(
   transport: Transport,
   context: ResponderContext,
   stats: ListenerStats,
-  egress: Egress,
+  steps: { egress: Egress; drops: Drops },
 ): Intake {
   const { filter, auth, codec, responder, respondTimeoutMs } = plan;
+  const { egress, drops } = steps;
   const pipeline: Pipeline = { codec, responder, context, respondTimeoutMs };
   const undecodable = decodeFailure(plan, stats);
   const finish = finisher(plan, stats, egress, undecodable);
-  const kernelDrops = transport.droppedByKernel?.bind(transport);
-  if (kernelDrops !== undefined) stats.kernelDrops = 0;
+  const open = auth === undefined ? undefined : opener(auth, stats, drops);
   let stopped = false;
 
   const receive = (data: Uint8Array, from: Peer, truncated?: boolean) => {
     if (stopped) return;
     stats.received++;
-    // A drop is reported with the next datagram the kernel queues.
-    if (kernelDrops !== undefined) stats.kernelDrops = kernelDrops();
     if (!filter.allows(from.address)) {
       stats.refused++;
+      drops.report("refused", from);
       return;
     }
     if (truncated === true) {
       // Its end is missing: it cannot be read, let alone answered.
-      undecodable(
-        from,
-        `Datagram cut at ${data.byteLength} bytes by the ${transport.name} transport's receive buffer; later ones up to 64 KiB arrive whole`,
-      );
-      return;
+      return undecodable(from, CUT(data.byteLength, transport.name));
     }
     const requestSize = data.byteLength;
     let bytes = transport.reusesBuffers ? data.slice() : data;
     let nonce: Uint8Array | undefined;
-    if (auth !== undefined) {
-      const opened = auth.openRequest(bytes);
-      if (!opened.ok) {
-        stats[AUTH_COUNTERS[opened.reason]]++;
-        return;
-      }
+    if (open !== undefined) {
+      const opened = open(bytes, from);
+      if (opened === undefined) return;
       bytes = opened.payload;
       nonce = opened.nonce;
     }
@@ -169,6 +194,14 @@ export function createIntake(
     }
     const outcome = dispatch(bytes, from, pipeline);
     if (!(outcome instanceof Promise)) {
+      // Only a listener without a key mistakes an envelope for a payload.
+      if (
+        outcome.kind === "decode-error" && open === undefined &&
+        isSignedRequest(data)
+      ) {
+        undecodable(from, SIGNED_WITHOUT_KEY(requestSize));
+        return;
+      }
       finish(outcome, from, requestSize, nonce, seq);
       return;
     }

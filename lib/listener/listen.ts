@@ -18,6 +18,7 @@ import {
   type ResponderContext,
 } from "../plugin.ts";
 import type { Transport } from "../transports/transport.ts";
+import { createDrops, type Drops } from "./drops.ts";
 import { createEgress, type Egress } from "./egress.ts";
 import { createIntake, type Intake } from "./intake.ts";
 import { type ListenOptions, type ListenPlan, planListen } from "./options.ts";
@@ -25,6 +26,7 @@ import { listenToGroups, severalGroups } from "./groups.ts";
 
 export type { ListenOptions } from "./options.ts";
 export type {
+  ListenDropEvent,
   ListenErrorEvent,
   ListenEvent,
   ListenMessageEvent,
@@ -134,7 +136,7 @@ function closer(
   plan: ListenPlan,
   transport: Transport,
   stats: ListenerStats,
-  steps: { intake: Intake; egress: Egress },
+  steps: { intake: Intake; egress: Egress; drops: Drops },
 ): { close(): Promise<ListenerStats>; closed: Promise<ListenerStats> } {
   const { group, iface, source, onEvent, signal } = plan;
   let resolveClosed!: (stats: ListenerStats) => void;
@@ -145,6 +147,8 @@ function closer(
   const close = (): Promise<ListenerStats> => {
     closing ??= (async () => {
       steps.intake.stop();
+      // The kernel's last count, while the socket is open.
+      steps.drops.stop();
       signal?.removeEventListener("abort", abort);
       steps.egress.cancel();
       try {
@@ -204,8 +208,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     stats,
   };
   await setUp(plan, context, transport);
-  const egress = createEgress(plan, transport, stats);
-  const intake = createIntake(plan, transport, context, stats, egress);
+  const drops = createDrops(plan, transport, stats);
+  const egress = createEgress(plan, transport, stats, drops);
+  const intake = createIntake(plan, transport, context, stats, {
+    egress,
+    drops,
+  });
   transport.onError((error) => {
     plan.onEvent?.({
       event: "error",
@@ -215,7 +223,11 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     });
   });
   transport.onDatagram(intake.receive);
-  const { close, closed } = closer(plan, transport, stats, { intake, egress });
+  const { close, closed } = closer(plan, transport, stats, {
+    intake,
+    egress,
+    drops,
+  });
   if (plan.signal?.aborted) await close();
   return {
     group: plan.group.address,

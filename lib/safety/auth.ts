@@ -68,6 +68,27 @@ function startsWith(bytes: Uint8Array, magic: Uint8Array): boolean {
 }
 
 /**
+ * Whether a datagram looks like a request signed by an mcast sender with
+ * a key (`--key-file`): its magic `MCQ1` and room for the envelope. For a
+ * listener without a key, which can only say so.
+ *
+ * @param datagram A received datagram.
+ * @returns True when it carries mcast's signature format.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Authenticator, isSignedRequest } from "./auth.ts";
+ * const sender = new Authenticator(new TextEncoder().encode("a shared secret of 16+ bytes"));
+ * assert.ok(isSignedRequest(sender.signRequest(new Uint8Array(3)).datagram));
+ * assert.equal(isSignedRequest(new TextEncoder().encode("MCQ1 hello")), false);
+ * ```
+ */
+export function isSignedRequest(datagram: Uint8Array): boolean {
+  return datagram.byteLength >= AUTH_OVERHEAD && startsWith(datagram, REQUEST);
+}
+
+/**
  * Signs and verifies datagrams with a shared key.
  *
  * @example Sign a request, open it, bind a reply to it

@@ -73,6 +73,8 @@ export class RateLimiter {
   readonly #maxSources: number;
   readonly #sources = new Map<string, Bucket>();
   readonly #all: Bucket;
+  /** Which limit refused the latest reply that {@linkcode allow} refused. */
+  #refusedBy: "source" | "global" = "source";
 
   /**
    * Creates the limiter.
@@ -99,6 +101,24 @@ export class RateLimiter {
       Math.floor(positive(options.maxSources ?? 10_000, "source table size")),
     );
     this.#all = { tokens: this.#globalBurst, at: 0, seen: 0 };
+  }
+
+  /**
+   * The limits in force, 0 for one that is off (for messages that name
+   * them).
+   */
+  get limits(): Required<Omit<RateLimitOptions, "maxSources">> {
+    return {
+      perSource: this.#perSource,
+      perSourceBurst: this.#perSourceBurst,
+      global: this.#global,
+      globalBurst: this.#globalBurst,
+    };
+  }
+
+  /** Which limit refused the latest reply {@linkcode allow} refused: one source's, or the global one. */
+  get refusedBy(): "source" | "global" {
+    return this.#refusedBy;
   }
 
   /** How many sources are tracked now (never more than `maxSources`). */
@@ -134,11 +154,17 @@ export class RateLimiter {
         }
         refill(bucket, now, this.#perSource, this.#perSourceBurst);
       }
-      if (bucket.tokens < 1) return false;
+      if (bucket.tokens < 1) {
+        this.#refusedBy = "source";
+        return false;
+      }
     }
     if (this.#global > 0) {
       refill(this.#all, now, this.#global, this.#globalBurst);
-      if (this.#all.tokens < 1) return false;
+      if (this.#all.tokens < 1) {
+        this.#refusedBy = "global";
+        return false;
+      }
       this.#all.tokens -= 1;
     }
     if (bucket !== undefined) bucket.tokens -= 1;

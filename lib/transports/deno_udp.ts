@@ -16,6 +16,7 @@
 import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
 import { formatEndpoint } from "../address.ts";
 import { errorText, McastTypeError, SocketError } from "../errors.ts";
+import { KernelDrops } from "./kernel_drops.ts";
 import { errnoOf, explainSocketFailure } from "./socket_failure.ts";
 import type {
   DatagramHandler,
@@ -82,9 +83,11 @@ class DatagramTransport implements Transport {
   #onError: ((error: Error) => void) | undefined;
   #closed = false;
   #loop: Promise<void>;
+  readonly #drops: KernelDrops;
 
-  constructor(conn: DatagramConn) {
+  constructor(conn: DatagramConn, drops: KernelDrops) {
     this.#conn = conn;
+    this.#drops = drops;
     this.#loop = this.#receive();
   }
 
@@ -211,6 +214,14 @@ class DatagramTransport implements Transport {
     }
   }
 
+  /**
+   * Datagrams the kernel dropped for this socket, from `/proc/net/udp`
+   * (see `kernel_drops.ts`); `undefined` where that cannot be read.
+   */
+  droppedByKernel(): number | undefined {
+    return this.#drops.read();
+  }
+
   onDatagram(handler: DatagramHandler): void {
     this.#handler = handler;
   }
@@ -270,6 +281,10 @@ export const openDenoTransport: TransportFactory = (
     );
   }
   const { address, port } = options;
+  const before = KernelDrops.beforeBind(
+    "IPv4",
+    options.reuseAddress && port !== 0,
+  );
   try {
     const conn = api({
       transport: "udp",
@@ -278,7 +293,13 @@ export const openDenoTransport: TransportFactory = (
       reuseAddress: options.reuseAddress,
       loopback: true,
     });
-    return Promise.resolve(new DatagramTransport(conn));
+    const bound = conn.addr as Deno.NetAddr;
+    const drops = new KernelDrops(
+      "IPv4",
+      { address: bound.hostname, port: bound.port },
+      before,
+    );
+    return Promise.resolve(new DatagramTransport(conn, drops));
   } catch (error) {
     const call = { operation: "bind", family: "IPv4", address, port } as const;
     return Promise.reject(

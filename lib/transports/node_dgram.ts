@@ -24,6 +24,7 @@ import {
   McastTypeError,
   SocketError,
 } from "../errors.ts";
+import { KernelDrops } from "./kernel_drops.ts";
 import {
   errnoOf,
   explainSocketFailure,
@@ -135,14 +136,17 @@ class DgramTransport implements Transport {
   #receiveBytes = FULL_RECEIVE_BYTES;
   /** The outgoing multicast interface, once set. */
   #interface: string | undefined;
+  readonly #drops: KernelDrops;
 
   constructor(
     socket: dgram.Socket,
     family: Family,
     receiveBytes: number,
+    drops: KernelDrops,
   ) {
     this.#socket = socket;
     this.family = family;
+    this.#drops = drops;
     if (receiveBytes < FULL_RECEIVE_BYTES) {
       try {
         this.#receiveBytes = setReceiveAllocation(socket, receiveBytes);
@@ -358,6 +362,14 @@ class DgramTransport implements Transport {
     );
   }
 
+  /**
+   * Datagrams the kernel dropped for this socket, from `/proc/net/udp`
+   * (see `kernel_drops.ts`); `undefined` where that cannot be read.
+   */
+  droppedByKernel(): number | undefined {
+    return this.#drops.read();
+  }
+
   close(): Promise<void> {
     this.#closed ??= new Promise((resolve) => {
       this.#socket.removeAllListeners("message");
@@ -404,6 +416,10 @@ export const openDgramTransport: TransportFactory = (
     type: family === "IPv6" ? "udp6" : "udp4",
     reuseAddr: options.reuseAddress,
   });
+  const before = KernelDrops.beforeBind(
+    family,
+    options.reuseAddress && port !== 0,
+  );
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
       try {
@@ -422,11 +438,17 @@ export const openDgramTransport: TransportFactory = (
     try {
       socket.bind(port, address, () => {
         socket.off("error", fail);
+        const { address: bound, port: boundPort } = socket.address();
         resolve(
           new DgramTransport(
             socket,
             family,
             options.receiveBytes ?? FULL_RECEIVE_BYTES,
+            new KernelDrops(
+              family,
+              { address: bound, port: boundPort },
+              before,
+            ),
           ),
         );
       });

@@ -93,10 +93,13 @@ export interface Transport {
   /** Close the socket; idempotent. */
   close(): Promise<void>;
   /**
-   * Datagrams the kernel dropped for this socket (its receive buffer was
-   * full) as last reported to it; only transports that can see it have it.
+   * Datagrams the kernel dropped for this socket (mostly because its
+   * receive buffer was full): the socket never saw them. `undefined` (or
+   * no method) where this process cannot read the count. A read may cost
+   * a system call or a read of `/proc`: callers ask about once a second,
+   * never per datagram.
    */
-  droppedByKernel?(): number;
+  droppedByKernel?(): number | undefined;
   /**
    * The socket's receive buffer in bytes, as the kernel reports it
    * (`SO_RCVBUF`); only transports that can read it have it.

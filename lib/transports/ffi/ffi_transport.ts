@@ -252,6 +252,8 @@ export class FfiTransport implements Transport {
   #errorHandler: ((error: Error) => void) | undefined;
   #receiver: FfiReceiver | undefined;
   #closed = false;
+  /** The kernel's drop count as last read. */
+  #drops = 0;
   #closing: Promise<void> | undefined;
   #lastDestination:
     | { address: string; port: number; raw: RawSocketAddress }
@@ -466,12 +468,22 @@ export class FfiTransport implements Transport {
   }
 
   /**
-   * Datagrams the kernel dropped for this socket because its receive
-   * buffer was full, as reported with the latest datagram queued after a
-   * drop (`SO_RXQ_OVFL`); 0 before any.
+   * Datagrams the kernel dropped for this socket (mostly because its
+   * receive buffer was full): the count now (`SO_MEMINFO`), or on kernels
+   * without it as the latest datagram queued after a drop reported it
+   * (`SO_RXQ_OVFL`). One `getsockopt`: ask about once a second. After
+   * `close()`, the last count read.
    */
   droppedByKernel(): number {
-    return this.#receiver?.dropped() ?? 0;
+    const reported = this.#receiver?.dropped() ?? 0;
+    if (!this.#closed) {
+      try {
+        this.#drops = this.#libc.socketDrops(this.#fd) ?? reported;
+      } catch {
+        this.#drops = reported;
+      }
+    }
+    return Math.max(this.#drops, reported);
   }
 
   /** Install the handler for asynchronous receive errors. */

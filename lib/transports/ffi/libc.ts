@@ -51,6 +51,7 @@ export const LINUX = {
   SO_RCVTIMEO: 20,
   SO_RCVBUFFORCE: 33,
   SO_RXQ_OVFL: 40,
+  SO_MEMINFO: 55,
   IPPROTO_IP: 0,
   IPPROTO_IPV6: 41,
   IP_MULTICAST_IF: 32,
@@ -311,6 +312,8 @@ const DATA = 4096; // staging for the payload of sendto
 const MAX_PAYLOAD = MAX_DATAGRAM_BYTES;
 const SCRATCH_SIZE = DATA + MAX_PAYLOAD;
 const MAX_C_STRING = 255;
+/** `SO_MEMINFO` up to `SK_MEMINFO_DROPS`, the ninth `u32` (Linux 4.x and later). */
+const MEMINFO_BYTES = 9 * 4;
 
 /**
  * A reference-counted handle on libc for the main thread, with one
@@ -441,6 +444,30 @@ export class Libc {
     return this.#view.getUint32(LEN, true) === 1
       ? this.#view.getUint8(OPT)
       : this.#view.getInt32(OPT, true);
+  }
+
+  /**
+   * The kernel's drop count for the socket: `SK_MEMINFO_DROPS` of
+   * `getsockopt(SO_MEMINFO)`, or `undefined` on a kernel that reports
+   * fewer counters.
+   */
+  socketDrops(fd: number): number | undefined {
+    this.#view.setUint32(LEN, MEMINFO_BYTES, true);
+    const { getsockopt } = this.#fn;
+    if (
+      getsockopt(
+        fd,
+        LINUX.SOL_SOCKET,
+        LINUX.SO_MEMINFO,
+        this.#optPtr,
+        this.#lenPtr,
+      ) < 0
+    ) {
+      this.#fail("getsockopt");
+    }
+    return this.#view.getUint32(LEN, true) < MEMINFO_BYTES
+      ? undefined
+      : this.#view.getUint32(OPT + MEMINFO_BYTES - 4, true);
   }
 
   /** `getsockopt` of a 4-byte IPv4 address (`IP_MULTICAST_IF`). */
