@@ -64,8 +64,9 @@ Options:
                          answers with at most 3x its request's size, so ask for
                          a larger reply (status: --pad 512) by padding
       --expect N         stop as soon as N distinct responders (addresses)
-                         answered; exit 1 if fewer did. With --count, each
-                         request's round ends as soon as they answered it
+                         answered (in each group); exit 1 if fewer did. With
+                         --count, each request's round ends as soon as they
+                         answered it
       --expect-from ADDR wait for this responder too (repeatable); the summary
                          names those that did not answer, and the exit is 1
       --report FILE.html write one self-contained HTML page of the run: per
@@ -395,9 +396,11 @@ function summaryLines(
     } from ${plural(summary.responders, "responder", "responders")}${
       summary.verified === undefined ? "" : `, ${summary.verified} verified`
     }${
-      summary.kernelDrops === undefined ? "" : `, ${
-        plural(summary.kernelDrops, "reply", "replies")
-      } dropped by the kernel (receive buffer full)`
+      summary.kernelDrops === undefined
+        ? ""
+        : `, ${
+          plural(summary.kernelDrops, "reply", "replies")
+        } dropped by the kernel (receive buffer full)`
     }`,
   ];
 }

@@ -104,6 +104,47 @@ Deno.test("report page: self-contained, with a timeline, lost requests and a his
   assert.match(html, /<td>33\.33%<\/td>/);
 });
 
+Deno.test("report page: several groups, each with its table and sections", () => {
+  const first = new RunRecorder();
+  first.sent(1);
+  first.reply({ ...reply(0, 0.5), from: "10.0.0.8" });
+  const row = {
+    from: "10.0.0.8",
+    port: 10000,
+    replies: 1,
+    lossPercent: 0,
+    duplicates: 0,
+    reordered: 0,
+    rttMs: { min: 0.5, avg: 0.5, p50: 0.5, p99: 0.5, max: 0.5 },
+  };
+  const html = reportPage([
+    { group: "239.1.2.3", port: 10000, sent: 1, rows: [row], recorder: first },
+    {
+      group: "ff15::1:2",
+      port: 10000,
+      sent: 1,
+      rows: [],
+      recorder: new RunRecorder(),
+    },
+  ], "mcast send -g 239.1.2.3 -g ff15::1:2 --report x.html");
+  assert.match(
+    html,
+    /<title>mcast send: 239\.1\.2\.3 port 10000, ff15::1:2 port 10000<\/title>/,
+  );
+  assert.match(
+    html,
+    /<h2 class="group">239\.1\.2\.3 port 10000: 1 request, 1 responder<\/h2>/,
+  );
+  assert.match(
+    html,
+    /<h2 class="group">ff15::1:2 port 10000: 1 request, 0 responders<\/h2><p>No responder answered\.<\/p>/,
+  );
+  assert.match(
+    html,
+    /<h2>10\.0\.0\.8:10000<\/h2><p>1 of 1 requests answered, 0 lost/,
+  );
+});
+
 Deno.test("report page: a run nobody answered says so", () => {
   const html = reportPage(
     [{
