@@ -21,6 +21,7 @@ import type {
   TransportFactory,
 } from "../lib/transports/transport.ts";
 import type { ListenEvent } from "../lib/listener/listen.ts";
+import { Sender, type SendSummary } from "../lib/sender/sender.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { CLI, ROOT } from "./support/cli_process.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
@@ -348,5 +349,43 @@ Deno.test({
       result.stdout.at(-1)!,
       /\d+ dropped by the kernel \(receive buffer full\)/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "kernel drops: a sender's summary has the replies the kernel dropped at its socket",
+  ignore,
+  async fn() {
+    let socket: Transport | undefined;
+    await using sender = await Sender.open({
+      group: "239.47.6.1",
+      port: 47061,
+      interface: LOOPBACK,
+      transport: async (options) => socket = await openDgramTransport(options),
+    });
+    // Replies nobody reads: unicast to the sender's port, without yielding.
+    const { port } = socket!.localAddress();
+    const flood = await openFfiTransport({
+      family: "IPv4",
+      address: LOOPBACK,
+      port: 0,
+      reuseAddress: false,
+    });
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < FLOOD; i++) {
+      pending.push(flood.send(PAYLOAD, port, LOOPBACK));
+    }
+    await Promise.allSettled(pending);
+    await flood.close();
+    let summary: SendSummary | undefined;
+    for await (const event of sender.send("hi", { timeout: 100 })) {
+      if (event.event === "summary") summary = event;
+    }
+    assert.ok(
+      (summary?.kernelDrops ?? 0) > 0,
+      `kernelDrops in ${JSON.stringify({ ...summary, perResponder: [] })}`,
+    );
+    assert.equal(summary?.kernelDrops, socket!.droppedByKernel?.());
   },
 });

@@ -197,8 +197,8 @@ export class KernelDrops {
   }
 
   /**
-   * Finds the socket just bound (one read of the table, where it can be
-   * read).
+   * Finds the socket just bound, at once when it shares its port (one read
+   * of the table, where it can be read).
    *
    * @param family The socket's family.
    * @param local Where it is bound.
@@ -213,8 +213,9 @@ export class KernelDrops {
     this.#address = canonicalAddress(local.address);
     this.#port = local.port;
     this.#before = before;
-    // Now, before another socket binds to the same address and port.
-    this.read();
+    // A shared port: now, before another socket binds to it too. Alone on
+    // its address and port, the socket is found at its first read.
+    if (before !== undefined) this.read();
   }
 
   /**
