@@ -14,6 +14,8 @@ import {
   describe,
   groupFlags,
   type Json,
+  type ListenerResult,
+  parseJsonLines,
   send,
   type SendRun,
   startListener,
@@ -77,6 +79,39 @@ function assertNoReply(run: SendRun): void {
   assert.deepEqual(run.replies, [], describe(run));
   assert.equal(run.summary?.sent, 1, describe(run));
   assert.equal(run.summary?.replies, 0, describe(run));
+}
+
+/** The `drop` events a stopped listener printed. */
+function dropEvents(result: ListenerResult): Json[] {
+  return parseJsonLines(result.output).filter((e) => e.event === "drop");
+}
+
+/**
+ * Asserts that a listener reported its refusals of the routed `sender` as
+ * drop lines: reason `refused`, the sender named, `--allow-from` with the
+ * sender's /24 as the fix, and `count` refusals in all.
+ */
+function assertRefusalReported(
+  result: ListenerResult,
+  sender: string,
+  count: number,
+): void {
+  const drops = dropEvents(result);
+  assert.ok(drops.length >= 1, `no drop line:\n${result.output}`);
+  for (const drop of drops) {
+    assert.equal(drop.reason, "refused", result.output);
+    assert.equal(drop.from, sender, result.output);
+    assert.equal(drop.hint, `--allow-from ${SENDER_SUBNET}`, result.output);
+    assert.ok(
+      String(drop.message).includes(`from ${sender}:`),
+      String(drop.message),
+    );
+  }
+  assert.equal(
+    drops.reduce((sum, drop) => sum + Number(drop.count), 0),
+    count,
+    result.output,
+  );
 }
 
 /** `count` copies of `value`. */
@@ -193,7 +228,7 @@ netnsTest(
 );
 
 netnsTest(
-  "pim: a routed sender is refused by default (counted) and answered with --allow-from",
+  "pim: a routed sender is refused by default (counted, a drop line naming --allow-from) and answered with --allow-from",
   async () => {
     await using lab = await createLab();
     const { sender, listener: host, r2 } = await pimLine(lab);
@@ -224,6 +259,9 @@ netnsTest(
     assert.equal(summary(refused).received, warm.replies.length);
     assert.equal(summary(refused).refused, warm.replies.length);
     assert.equal(summary(refused).replied, 0, refused.output);
+    // ... and said so as it happened, naming the sender and the fix.
+    assertRefusalReported(refused, sender.address, warm.replies.length);
+    assert.deepEqual(dropEvents(opened), [], opened.output);
   },
   NEEDS,
 );
@@ -322,6 +360,11 @@ netnsTest(
       three.output,
     );
     assert.ok(Number(three.summary?.refused) >= 2, three.output);
+    assertRefusalReported(
+      three,
+      sender.address,
+      Number(three.summary?.refused),
+    );
   },
   NEEDS,
 );
