@@ -77,8 +77,9 @@ export async function deleteNamespace(ns: string): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  await runChecked(["ip", "netns", "del", ns]);
+  // Before the delete, which fails if another process deleted it first.
   await removeFrrRuntime(killed);
+  await runChecked(["ip", "netns", "del", ns]);
 }
 
 /**

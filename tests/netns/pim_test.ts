@@ -7,7 +7,13 @@
 // frr package (8.4) is built without pim6d.
 import assert from "node:assert/strict";
 import { netnsTest } from "./availability.ts";
-import { FRR_PROGRAMS, pimJoins, startFrr, waitForPimJoin } from "./frr.ts";
+import {
+  FRR_PROGRAMS,
+  pimJoins,
+  removeFrrRuntime,
+  startFrr,
+  waitForPimJoin,
+} from "./frr.ts";
 import { createLab, type Node } from "./lab.ts";
 import {
   assertHeard,
@@ -453,7 +459,9 @@ netnsTest(
       assert.ok(!(await listNamespaces()).includes(stale));
       assert.ok(!(await exists(dir)));
     } finally {
+      // Also when another test process reaped the stale namespace first.
       await Promise.all(procs.map((p) => p.stop("SIGKILL", 1_000)));
+      await removeFrrRuntime(procs.map((p) => p.pid));
       await new Deno.Command("ip", { args: ["netns", "del", stale] }).output();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
