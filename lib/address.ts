@@ -240,6 +240,29 @@ export function validateUnicast(
 }
 
 /**
+ * One address as a key that ignores how it was written: an IPv6 zone,
+ * upper case, `::` compression and leading zeros do not matter. Text that
+ * is not an IP address is its own key.
+ *
+ * @param address An IPv4 or IPv6 address.
+ * @returns The same key for every way of writing the same address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addressKey } from "./address.ts";
+ * assert.equal(addressKey("FF15::0044"), addressKey("ff15::44"));
+ * assert.notEqual(addressKey("239.1.1.1"), addressKey("239.1.1.2"));
+ * ```
+ */
+export function addressKey(address: string): string {
+  const v4 = parseIPv4(address);
+  if (v4 !== undefined) return String(v4);
+  const v6 = parseIPv6(address);
+  return v6 === undefined ? address : v6.join(":");
+}
+
+/**
  * Writes an address and port the way URLs and most tools do: IPv6
  * addresses in brackets (`[fe80::1]:8000`), IPv4 as `10.0.0.1:8000`.
  *

@@ -22,6 +22,9 @@ import { LOOPBACK } from "./support/loopback.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { denoTask } from "./support/task_process.ts";
 import { until } from "./support/until.ts";
+import dgram from "node:dgram";
+import { openFfiTransport } from "../lib/transports/ffi/ffi_transport.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
 
 const RUN_MS = 30_000;
 
@@ -92,6 +95,38 @@ Deno.test("listen({ groups }): one port, one responder, counted per group", asyn
   assert.deepEqual(calls, ["setup", "teardown"], "teardown once, at the end");
 });
 
+for (
+  const [name, transport, sockets] of [["ffi", openFfiTransport, 1], [
+    "dgram",
+    openDgramTransport,
+    2,
+  ]] as const
+) {
+  Deno.test(`listen({ groups, transport: ${name} }): ${sockets} socket(s) on the port, exact counts per group`, async () => {
+    const [a, b] = [`239.44.6.${30 + sockets}`, `239.44.6.${40 + sockets}`];
+    await using listener = await listen({
+      groups: [a, b],
+      port: 0,
+      interface: LOOPBACK,
+      responder: { name: "ok", respond: () => "ok" },
+      codec: text(),
+      rateLimit: false,
+      transport,
+    });
+    assert.equal(listener.transport, name);
+    assert.equal(socketsOn(listener.port), sockets);
+    assert.equal(await sendTo(a, listener.port, 3), 3);
+    assert.equal(await sendTo(b, listener.port), 1);
+    assert.equal(await unicastReply(listener.port), undefined);
+    await until(() => listener.stats.replied === 4, 5_000);
+    assert.equal(listener.stats.received, 4);
+    assert.deepEqual(JSON.parse(JSON.stringify(listener.perGroup)), {
+      [a]: { received: 3, replied: 3 },
+      [b]: { received: 1, replied: 1 },
+    });
+  });
+}
+
 Deno.test("listen({ groups }): the responder answers in each group's context", async () => {
   const [a, b] = ["239.44.6.4", "239.44.6.5"];
   await using listener = await listen({
@@ -146,6 +181,35 @@ Deno.test("listen({ groups }): bad lists are refused before any socket opens", a
 
 type Json = Record<string, unknown>;
 
+/** The sockets bound to `port` in this network namespace (/proc/net/udp). */
+function socketsOn(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
+  return Deno.readTextFileSync("/proc/net/udp").split("\n").filter((line) =>
+    line.trim().split(/\s+/)[1]?.endsWith(hex.trim())
+  ).length;
+}
+
+/** Sends `text` by unicast to 127.0.0.1:`port`; resolves with any reply within 300 ms. */
+async function unicastReply(port: number): Promise<string | undefined> {
+  const socket = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((resolve) => socket.bind(0, LOOPBACK, resolve));
+    const reply = new Promise<string>((resolve) =>
+      socket.once("message", (data) => resolve(String(data)))
+    );
+    socket.send("unicast, not to a group", port, LOOPBACK);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const none = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 300);
+    });
+    const answer = await Promise.race([reply, none]);
+    clearTimeout(timer);
+    return answer;
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
+
 /** `deno task listen ARGS` until its ready line; then `body`; then SIGINT. */
 async function withListenTask(
   args: string[],
@@ -168,8 +232,14 @@ async function withListenTask(
   return done.stdout;
 }
 
-for (const [index, transport] of ["ffi", "deno", "dgram"].entries()) {
-  Deno.test(`listen -g A -g B over ${transport}: a summary line per group`, async () => {
+// ffi reports each datagram's destination (IP_PKTINFO): one socket for
+// both groups; deno and dgram cannot, so each group has its own.
+const SOCKETS = { ffi: 1, deno: 2, dgram: 2 };
+
+for (
+  const [index, transport] of (["ffi", "deno", "dgram"] as const).entries()
+) {
+  Deno.test(`listen -g A -g B over ${transport}: ${SOCKETS[transport]} socket(s), a summary line per group, unicast ignored`, async () => {
     const [a, b] = [`239.44.6.${10 + index * 2}`, `239.44.6.${11 + index * 2}`];
     const port = 44150 + index;
     const out = await withListenTask(
@@ -192,8 +262,12 @@ for (const [index, transport] of ["ffi", "deno", "dgram"].entries()) {
             `^listening on ${a}, ${b} port ${port} .* transport ${transport},`,
           ),
         );
+        assert.equal(socketsOn(port), SOCKETS[transport]);
         assert.equal(await sendTo(a, port, 2), 2);
         assert.equal(await sendTo(b, port), 1);
+        // Bound to the wildcard (ffi) or not, unicast to the port is
+        // neither answered nor counted.
+        assert.equal(await unicastReply(port), undefined);
       },
     );
     assert.ok(

@@ -1,10 +1,13 @@
 /**
  * `listen({ groups: [A, B] })`, like mcjoin: one responder, one port,
- * several groups. Each group gets a socket of its own, bound to the group
- * address on Linux, so every datagram is counted for the group it was sent
- * to (per-group counters in `Listener.perGroup`), whatever the transport; IPv4
- * and IPv6 groups mix where the transport serves both families (`dgram`,
- * `ffi`; the `deno` transport is IPv4 only and says so).
+ * several groups. Where the transport tells each datagram's destination
+ * (the FFI transport, `IP_PKTINFO`), every group of one address family
+ * shares one socket bound to the wildcard address (`shared_socket.ts`);
+ * elsewhere each group gets a socket of its own, bound to the group
+ * address on Linux. Either way every datagram is counted for the group it
+ * was sent to (`Listener.perGroup`), and unicast to the port is never
+ * answered. IPv4 and IPv6 groups mix where the transport serves both
+ * families (`dgram`, `ffi`; the `deno` transport is IPv4 only and says so).
  *
  * The responder is shared: its `setup` runs once, before the first group
  * is answered, and its `teardown` once, when the last group closes.
@@ -14,9 +17,12 @@
 
 import { validateGroup } from "../address.ts";
 import { McastTypeError } from "../errors.ts";
+import { DEFAULT_PORT } from "../defaults.ts";
 import type { ListenerStats, Responder } from "../plugin.ts";
+import type { Family } from "../transports/transport.ts";
 import type { Listener } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
+import { SharedSocket } from "./shared_socket.ts";
 
 /** What one group's listener counted. */
 export interface GroupCounters {
@@ -82,6 +88,33 @@ function shared(responder: Responder, users: number): Responder {
   };
 }
 
+/**
+ * One socket per address family for all its groups, where the transport
+ * tells each datagram's destination (only a transport given in the
+ * options can be asked); fills `sockets` and returns the port to use.
+ */
+async function openShared(
+  groups: readonly string[],
+  options: ListenOptions,
+  sockets: Map<Family, SharedSocket>,
+): Promise<number | undefined> {
+  let port = options.port;
+  if (options.transport === undefined) return port;
+  const families = new Set(groups.map((group) => validateGroup(group).family));
+  for (const family of families) {
+    const socket = await SharedSocket.open(
+      options.transport,
+      family,
+      port ?? DEFAULT_PORT,
+    );
+    if (socket === undefined) break;
+    sockets.set(family, socket);
+    // Port 0: the first socket picks one, the others share it.
+    port = socket.port;
+  }
+  return port;
+}
+
 /** Counters summed over the groups' listeners, live. */
 function summedStats(listeners: readonly Listener[]): ListenerStats {
   const stats = {} as ListenerStats;
@@ -132,16 +165,22 @@ export async function listenToGroups(
 ): Promise<Listener> {
   const responder = shared(options.responder, groups.length);
   const listeners: Listener[] = [];
+  const sockets = new Map<Family, SharedSocket>();
   let port = options.port;
   try {
+    port = await openShared(groups, options, sockets);
     for (const group of groups) {
       const onEvent = options.onEvent;
+      const socket = sockets.get(validateGroup(group).family);
       const listener = await listenOne({
         ...options,
         groups: undefined,
         group,
         port,
         responder,
+        transport: socket === undefined
+          ? options.transport
+          : () => Promise.resolve(socket.view(group)),
         // Each event says which group it came to.
         onEvent: onEvent &&
           ((event) => onEvent(Object.assign({}, event, { group }))),
@@ -152,6 +191,7 @@ export async function listenToGroups(
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
+    for (const socket of sockets.values()) await socket.closeIfUnused();
     throw error;
   }
   const stats = summedStats(listeners);

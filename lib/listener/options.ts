@@ -43,10 +43,12 @@ export interface ListenOptions {
   group?: string;
   /**
    * Several groups to join instead of one (give `group` or `groups`), on
-   * one port with one responder, like mcjoin. Each group gets its own
-   * socket (bound to the group address on Linux), so `Listener.perGroup`
-   * counts each group's datagrams and replies exactly; IPv4 and IPv6
-   * groups may be mixed on transports that serve both (`dgram`, `ffi`).
+   * one port with one responder, like mcjoin: on one socket per address
+   * family where the `transport` tells each datagram's destination (the
+   * FFI transport), else on a socket per group (bound to the group
+   * address on Linux); `Listener.perGroup` counts each group's datagrams
+   * and replies exactly either way. IPv4 and IPv6 groups may be mixed on
+   * transports that serve both (`dgram`, `ffi`).
    * Events carry the `group` they came to. The responder's `setup` and
    * `teardown` run once.
    */

@@ -7,28 +7,12 @@
  * @module
  */
 
-import {
-  addressFamily,
-  isMulticast,
-  parseIPv4,
-  parseIPv6,
-} from "../address.ts";
+import { addressFamily, addressKey, isMulticast } from "../address.ts";
 import { McastRangeError, McastTypeError } from "../errors.ts";
 import type { SendSummary } from "./events.ts";
 
 /** What a run's summary says about its expectation. */
 export type ExpectationSummary = NonNullable<SendSummary["expect"]>;
-
-/**
- * One address as a key that ignores how it was written: an IPv6 zone,
- * upper case, `::` compression and leading zeros do not matter.
- */
-function addressKey(address: string): string {
-  const v4 = parseIPv4(address);
-  if (v4 !== undefined) return String(v4);
-  const v6 = parseIPv6(address);
-  return v6 === undefined ? address : v6.join(":");
-}
 
 /** Checks `expect`: an integer >= 1, or nothing. */
 function checkCount(expect: number | undefined): number {

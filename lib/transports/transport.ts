@@ -31,6 +31,7 @@ export type DatagramHandler = (
   data: Uint8Array,
   from: Peer,
   truncated?: boolean,
+  to?: string,
 ) => void;
 
 /** What a transport needs to open a socket. */
@@ -43,6 +44,13 @@ export interface TransportOpenOptions {
   port: number;
   /** Share the port with other sockets (SO_REUSEADDR / SO_REUSEPORT). */
   reuseAddress: boolean;
+  /**
+   * Tell the handler each datagram's destination address (`to`: the group
+   * it was sent to), so that one socket can serve several groups.
+   * Transports that can (`IP_PKTINFO`: the FFI transport) say so with
+   * `reportsDestination`; the others ignore it. @default {false}
+   */
+  destinations?: boolean;
   /**
    * The largest datagram expected, for transports that allocate a buffer
    * per received datagram (`node:dgram` on Deno does): smaller is faster.
@@ -64,6 +72,8 @@ export interface Transport {
   readonly name?: string;
   /** True when `data` passed to the handler is reused after the call returns. */
   readonly reusesBuffers: boolean;
+  /** True when the handler gets each datagram's destination (`to`), as asked with `destinations`. */
+  readonly reportsDestination?: boolean;
   /** The bound local address and port. */
   localAddress(): { address: string; port: number };
   /**

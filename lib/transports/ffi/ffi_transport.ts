@@ -240,6 +240,8 @@ export class FfiTransport implements Transport {
   readonly name = "ffi";
   /** True: received data are only valid during the handler's call. */
   readonly reusesBuffers = true;
+  /** True when opened with `destinations`: the handler gets each datagram's destination. */
+  readonly reportsDestination: boolean;
 
   readonly #libc: Libc;
   readonly #fd: number;
@@ -268,7 +270,14 @@ export class FfiTransport implements Transport {
     tuning: Required<FfiTransportOptions>,
   ): FfiTransport {
     const { libc, fd, local } = openSocket(options, tuning.receiveBufferBytes);
-    return new FfiTransport(libc, fd, options.family, local, tuning);
+    return new FfiTransport(
+      libc,
+      fd,
+      options.family,
+      local,
+      tuning,
+      options.destinations === true,
+    );
   }
 
   private constructor(
@@ -277,7 +286,9 @@ export class FfiTransport implements Transport {
     family: Family,
     local: { address: string; port: number },
     tuning: Tuning,
+    destinations: boolean,
   ) {
+    this.reportsDestination = destinations;
     this.#libc = libc;
     this.#fd = fd;
     this.family = family;
@@ -500,7 +511,9 @@ export class FfiTransport implements Transport {
       batchesPerTurn: this.#tuning.batchesPerTurn,
       formatIPv6: (ip, scopeId) =>
         formatHost(this.#libc, { family: "IPv6", ip, port: 0, scopeId }),
-      onDatagram: (data, from) => this.#handler!(data, from),
+      destinations: this.reportsDestination,
+      onDatagram: (data, from, truncated, to) =>
+        this.#handler!(data, from, truncated, to),
       onError: (error) => this.#report(error),
       describe: () => this.#describeLocal(),
     });

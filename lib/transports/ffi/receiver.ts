@@ -26,8 +26,12 @@ import type { DatagramHandler, Family, Peer } from "../transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
 const SLOT_SIZE = MAX_DATAGRAM_BYTES;
-/** Control data per datagram: room for one `SO_RXQ_OVFL` message (`CMSG_SPACE(4)`). */
-const CONTROL_SLOT = 32;
+/**
+ * Control data per datagram: room for an `SO_RXQ_OVFL` message
+ * (`CMSG_SPACE(4)`, 24 bytes) and an `IP_PKTINFO` or `IPV6_PKTINFO` one
+ * (`CMSG_SPACE(12)`, 32; `CMSG_SPACE(20)`, 40).
+ */
+const CONTROL_SLOT = 64;
 /** `struct cmsghdr`: `cmsg_len` (8), `cmsg_level` (4), `cmsg_type` (4), then the data. */
 const CMSG_LEVEL = 8;
 const CMSG_TYPE = 12;
@@ -67,6 +71,8 @@ export interface FfiReceiverOptions {
   batchesPerTurn: number;
   /** Formats an IPv6 source address with its zone (`fe80::1%eth0`). */
   formatIPv6: (ip: Uint8Array, scopeId: number) => string;
+  /** Whether to read each datagram's destination (`IP_PKTINFO`, set by the transport) and pass it as `to`. */
+  destinations?: boolean;
   /** Called per datagram; `data` is valid only during the call. */
   onDatagram: DatagramHandler;
   /** Called for a receive error; `fatal` ones end the loop. */
@@ -100,6 +106,7 @@ export class FfiReceiver {
   #drops = 0;
   readonly #peers4 = new Map<number, Peer>();
   readonly #peers6 = new Map<string, Peer>();
+  readonly #destinations = new Map<string, string>();
   #used = 0;
   #stopping = false;
   readonly #loop: Promise<void>;
@@ -255,23 +262,21 @@ export class FfiReceiver {
         view.getUint32(header + MMSG.MSG_LEN, true),
         SLOT_SIZE,
       );
-      // The kernel adds SO_RXQ_OVFL only once it has dropped something.
-      if (view.getUint32(header + MMSG.MSG_CONTROLLEN, true) >= CMSG_DATA + 4) {
-        const control = this.#controls + i * CONTROL_SLOT;
-        if (
-          view.getInt32(control + CMSG_LEVEL, true) === LINUX.SOL_SOCKET &&
-          view.getInt32(control + CMSG_TYPE, true) === LINUX.SO_RXQ_OVFL
-        ) {
-          this.#drops = view.getUint32(control + CMSG_DATA, true);
-        }
-      }
+      // The kernel adds SO_RXQ_OVFL only once it has dropped something;
+      // IP_PKTINFO comes with every datagram when asked for.
+      const to = this.#control(header, this.#controls + i * CONTROL_SLOT);
       const data = new Uint8Array(
         this.#region,
         this.#data + i * SLOT_SIZE,
         length,
       );
       try {
-        handler(data, this.#peer(this.#names + i * MMSG.SOCKADDR_SLOT));
+        handler(
+          data,
+          this.#peer(this.#names + i * MMSG.SOCKADDR_SLOT),
+          undefined,
+          to,
+        );
       } catch (error) {
         failure ??= { error };
       }
@@ -279,6 +284,57 @@ export class FfiReceiver {
     // Like an EventEmitter listener: a throwing handler is an uncaught
     // error, raised after the rest of the batch was delivered.
     if (failure !== undefined) reportError(failure.error);
+  }
+
+  /**
+   * Reads a datagram's control messages (`cmsghdr`s, each padded to 8
+   * bytes): keeps the kernel's drop count (`SO_RXQ_OVFL`) and returns the
+   * destination address (`IP_PKTINFO`'s `ipi_addr`, `IPV6_PKTINFO`'s
+   * `ipi6_addr`) when the transport asked for it.
+   */
+  #control(header: number, control: number): string | undefined {
+    const view = this.#view;
+    // size_t fields, little-endian: their low 32 bits are the value here.
+    const end = control +
+      Math.min(
+        view.getUint32(header + MMSG.MSG_CONTROLLEN, true),
+        CONTROL_SLOT,
+      );
+    let to: string | undefined;
+    for (let at = control; at + CMSG_DATA <= end;) {
+      const length = view.getUint32(at, true);
+      if (length < CMSG_DATA || at + length > end) break;
+      const level = view.getInt32(at + CMSG_LEVEL, true);
+      const type = view.getInt32(at + CMSG_TYPE, true);
+      if (level === LINUX.SOL_SOCKET && type === LINUX.SO_RXQ_OVFL) {
+        this.#drops = view.getUint32(at + CMSG_DATA, true);
+      } else if (this.#options.destinations) {
+        if (level === LINUX.IPPROTO_IP && type === LINUX.IP_PKTINFO) {
+          to = this.#destination(at + CMSG_DATA + 8, 4);
+        } else if (
+          level === LINUX.IPPROTO_IPV6 && type === LINUX.IPV6_PKTINFO
+        ) {
+          to = this.#destination(at + CMSG_DATA, 16);
+        }
+      }
+      at += (length + 7) & ~7;
+    }
+    return to;
+  }
+
+  /** The address of `size` bytes at `at`, as text (one string per address). */
+  #destination(at: number, size: 4 | 16): string {
+    const bytes = new Uint8Array(this.#region, at, size);
+    const key = bytes.join(".");
+    let address = this.#destinations.get(key);
+    if (address === undefined) {
+      address = size === 4 ? key : this.#options.formatIPv6(bytes.slice(), 0);
+      if (this.#destinations.size >= PEER_CACHE_LIMIT) {
+        this.#destinations.clear();
+      }
+      this.#destinations.set(key, address);
+    }
+    return address;
   }
 
   /** The source address at `name` (a sockaddr), one frozen object per source. */

@@ -136,6 +136,16 @@ function configure(
   setReceiveBuffer(libc, fd, receiveBufferBytes);
   // Kernel drops reported with the next datagram (droppedByKernel).
   attempt(() => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RXQ_OVFL, 1));
+  // Each datagram's destination (the group it was sent to), on request.
+  if (options.destinations === true) {
+    osCall(
+      `Cannot ask for datagrams' destinations on ${where}`,
+      () =>
+        options.family === "IPv4"
+          ? libc.setInt(fd, LINUX.IPPROTO_IP, LINUX.IP_PKTINFO, 1)
+          : libc.setInt(fd, LINUX.IPPROTO_IPV6, LINUX.IPV6_RECVPKTINFO, 1),
+    );
+  }
   if (options.family === "IPv4") {
     osCall(
       `Cannot clear IP_MULTICAST_ALL on ${where}`,
