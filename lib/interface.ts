@@ -270,10 +270,36 @@ export function interfaceChoices(
       ...(flags === undefined ? {} : { up: (flags & IFF.UP) !== 0 }),
     });
   }
+  return rankInterfaceChoices(choices);
+}
+
+/**
+ * Orders interfaces as `-i` candidates: multicast-capable and up first,
+ * then those without multicast, then those down, loopback last. The order
+ * is otherwise kept (the sort is stable).
+ *
+ * @param choices Interfaces, however they were found.
+ * @returns A new array, best candidates first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankInterfaceChoices } from "./interface.ts";
+ * const ranked = rankInterfaceChoices([
+ *   { name: "lo", address: "127.0.0.1", loopback: true, multicast: true },
+ *   { name: "eth1", address: "10.0.0.2", loopback: false, multicast: false },
+ *   { name: "eth0", address: "10.0.0.1", loopback: false, multicast: true },
+ * ]);
+ * assert.deepEqual(ranked.map((choice) => choice.name), ["eth0", "eth1", "lo"]);
+ * ```
+ */
+export function rankInterfaceChoices(
+  choices: readonly InterfaceChoice[],
+): InterfaceChoice[] {
   const rank = (choice: InterfaceChoice) =>
     (choice.loopback ? 4 : 0) + (choice.multicast ? 0 : 2) +
     (choice.up === false ? 1 : 0);
-  return choices.sort((a, b) => rank(a) - rank(b));
+  return [...choices].sort((a, b) => rank(a) - rank(b));
 }
 
 /**

@@ -8,6 +8,11 @@
  */
 
 import { addressFamily, parseIPv6 } from "../address.ts";
+import {
+  describeInterfaceChoices,
+  type InterfaceChoice,
+  rankInterfaceChoices,
+} from "../interface.ts";
 import type { Family } from "../transports/transport.ts";
 import type { DoctorTarget, HostFacts, InterfaceFact } from "./facts.ts";
 
@@ -79,35 +84,31 @@ export function candidates(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { interfaceChoices } from "./interfaces.ts";
+ * import { choicesText } from "./interfaces.ts";
  * const v4 = (address: string) => [{ family: "IPv4" as const, address, prefix: 8 }];
- * assert.equal(interfaceChoices([
+ * assert.equal(choicesText([
  *   { name: "lo", up: true, multicast: false, loopback: true, addresses: v4("127.0.0.1") },
  *   { name: "eth1", up: true, multicast: false, loopback: false, addresses: v4("10.0.0.2") },
  *   { name: "eth0", up: true, multicast: true, loopback: false, addresses: v4("10.0.0.1") },
  * ], "IPv4"), "eth0 10.0.0.1, eth1 10.0.0.2 (multicast off), lo 127.0.0.1 (this host only)");
  * ```
  */
-export function interfaceChoices(
+export function choicesText(
   interfaces: readonly InterfaceFact[],
   family: Family,
 ): string {
-  const withAddress = interfaces.filter((i) =>
-    addressOn(i, family) !== undefined
-  );
-  // As lib/interface.ts ranks them for send and listen: loopback last,
-  // then without multicast, then down.
-  const rank = (i: InterfaceFact) =>
-    (i.loopback ? 4 : 0) + (i.multicast ? 0 : 2) + (i.up ? 0 : 1);
-  return [...withAddress].sort((a, b) => rank(a) - rank(b)).map((i) => {
-    const notes = i.loopback ? ["this host only"] : [
-      ...(i.up ? [] : ["down"]),
-      ...(i.multicast ? [] : ["multicast off"]),
-    ];
-    return `${describeInterface(i, family)}${
-      notes.length === 0 ? "" : ` (${notes.join(", ")})`
-    }`;
-  }).join(", ") || "none";
+  const choices: InterfaceChoice[] = interfaces.flatMap((i) => {
+    const address = addressOn(i, family);
+    return address === undefined ? [] : [{
+      name: i.name,
+      address,
+      loopback: i.loopback,
+      multicast: i.multicast,
+      up: i.up,
+    }];
+  });
+  // The order and wording send and listen use when they suggest -i.
+  return describeInterfaceChoices(rankInterfaceChoices(choices)) || "none";
 }
 
 function sameAddress(a: string, b: string): boolean {

@@ -10,9 +10,9 @@ import type { DoctorTarget, HostFacts, InterfaceFact } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
 import {
   candidates,
+  choicesText,
   describeInterface,
   findInterface,
-  interfaceChoices,
   interfaceProblem,
 } from "./interfaces.ts";
 
@@ -36,7 +36,7 @@ function namedInterface(
   spec: string,
 ): Finding {
   const iface = findInterface(interfaces, spec);
-  const choices = interfaceChoices(interfaces, target.family);
+  const choices = choicesText(interfaces, target.family);
   if (iface === undefined) {
     return finding(
       CHECK,
@@ -78,7 +78,7 @@ function anyInterface(
   target: DoctorTarget,
 ): Finding {
   const usable = candidates(interfaces, target.family);
-  const choices = interfaceChoices(interfaces, target.family);
+  const choices = choicesText(interfaces, target.family);
   const broken = interfaces.filter((i) =>
     !i.loopback && i.addresses.length > 0 &&
     interfaceProblem(i, target.family) !== undefined &&

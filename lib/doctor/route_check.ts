@@ -12,8 +12,8 @@ import { type Finding, finding } from "./finding.ts";
 import { interfaceFix } from "./interfaces_check.ts";
 import {
   candidates,
+  choicesText,
   findInterface,
-  interfaceChoices,
   interfaceProblem,
 } from "./interfaces.ts";
 
@@ -21,7 +21,7 @@ const CHECK = "route";
 
 function noRoute(facts: HostFacts, target: DoctorTarget): Finding {
   const interfaces = facts.interfaces.ok ? facts.interfaces.value : [];
-  const choices = interfaceChoices(interfaces, target.family);
+  const choices = choicesText(interfaces, target.family);
   if (target.iface !== undefined) {
     return finding(
       CHECK,
@@ -97,7 +97,7 @@ export function routeCheck(facts: HostFacts, target: DoctorTarget): Finding {
       CHECK,
       "warn",
       `${leaves}: only this host's own listeners hear it`,
-      `pass -i with one of: ${interfaceChoices(interfaces, target.family)}`,
+      `pass -i with one of: ${choicesText(interfaces, target.family)}`,
     );
   }
   return finding(CHECK, "ok", leaves);

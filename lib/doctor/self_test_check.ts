@@ -10,7 +10,7 @@
 
 import type { DoctorTarget, HostFacts, SelfTestResult } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
-import { interfaceChoices } from "./interfaces.ts";
+import { choicesText } from "./interfaces.ts";
 
 const CHECK = "self-test";
 
@@ -34,7 +34,7 @@ function failure(
 ): { found: string; fix?: string } {
   const error = result.error ?? "";
   const choices = facts.interfaces.ok
-    ? interfaceChoices(facts.interfaces.value, target.family)
+    ? choicesText(facts.interfaces.value, target.family)
     : "";
   switch (result.outcome) {
     case "open":
