@@ -18,12 +18,14 @@
  * - `--allow-write` only for the file `send --report FILE` names;
  * - for `doctor`, only `--allow-run` for the programs it runs and
  *   `--allow-ffi` (see {@linkcode permissionsFor});
- * - `--allow-ffi` with `--transport ffi`; and for `listen` with the
- *   default transport on Linux (x86_64, aarch64) when every plugin is a
- *   built-in: no third-party code then runs in the child, and the FFI
- *   receive path is the one that keeps up with 50k datagrams/s with no
- *   loss (docs/performance.md). A plugin or codec file or URL keeps the
- *   child without it, unless `--transport ffi` asks for it.
+ * - `--allow-ffi` with `--transport ffi`; and for `listen` and `send`
+ *   with the default transport on Linux (x86_64, aarch64) when every
+ *   plugin and codec is a built-in: no third-party code then runs in the
+ *   child, the FFI receive path is the one that keeps up with 50k
+ *   datagrams/s with no loss (docs/performance.md), and a sender's FFI
+ *   socket holds the replies of a thousand responders that answer at once.
+ *   A plugin or codec file or URL keeps the child without it, unless
+ *   `--transport ffi` asks for it.
  *
  * The child, which parses network input and runs plugins, gets no other
  * permission; it runs in the directory the user ran the task from, so
@@ -202,8 +204,8 @@ export function permissionsFor(
     permissions.push(`--allow-import=${[...imports].join(",")}`);
   }
   const ffi = transport === "ffi" ||
-    (command === "listen" && transport === "auto" && !foreignCode &&
-      fastReceiveHere());
+    ((command === "listen" || command === "send") && transport === "auto" &&
+      !foreignCode && fastReceiveHere());
   if (ffi) permissions.push("--allow-ffi");
   return permissions;
 }

@@ -28,6 +28,7 @@ import type {
 } from "../lib/sender/sender.ts";
 import { builtins } from "../plugins/builtins.ts";
 import { type Flags, numberFlag, parse } from "./args.ts";
+import { parseByteSize } from "./byte_size.ts";
 import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 import { painter, type Tone } from "./colour.ts";
 import { mergeRuns } from "./group_runs.ts";
@@ -85,6 +86,10 @@ Options:
       --reply-buffer N   bytes set aside for each reply: the largest reply taken
                          whole, 1-65536 (default ${DEFAULT_RECEIVE_BYTES}); a larger one is shown
                          cut, later ones arrive whole (old name: --max-reply-bytes)
+      --recv-buffer SIZE the socket's receive buffer for replies, such as 512K
+                         or 32M (ffi transport only; default 8M, which the
+                         kernel caps at net.core.rmem_max unless run as root):
+                         room for the replies of many responders at once
       --json             NDJSON output, one event per line
 ${SEND_TRANSPORT_HELP}
   -h, --help             show this help
@@ -116,6 +121,7 @@ const FLAGS: Flags = {
   "allow-import": { type: "string", multiple: true },
   "allow-read": { type: "string", multiple: true },
   "reply-buffer": { type: "string" },
+  "recv-buffer": { type: "string" },
   // The old name of --reply-buffer (a listener's --max-reply-bytes is its reply cap).
   "max-reply-bytes": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -189,6 +195,13 @@ export async function sendCommand(
   }
   const report = text("report");
   if (report !== undefined) prepareReport(resolve(io.cwd, report));
+  const recvBuffer = text("recv-buffer");
+  // One factory for every group's socket.
+  const transport = chooseTransport(text("transport"), "send", {
+    receiveBufferBytes: recvBuffer === undefined
+      ? undefined
+      : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
+  });
   const progress = new Progress(io, !json && io.isTerminal);
   const paint = painter(!json && io.colourOut === true);
   const manyGroups = several(groups);
@@ -228,7 +241,7 @@ export async function sendCommand(
           true,
         ),
         signal,
-        transport: chooseTransport(text("transport"), "send"),
+        transport,
         onSent: (sent) => {
           sentBy[index] = sent;
           recorder.sent(sent);

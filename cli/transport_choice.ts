@@ -29,15 +29,20 @@ export const LISTEN_TRANSPORT_HELP =
 
 /** Help text lines for the flag on `send`. */
 export const SEND_TRANSPORT_HELP =
-  `      --transport NAME   auto (default: dgram), dgram (node:dgram, portable) or
-                         ffi (Linux: IPv6 hop limit, TTL 0; needs --allow-ffi)`;
+  `      --transport NAME   auto (default), dgram (node:dgram, portable) or ffi
+                         (Linux: an 8M receive buffer for many replies at once,
+                         batched receive, IPv6 hop limit, TTL 0; needs
+                         --allow-ffi). auto uses ffi when FFI is allowed (the
+                         task's launcher allows it when the codec is a
+                         built-in), else dgram`;
 
 /**
  * Turns the flag's value into a transport factory, or `undefined` for the
  * library's own choice; throws `UsageError` for a bad or unavailable one.
- * For `listen`, auto means FFI when it is available (the FFI permission is
- * granted, Linux, glibc), else the library's choice; for `send`, always
- * the library's choice.
+ * auto means FFI when it is available (the FFI permission is granted,
+ * Linux, glibc), else the library's choice: for `send` too, since the FFI
+ * socket's receive buffer (8 MiB by default) holds the replies of many
+ * responders that answer at once, where node:dgram's holds a few hundred.
  */
 export function chooseTransport(
   value: string | undefined,
@@ -61,9 +66,7 @@ export function chooseTransport(
     });
   }
   if (value === undefined || value === "auto") {
-    return command === "listen" && ffiTransportAvailable()
-      ? openFfiTransport
-      : undefined;
+    return ffiTransportAvailable() ? openFfiTransport : undefined;
   }
   if (value === "dgram") return openDgramTransport;
   if (value === "deno") {

@@ -46,10 +46,49 @@ Deno.test("launcher: built-ins need the network and interface names, and a liste
       ],
     );
   }
-  assert.deepEqual(permissionsFor("send", ["-g", "239.1.1.1", "hello"], "/w"), [
-    "--allow-net",
-    "--allow-sys=networkInterfaces",
-  ]);
+  assert.deepEqual(
+    permissionsFor(
+      "send",
+      ["-g", "239.1.1.1", "--transport=dgram", "hi"],
+      "/w",
+    ),
+    ["--allow-net", "--allow-sys=networkInterfaces"],
+  );
+});
+
+Deno.test("launcher: send gets FFI by default when its codec is a built-in (a receive buffer for many replies), never with a codec file or URL", () => {
+  for (const codec of [[], ["--codec", "json"], ["--codec=binary"]]) {
+    assert.deepEqual(
+      permissionsFor("send", ["-g", "239.1.1.1", ...codec, "hello"], "/w"),
+      [
+        "--allow-net",
+        "--allow-sys=networkInterfaces",
+        ...(FFI_HERE ? ["--allow-ffi"] : []),
+      ],
+      codec.join(" "),
+    );
+  }
+  assert.deepEqual(
+    permissionsFor(
+      "send",
+      ["--codec", "./c.ts", "--recv-buffer", "32M"],
+      "/w",
+      new URL("file:///opt/mcast/"),
+    ),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      "--allow-read=/opt/mcast/mod.ts,/opt/mcast/plugin.ts,/opt/mcast/transport.ts,/opt/mcast/lib,/opt/mcast/plugins,/w/c.ts",
+    ],
+  );
+  assert.deepEqual(
+    permissionsFor("send", ["--codec", "https://c.example/c.ts"], "/w"),
+    [
+      "--allow-net",
+      "--allow-sys=networkInterfaces",
+      "--allow-import=c.example",
+    ],
+  );
 });
 
 Deno.test("launcher: doctor may run ip, nft, iptables-save and ip6tables-save, and use FFI (TTL 0, /proc); nothing else", () => {
@@ -179,9 +218,10 @@ Deno.test("launcher: with a plugin file or URL, read only the named files and mc
     ],
   );
   // A word after "--" is a message, not a flag.
-  assert.deepEqual(permissionsFor("send", ["--", "--plugin", "./x.ts"], "/w"), [
+  assert.deepEqual(permissionsFor("send", ["--", "--codec", "./x.ts"], "/w"), [
     "--allow-net",
     "--allow-sys=networkInterfaces",
+    ...(FFI_HERE ? ["--allow-ffi"] : []),
   ]);
 });
 
@@ -255,6 +295,7 @@ Deno.test("launcher: mcast loaded by URL may be imported from its host, and no f
       "--allow-net",
       "--allow-sys=networkInterfaces",
       "--allow-import=127.0.0.1:4507",
+      ...(FFI_HERE ? ["--allow-ffi"] : []),
     ],
   );
 });
