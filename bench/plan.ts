@@ -76,6 +76,10 @@ export interface Plan {
   pacedWarmupSeconds: number;
   /** Row 6: RSS sampling period, ms. */
   pacedSampleMs: number;
+  /** Row 7 (CLI listen): datagrams of 64 bytes offered to each receiver. */
+  cliListenCount: number;
+  /** Row 7: the flood's time limit, seconds (the count ends it first here). */
+  cliListenSeconds: number;
   /** Pitfall row: datagrams offered at most. */
   recvBufferCount: number;
   /** Pitfall row: the flood's length, seconds. */
@@ -114,6 +118,8 @@ export const FULL: Plan = {
   pacedSize: 64,
   pacedWarmupSeconds: 2,
   pacedSampleMs: 200,
+  cliListenCount: 1_000_000,
+  cliListenSeconds: 5,
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
@@ -149,6 +155,8 @@ export const QUICK: Plan = {
   pacedSize: 64,
   pacedWarmupSeconds: 0.4,
   pacedSampleMs: 100,
+  cliListenCount: 5_000,
+  cliListenSeconds: 1,
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,

@@ -75,6 +75,13 @@ const COLUMNS: Record<string, Column[]> = {
     { title: "peak RSS MiB", metric: "peakRssMiB", format: mib },
   ],
   "recv-buffer": ONE_WAY,
+  "cli-listen": [
+    { title: "offered", metric: "offered", format: count },
+    { title: "received", metric: "received", format: count },
+    { title: "loss %", metric: "lossPercent", format: lossPercent },
+    { title: "kernel drops", metric: "kernelDrops", format: count },
+    { title: "lines printed", metric: "linesPrinted", format: count },
+  ],
 };
 
 function columnsOf(row: string): Column[] {

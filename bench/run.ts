@@ -43,6 +43,7 @@ import { oneWayRow } from "./rows/one_way.ts";
 import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
+import { cliListenRow } from "./rows/cli_listen.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -54,6 +55,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "hot-path": hotPathRow,
   "paced": pacedRow,
   "recv-buffer": recvBufferRow,
+  "cli-listen": cliListenRow,
 };
 
 const USAGE =

@@ -22,6 +22,8 @@ import { chooseTransport, LISTEN_TRANSPORT_HELP } from "./transport_choice.ts";
 import { parseByteSize } from "./byte_size.ts";
 import { painter, type Tone } from "./colour.ts";
 import type { Transport } from "../lib/transports/transport.ts";
+import { parseDuration } from "../lib/duration.ts";
+import { ListenOutput, READABLE_LINES_PER_SECOND } from "./listen_output.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]
@@ -49,6 +51,17 @@ Options:
                          folder too (repeatable)
       --json             NDJSON output, one event per line
 ${LISTEN_TRANSPORT_HELP}
+  -q, --quiet            print only the ready line and the summary (and the
+                         interval lines --report-every asks for)
+      --report-every D   a line per interval D (such as 1s): received and
+                         replied per second, and each drop counter that grew
+                         (--json: an "interval" event)
+      --count N          stop after N datagrams have arrived, with the summary
+      --duration D       stop after D (such as 30s or 5m), with the summary
+  A line per message is printed while there are at most ${READABLE_LINES_PER_SECOND} a second;
+  when more come, listen says so and prints a line a second instead (the
+  datagrams are all still answered and counted), and goes back to a line per
+  message once a second has ${READABLE_LINES_PER_SECOND} or fewer. --json prints every event.
   -h, --help             show this help
 
 Safety (defaults are safe; see the README's "Safety" section):
@@ -92,7 +105,37 @@ const FLAGS: Flags = {
   "allow-import": { type: "string", multiple: true },
   "allow-read": { type: "string", multiple: true },
   "recv-buffer": { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  "report-every": { type: "string" },
+  count: { type: "string" },
+  duration: { type: "string" },
 };
+
+/** `--report-every`, `--duration` or `--count`, checked; undefined when absent. */
+function stopAndReportFlags(text: (name: string) => string | undefined) {
+  const duration = (flag: string, least: number, what: string) => {
+    const value = text(flag);
+    if (value === undefined) return undefined;
+    const ms = parseDuration(value, `--${flag}`);
+    if (ms < least) {
+      throw new UsageError(
+        `Invalid --${flag} "${value}": must be at least ${what}`,
+      );
+    }
+    return ms;
+  };
+  const count = numberFlag("count", text("count"), true);
+  if (count === 0) {
+    throw new UsageError(
+      `Invalid --count "${text("count")}": must be at least 1 datagram`,
+    );
+  }
+  return {
+    reportEveryMs: duration("report-every", 100, "100ms"),
+    durationMs: duration("duration", 1, "1ms"),
+    count,
+  };
+}
 
 function eventLine(event: ListenEvent): string {
   switch (event.event) {
@@ -263,6 +306,26 @@ export async function listenCommand(
   const global = numberFlag("global-rate", text("global-rate"));
   const keyFile = text("key-file");
   const recvBuffer = text("recv-buffer");
+  const stopper = new AbortController();
+  const output = new ListenOutput(io, {
+    json,
+    quiet: values.quiet === true,
+    ...stopAndReportFlags(text),
+    humanLine: (event) =>
+      event.event === "message" || event.event === "reply"
+        ? {
+          text: paintOut(
+            TONES[event.event] ?? "plain",
+            tagged(event, eventLine),
+          ),
+          err: false,
+        }
+        : {
+          text: paintErr(TONES[event.event] ?? "bad", tagged(event, eventLine)),
+          err: true,
+        },
+    stop: () => stopper.abort(),
+  });
   const factory = chooseTransport(text("transport"), "listen", {
     receiveBufferBytes: recvBuffer === undefined
       ? undefined
@@ -278,7 +341,7 @@ export async function listenCommand(
     source: text("source"),
     responder,
     codec,
-    signal,
+    signal: AbortSignal.any([signal, stopper.signal]),
     transport: factory &&
       (async (open) => opened = await factory(open)),
     allowFrom: values["allow-from"] as string[] | undefined,
@@ -292,16 +355,10 @@ export async function listenCommand(
     key: keyFile === undefined
       ? undefined
       : await readKeyFile(resolve(io.cwd, keyFile)),
-    onEvent: (event) => {
-      if (json) io.out(ndjson({ ...event }));
-      else if (event.event === "message" || event.event === "reply") {
-        io.out(
-          paintOut(TONES[event.event] ?? "plain", tagged(event, eventLine)),
-        );
-      } else {
-        io.err(paintErr(TONES[event.event] ?? "bad", tagged(event, eventLine)));
-      }
-    },
+    onEvent: output.onEvent,
+  }).catch((error) => {
+    output.finished();
+    throw error;
   });
   const ready = {
     event: "ready",
@@ -316,9 +373,16 @@ export async function listenCommand(
     receiveBufferBytes: opened?.receiveBufferBytes?.() ?? null,
     pid: Deno.pid,
   };
-  if (json) io.out(ndjson(ready));
-  else io.out(readyLine(ready));
-  const stats = await listener.closed;
+  output.started(
+    () => listener.stats,
+    json ? ndjson(ready) : readyLine(ready),
+  );
+  let stats: ListenerStats;
+  try {
+    stats = await listener.closed;
+  } finally {
+    output.finished();
+  }
   const perGroup = listener.perGroup;
   if (json) {
     io.out(

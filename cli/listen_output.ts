@@ -1,0 +1,209 @@
+/**
+ * What `listen` prints while it runs, without losing datagrams to its own
+ * output: a line per message while a person can read them (at most
+ * {@linkcode READABLE_LINES_PER_SECOND} a second), interval lines once
+ * messages come faster, every event with `--json`, nothing per message
+ * with `-q`; interval lines with `--report-every`; and the stop after
+ * `--count` datagrams or `--duration`. Lines are written in batches
+ * (`batched_lines.ts`).
+ *
+ * @module
+ */
+
+import type { ListenEvent } from "../lib/listener/listen.ts";
+import type { ListenerStats } from "../lib/plugin.ts";
+import { BatchedLines } from "./batched_lines.ts";
+import {
+  intervalEvent,
+  intervalFigures,
+  intervalLine,
+  snapshot,
+} from "./interval_report.ts";
+import { type Io, ndjson } from "./io.ts";
+
+/**
+ * More lines a second than this (a message line and a reply line per
+ * datagram with a replying responder), and `listen` stops printing a line
+ * per message and prints a line a second instead.
+ */
+export const READABLE_LINES_PER_SECOND = 20;
+
+/** The interval of the lines printed instead of a line per message. */
+const FLOOD_INTERVAL_MS = 1000;
+
+/** How often `--count` is checked besides at each event (refused datagrams have none). */
+const COUNT_POLL_MS = 100;
+
+/** How `listen` prints. */
+export interface ListenOutputOptions {
+  /** NDJSON: every event, interval events. */
+  json: boolean;
+  /** Only the ready line, the summary and interval lines when asked (no events: the summary counts them). */
+  quiet: boolean;
+  /** `--report-every`, milliseconds. */
+  reportEveryMs?: number;
+  /** `--count`: stop once this many datagrams have arrived. */
+  count?: number;
+  /** `--duration`, milliseconds from the ready line. */
+  durationMs?: number;
+  /** A human event's line (coloured, tagged) and whether it goes to stderr. */
+  humanLine(event: ListenEvent): { text: string; err: boolean };
+  /** Stops the listener (`--count`, `--duration`); called at most once. */
+  stop(): void;
+}
+
+/** Whether an event is about one datagram (a line per message). */
+function perDatagram(event: ListenEvent): boolean {
+  return event.event === "message" || event.event === "reply" ||
+    (event.event === "error" && event.from !== undefined);
+}
+
+/**
+ * An event's NDJSON line. A message with a text (or number) payload, the
+ * usual case, needs no replacer (bytes to hex): a third of the cost.
+ */
+function jsonLine(event: ListenEvent): string {
+  if (event.event === "message" && typeof event.payload !== "object") {
+    return JSON.stringify(event);
+  }
+  return ndjson({ ...event });
+}
+
+/** The running listener's output. */
+export class ListenOutput {
+  /** The listener's `onEvent`; undefined when nothing needs events (`-q` alone). */
+  readonly onEvent: ((event: ListenEvent) => void) | undefined;
+  readonly #options: ListenOutputOptions;
+  readonly #lines: BatchedLines;
+  #stats: (() => Readonly<ListenerStats>) | undefined;
+  #readyAt = 0;
+  #flooded = false;
+  #windowStart = -Infinity;
+  #windowLines = 0;
+  #interval: ReturnType<typeof setInterval> | undefined;
+  #before: ListenerStats | undefined;
+  #beforeAt = 0;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #stopped = false;
+
+  /** Prints to `io`. */
+  constructor(io: Io, options: ListenOutputOptions) {
+    this.#options = options;
+    this.#lines = new BatchedLines(io);
+    this.onEvent = options.quiet && options.count === undefined
+      ? undefined
+      : (event) => this.#event(event);
+  }
+
+  /**
+   * The listener is ready: prints `readyLine` at once and starts the
+   * interval lines and the `--count` / `--duration` stops.
+   */
+  started(stats: () => Readonly<ListenerStats>, readyLine: string): void {
+    this.#stats = stats;
+    this.#readyAt = performance.now();
+    this.#lines.out(readyLine);
+    this.#lines.flush();
+    const { reportEveryMs, count, durationMs } = this.#options;
+    if (reportEveryMs !== undefined) this.#startIntervals(reportEveryMs);
+    else if (this.#flooded) this.#startIntervals(FLOOD_INTERVAL_MS);
+    if (count !== undefined) {
+      this.#timers.push(
+        setInterval(() => this.#checkCount(), COUNT_POLL_MS),
+      );
+      this.#checkCount();
+    }
+    if (durationMs !== undefined) {
+      this.#timers.push(setTimeout(() => this.#stop(), durationMs));
+    }
+  }
+
+  /** Queues a line of output (the summary). */
+  out(line: string): void {
+    this.#lines.out(line);
+  }
+
+  /** Stops every timer and writes what is queued; idempotent. */
+  finished(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
+    this.#stopIntervals();
+    this.#lines.flush();
+  }
+
+  #stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#options.stop();
+  }
+
+  #checkCount(): void {
+    const { count } = this.#options;
+    if (count !== undefined && (this.#stats?.().received ?? 0) >= count) {
+      this.#stop();
+    }
+  }
+
+  #event(event: ListenEvent): void {
+    if (this.#options.count !== undefined) this.#checkCount();
+    if (this.#options.quiet) return;
+    if (this.#options.json) return this.#lines.out(jsonLine(event));
+    if (perDatagram(event) && !this.#admit()) return;
+    const { text, err } = this.#options.humanLine(event);
+    if (err) this.#lines.err(text);
+    else this.#lines.out(text);
+  }
+
+  /** Whether a line per message may be printed now; switches to interval lines when not. */
+  #admit(): boolean {
+    if (this.#flooded) return false;
+    const now = performance.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#windowLines = 0;
+    }
+    if (++this.#windowLines <= READABLE_LINES_PER_SECOND) return true;
+    this.#flooded = true;
+    this.#lines.out(
+      `more than ${READABLE_LINES_PER_SECOND} lines a second: a line a second from now on instead of a line per message (--json prints every message, -q only the summary)`,
+    );
+    if (this.#interval === undefined && this.#stats !== undefined) {
+      this.#startIntervals(FLOOD_INTERVAL_MS);
+    }
+    return false;
+  }
+
+  #startIntervals(everyMs: number): void {
+    this.#before = snapshot(this.#stats!());
+    this.#beforeAt = performance.now() - this.#readyAt;
+    this.#interval = setInterval(() => this.#tick(), everyMs);
+  }
+
+  #stopIntervals(): void {
+    if (this.#interval !== undefined) clearInterval(this.#interval);
+    this.#interval = undefined;
+  }
+
+  #tick(): void {
+    const at = performance.now() - this.#readyAt;
+    const after = snapshot(this.#stats!());
+    const figures = intervalFigures(this.#before!, after, this.#beforeAt, at);
+    this.#before = after;
+    this.#beforeAt = at;
+    this.#lines.out(
+      this.#options.json
+        ? ndjson(intervalEvent(figures))
+        : intervalLine(figures),
+    );
+    const linesPerSecond = figures.receivedPerSecond +
+      figures.repliedPerSecond;
+    if (this.#flooded && linesPerSecond <= READABLE_LINES_PER_SECOND) {
+      this.#flooded = false;
+      this.#windowStart = -Infinity;
+      this.#lines.out(
+        `${READABLE_LINES_PER_SECOND} lines a second or fewer again: back to a line per message`,
+      );
+      if (this.#options.reportEveryMs === undefined) this.#stopIntervals();
+    }
+  }
+}

@@ -1,0 +1,199 @@
+// listen keeps up with its own output: -q prints only the ready line and
+// the summary, --report-every prints interval lines (an "interval" event
+// with --json), --count and --duration stop it with the summary (exit 0),
+// and the human output switches from a line per message to a line a second
+// when more than 20 lines a second come (and back when the rate falls),
+// while --json keeps every message and loses no line at exit. Run through
+// `deno task listen`, as users run it.
+// Loopback only: every listener is pinned to 127.0.0.1; groups 239.28.12.x,
+// ports 28121-28139. Every send is bounded in count and every wait in time.
+import assert from "node:assert/strict";
+import { main } from "../cli.ts";
+import { onLoopback } from "./support/cli_process.ts";
+import { RawSender } from "./support/raw_sender.ts";
+import { Subprocess } from "./support/subprocess.ts";
+import { denoTask } from "./support/task_process.ts";
+
+const READY_MS = 20_000;
+const EXIT_MS = 10_000;
+
+/** `deno task listen` on `group`/`port` via 127.0.0.1, its ready line printed. */
+async function startTaskListener(
+  group: string,
+  port: number,
+  extra: string[],
+): Promise<Subprocess> {
+  const [command, ...args] = denoTask("listen", [
+    "--plugin",
+    "silent",
+    ...onLoopback(group, port),
+    ...extra,
+  ]);
+  const proc = new Subprocess(command, args, { name: "deno task listen" });
+  await proc.waitForLine(
+    (line) => line.startsWith("listening on ") || line.includes('"ready"'),
+    `the ready line of a listener on ${group}:${port}`,
+    READY_MS,
+  );
+  return proc;
+}
+
+/** Sends `count` datagrams `WORD N`, waiting `gapMs` after each (0: none). */
+async function sendNumbered(
+  group: string,
+  port: number,
+  count: number,
+  gapMs = 0,
+  word = "message",
+): Promise<void> {
+  await using sender = await RawSender.open();
+  const encoder = new TextEncoder();
+  for (let i = 0; i < count; i++) {
+    await sender.send(encoder.encode(`${word} ${i}`), port, group);
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+}
+
+const summaryOf = (lines: string[]) =>
+  JSON.parse(lines.find((line) => line.includes('"event":"summary"'))!);
+
+Deno.test("listen --count 3 stops by itself after 3 datagrams with the summary, exit 0", async () => {
+  await using proc = await startTaskListener("239.28.12.1", 28121, [
+    "--count",
+    "3",
+    "--json",
+  ]);
+  // Paced, so the listener has stopped before the 4th and 5th come.
+  await sendNumbered("239.28.12.1", 28121, 5, 300).catch(() => {});
+  const result = await proc.wait(EXIT_MS);
+  assert.equal(result.code, 0, result.stderr.join("\n"));
+  const summary = summaryOf(result.stdout);
+  assert.equal(summary.received, 3);
+  const messages = result.stdout.filter((line) =>
+    line.includes('"event":"message"')
+  );
+  assert.equal(messages.length, 3);
+});
+
+Deno.test("listen -q --duration 600ms prints only the ready line and the summary, then exits 0 by itself", async () => {
+  const started = performance.now();
+  await using proc = await startTaskListener("239.28.12.2", 28122, [
+    "-q",
+    "--duration",
+    "600ms",
+  ]);
+  await sendNumbered("239.28.12.2", 28122, 50);
+  const result = await proc.wait(EXIT_MS);
+  assert.equal(result.code, 0, result.stderr.join("\n"));
+  assert.ok(performance.now() - started < READY_MS + EXIT_MS);
+  const lines = result.stdout.filter((line) => !line.startsWith("Task "));
+  assert.equal(lines.length, 3, lines.join("\n"));
+  assert.match(lines[0], /^listening on 239\.28\.12\.2 port 28122/);
+  assert.equal(lines[1], "--- 239.28.12.2 port 28122 ---");
+  assert.match(lines[2], /^50 received, 0 replied, 50 unanswered/);
+  assert.deepEqual(
+    result.stderr.filter((line) => !line.includes("Task")),
+    [],
+  );
+});
+
+Deno.test("listen: more than 20 lines a second switch the human output to a line a second, and back when the rate falls", async () => {
+  await using proc = await startTaskListener("239.28.12.3", 28123, []);
+  await sendNumbered("239.28.12.3", 28123, 300);
+  await proc.out.waitFor(
+    (line) => line.startsWith("["),
+    "an interval line",
+    EXIT_MS,
+  );
+  await proc.out.waitFor(
+    (line) => line.includes("back to a line per message"),
+    "the line saying it is back to a line per message",
+    EXIT_MS,
+  );
+  await sendNumbered("239.28.12.3", 28123, 1, 0, "after");
+  await proc.out.waitFor(
+    (line) => line.startsWith("message from") && line.endsWith("after 0"),
+    "a message line again, after the switch back",
+    EXIT_MS,
+  );
+  const result = await proc.stop("SIGINT", EXIT_MS);
+  assert.equal(result.code, 0);
+  const lines = result.stdout;
+  const messageLines = lines.filter((line) => line.startsWith("message from"));
+  // 20 before the switch, the one after it.
+  assert.equal(messageLines.length, 21, lines.join("\n"));
+  const notices = lines.filter((line) =>
+    line.startsWith("more than 20 lines a second")
+  );
+  assert.equal(notices.length, 1);
+  const intervals = lines.filter((line) => /^\[ *\d/.test(line));
+  const intervalTotal = intervals
+    .map((line) => Number(/\] (\d+) received/.exec(line)?.[1]))
+    .reduce((a, b) => a + b, 0);
+  // Those after the 21st were all counted in interval lines.
+  assert.ok(intervalTotal >= 300 - 21, lines.join("\n"));
+  assert.match(lines.at(-1)!, /^301 received/);
+});
+
+Deno.test("listen --json --report-every 200ms: every message, interval events adding up to the summary, no line lost at exit", async () => {
+  await using proc = await startTaskListener("239.28.12.4", 28124, [
+    "--json",
+    "--report-every",
+    "200ms",
+  ]);
+  await sendNumbered("239.28.12.4", 28124, 2000);
+  await proc.out.waitFor(
+    (line) => line.includes('"event":"interval","start"'),
+    "an interval event",
+    EXIT_MS,
+  );
+  const result = await proc.stop("SIGINT", EXIT_MS);
+  assert.equal(result.code, 0);
+  const events = result.stdout.filter((line) => line.startsWith("{")).map((
+    line,
+  ) => JSON.parse(line));
+  const summary = events.at(-1);
+  assert.equal(summary.event, "summary");
+  assert.ok(summary.received > 0);
+  const messages = events.filter((event) => event.event === "message");
+  assert.equal(messages.length, summary.received);
+  const intervals = events.filter((event) => event.event === "interval");
+  assert.ok(intervals.length >= 1);
+  for (const interval of intervals) {
+    assert.equal(typeof interval.receivedPerSecond, "number");
+    assert.equal(interval.replied, 0);
+  }
+  const counted = intervals.reduce((sum, event) => sum + event.received, 0);
+  assert.ok(counted <= summary.received);
+});
+
+Deno.test("listen: bad --count, --duration and --report-every are usage errors naming the value (exit 2)", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--count", "0"], /--count "0": must be at least 1/],
+    [["--count", "2.5"], /--count "2\.5"/],
+    [["--count", "many"], /--count "many"/],
+    [["--duration", "soon"], /--duration "soon"/],
+    [["--duration", "0s"], /--duration "0s": must be at least/],
+    [
+      ["--report-every", "10ms"],
+      /--report-every "10ms": must be at least 100ms/,
+    ],
+    [["--report-every", "x"], /--report-every "x"/],
+  ];
+  for (const [flags, message] of cases) {
+    const lines: string[] = [];
+    const code = await main(
+      ["listen", ...onLoopback("239.28.12.5", 28125), ...flags],
+      {
+        out: (line) => lines.push(line),
+        err: (line) => lines.push(line),
+        write: () => {},
+        isTerminal: false,
+        cwd: Deno.cwd(),
+      },
+    );
+    assert.equal(code, 2, `${flags.join(" ")}: ${lines.join("\n")}`);
+    assert.match(lines[0], message);
+    assert.match(lines[0], /^mcast listen: Invalid/);
+  }
+});
