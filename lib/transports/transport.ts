@@ -96,6 +96,17 @@ export interface Transport {
   setInterface(iface: string): void;
   /** Send one datagram. */
   send(data: Uint8Array, port: number, address: string): Promise<void>;
+  /**
+   * Send many datagrams to one destination, in order, in as few system
+   * calls as the transport can (ffi: `sendmmsg`); resolves once every one
+   * left. Only transports that batch have it: callers fall back to
+   * {@linkcode Transport.send}.
+   */
+  sendBatch?(
+    datagrams: readonly Uint8Array[],
+    port: number,
+    address: string,
+  ): Promise<void>;
   /** Install the receive handler (one per socket); datagrams before it are dropped. */
   onDatagram(handler: DatagramHandler): void;
   /** Install the handler for asynchronous socket errors. */

@@ -22,6 +22,7 @@
  *   outgoing multicast interface;
  * - `ffi_membership.ts`: joining and leaving groups, any-source and SSM;
  * - `ffi_send_queue.ts`: sends waiting for room in a full send buffer;
+ * - `batch_sender.ts`: many datagrams in one `sendmmsg` call;
  * - `ffi_receiver.ts`: the receive loop (`recvmmsg` batches);
  * - `ffi_address.ts`: ports and addresses in the form libc takes;
  * - `ffi_os_call.ts`: libc failures turned into `SocketError`s;
@@ -38,6 +39,7 @@ import { Libc, type RawSocketAddress } from "./libc.ts";
 import { changeMembership, changeSourceMembership } from "./membership.ts";
 import { FfiReceiver } from "./receiver.ts";
 import { FfiSendQueue, isRetryable, sendError } from "./send_queue.ts";
+import { FfiBatchSender } from "./batch_sender.ts";
 import {
   openSocket,
   readSocketOptions,
@@ -249,6 +251,8 @@ export class FfiTransport implements Transport {
   readonly #local: { address: string; port: number };
   /** Sends waiting for room in the send buffer (`ffi_send_queue.ts`). */
   readonly #sends: FfiSendQueue;
+  /** `sendmmsg` batches, made on first use. */
+  #batches: FfiBatchSender | undefined;
   #interface: string | undefined;
   #handler: DatagramHandler | undefined;
   #errorHandler: ((error: Error) => void) | undefined;
@@ -448,6 +452,48 @@ export class FfiTransport implements Transport {
       this.#describeSend(data.byteLength, address, port),
       this.#failedSend(data.byteLength, address, port),
     );
+  }
+
+  /**
+   * Send many datagrams to one destination, in order: `sendmmsg` batches
+   * of up to 64, one system call each. Resolves once the kernel has taken
+   * every one; what does not fit in a full send buffer waits (up to 2 s
+   * each, in order) as with {@linkcode FfiTransport.send}.
+   */
+  sendBatch(
+    datagrams: readonly Uint8Array[],
+    port: number,
+    address: string,
+  ): Promise<void> {
+    checkPort(port);
+    let start = 0;
+    if (!this.#closed && this.#sends.idle) {
+      const to = this.#destination(address, port);
+      this.#batches ??= new FfiBatchSender(this.#libc, this.#fd);
+      try {
+        while (start < datagrams.length) {
+          const sent = this.#batches.send(datagrams, start, to);
+          if (sent === 0) break;
+          start += sent;
+        }
+      } catch (error) {
+        if (!isRetryable(error)) {
+          const bytes = datagrams[start].byteLength;
+          return Promise.reject(
+            sendError(
+              this.#describeSend(bytes, address, port),
+              error,
+              this.#failedSend(bytes, address, port),
+            ),
+          );
+        }
+      }
+    }
+    if (start === datagrams.length) return Promise.resolve();
+    // The rest, one by one, through the queue that waits for room.
+    return Promise.all(
+      datagrams.slice(start).map((data) => this.send(data, port, address)),
+    ).then(() => {});
   }
 
   /** A send as `socket_failure.ts` explains its failures. */

@@ -162,6 +162,7 @@ export const LIBC_SYMBOLS = {
     parameters: ["i32", "pointer", "usize", "i32", "pointer", "u32"],
     result: "isize",
   },
+  sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   recvmmsg: {
     parameters: ["i32", "pointer", "u32", "i32", "pointer"],
     result: "i32",
@@ -558,20 +559,7 @@ export class Libc {
   }
 
   #encodeSockaddr(offset: number, address: RawSocketAddress): number {
-    const view = this.#view;
-    if (address.family === "IPv4") {
-      this.#bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN_SIZE);
-      view.setUint16(offset, LINUX.AF_INET, true);
-      view.setUint16(offset + 2, address.port, false);
-      this.#bytes.set(address.ip, offset + 4);
-      return MMSG.SOCKADDR_IN_SIZE;
-    }
-    this.#bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN6_SIZE);
-    view.setUint16(offset, LINUX.AF_INET6, true);
-    view.setUint16(offset + 2, address.port, false);
-    this.#bytes.set(address.ip, offset + 8);
-    view.setUint32(offset + 24, address.scopeId, true);
-    return MMSG.SOCKADDR_IN6_SIZE;
+    return encodeSockaddr(this.#bytes, offset, address, this.#view);
   }
 
   /** Binds `fd` to an address. */
@@ -617,6 +605,24 @@ export class Libc {
       size,
     );
     if (sent < 0n) this.#fail("sendto");
+  }
+
+  /**
+   * Sends the `count` datagrams described by the `struct mmsghdr` array at
+   * `headers` in one call, without blocking (`sendmmsg` with
+   * `MSG_DONTWAIT`). The memory the headers point to must stay put for
+   * the call (it is synchronous).
+   *
+   * @returns How many the kernel took, from the first; 0 when it took
+   *   none because the send buffer is full (`EAGAIN`).
+   * @throws {ErrnoError} when the first datagram fails for another reason.
+   */
+  sendMany(fd: number, headers: Deno.PointerObject, count: number): number {
+    const sent = this.#fn.sendmmsg(fd, headers, count, LINUX.MSG_DONTWAIT);
+    if (sent >= 0) return sent;
+    const errno = this.#errno.getInt32();
+    if (errno === LINUX.EAGAIN) return 0;
+    throw new ErrnoError("sendmmsg", errno, this.describe(errno));
   }
 
   /** `shutdown(fd, how)`; errors are returned, not thrown. */
@@ -722,4 +728,46 @@ export class Libc {
     const name = this.#fn.if_indextoname(index, this.#strOutPtr);
     return name === null ? undefined : Deno.UnsafePointerView.getCString(name);
   }
+}
+
+/**
+ * Writes `address` as a `struct sockaddr_in` or `struct sockaddr_in6` into
+ * `bytes` at `offset`; returns its size. `view` is a `DataView` of the
+ * same memory as `bytes` (made when not given).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeSockaddr } from "./libc.ts";
+ * const bytes = new Uint8Array(32);
+ * const size = encodeSockaddr(bytes, 0, {
+ *   family: "IPv4", ip: new Uint8Array([239, 1, 2, 3]), port: 5000, scopeId: 0,
+ * });
+ * assert.equal(size, 16);
+ * assert.deepEqual([...bytes.subarray(2, 8)], [0x13, 0x88, 239, 1, 2, 3]);
+ * ```
+ */
+export function encodeSockaddr(
+  bytes: Uint8Array,
+  offset: number,
+  address: RawSocketAddress,
+  view: DataView = new DataView(
+    bytes.buffer,
+    bytes.byteOffset,
+    bytes.byteLength,
+  ),
+): number {
+  if (address.family === "IPv4") {
+    bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN_SIZE);
+    view.setUint16(offset, LINUX.AF_INET, true);
+    view.setUint16(offset + 2, address.port, false);
+    bytes.set(address.ip, offset + 4);
+    return MMSG.SOCKADDR_IN_SIZE;
+  }
+  bytes.fill(0, offset, offset + MMSG.SOCKADDR_IN6_SIZE);
+  view.setUint16(offset, LINUX.AF_INET6, true);
+  view.setUint16(offset + 2, address.port, false);
+  bytes.set(address.ip, offset + 8);
+  view.setUint32(offset + 24, address.scopeId, true);
+  return MMSG.SOCKADDR_IN6_SIZE;
 }
