@@ -23,8 +23,11 @@ import { SendRun } from "./run.ts";
 
 export type { SenderOptions, SendRunOptions } from "./options.ts";
 
-/** Requests per `sendBatch` call when sending as fast as the socket takes. */
-const BURST = 64;
+/**
+ * Requests per `sendBatch` call when sending as fast as the socket takes
+ * (the ffi transport sends them 64 to a system call).
+ */
+const BURST = 256;
 /**
  * How long a burst of sends may keep the event loop from replies, signals
  * and timers (`setImmediate` gives it one turn, in about 5 µs).

@@ -81,16 +81,22 @@ export class FfiBatchSender {
     const bytes = this.#bytes;
     const view = this.#view;
     let offset = DATA;
+    // The same array again (a message sent over and over) is copied once.
+    let previous: Uint8Array | undefined;
+    let address = 0;
     for (let i = 0; i < count; i++) {
       const datagram = datagrams[start + i];
       const length = datagram.byteLength;
-      bytes.set(datagram, offset);
+      if (datagram !== previous) {
+        bytes.set(datagram, offset);
+        address = this.#address + offset;
+        offset += length;
+        previous = datagram;
+      }
       const iovec = IOVECS + i * MMSG.IOVEC_SIZE;
-      const address = this.#address + offset;
       view.setUint32(iovec, address % TWO_TO_32, true);
       view.setUint32(iovec + 4, Math.floor(address / TWO_TO_32), true);
       view.setUint32(iovec + 8, length, true);
-      offset += length;
     }
     return this.#libc.sendMany(this.#fd, this.#pointer!, count);
   }
