@@ -80,6 +80,10 @@ export interface Plan {
   cliListenCount: number;
   /** Row 7: the flood's time limit, seconds (the count ends it first here). */
   cliListenSeconds: number;
+  /** Row 8 (send rate): datagrams each sender sends, 64 and 1400 bytes. */
+  sendRateCount: number;
+  /** Row 8: the C sender's time limit, seconds (the count ends it first here). */
+  sendRateSeconds: number;
   /** Pitfall row: datagrams offered at most. */
   recvBufferCount: number;
   /** Pitfall row: the flood's length, seconds. */
@@ -120,6 +124,8 @@ export const FULL: Plan = {
   pacedSampleMs: 200,
   cliListenCount: 1_000_000,
   cliListenSeconds: 5,
+  sendRateCount: 500_000,
+  sendRateSeconds: 10,
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
@@ -157,6 +163,8 @@ export const QUICK: Plan = {
   pacedSampleMs: 100,
   cliListenCount: 5_000,
   cliListenSeconds: 1,
+  sendRateCount: 5_000,
+  sendRateSeconds: 2,
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,

@@ -75,6 +75,13 @@ const COLUMNS: Record<string, Column[]> = {
     { title: "peak RSS MiB", metric: "peakRssMiB", format: mib },
   ],
   "recv-buffer": ONE_WAY,
+  "send-rate": [
+    { title: "sent", metric: "sent", format: count },
+    { title: "offered/s", metric: "offeredPerSecond", format: count },
+    { title: "received", metric: "received", format: count },
+    { title: "loss %", metric: "lossPercent", format: lossPercent },
+    { title: "sender's own /s", metric: "senderPerSecond", format: count },
+  ],
   "cli-listen": [
     { title: "offered", metric: "offered", format: count },
     { title: "received", metric: "received", format: count },

@@ -85,6 +85,20 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "send-rate-64",
+    title:
+      "8. send rate, 64-byte datagrams: deno task send -c N --interval 0 (offered/s, as the C receiver timed it)",
+    primary: "offeredPerSecond",
+    higherIsBetter: true,
+  },
+  {
+    id: "send-rate-1400",
+    title:
+      "8. send rate, 1400-byte datagrams: deno task send -c N --interval 0 (offered/s, as the C receiver timed it)",
+    primary: "offeredPerSecond",
+    higherIsBetter: true,
+  },
+  {
     id: "recv-buffer",
     title: "pitfall: node:dgram setRecvBufferSize on Deno",
     primary: "receivedPerSecond",

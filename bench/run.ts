@@ -43,6 +43,7 @@ import { oneWayRow } from "./rows/one_way.ts";
 import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
+import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
@@ -55,6 +56,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "hot-path": hotPathRow,
   "paced": pacedRow,
   "recv-buffer": recvBufferRow,
+  "send-rate": sendRateRow,
   "cli-listen": cliListenRow,
 };
 
