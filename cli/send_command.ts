@@ -57,8 +57,10 @@ Options:
   -i, --interface IF     outgoing interface, address or name (default: OS route)
   -w, --timeout D        wait this long for replies after the last send (default 1s)
   -c, --count N          messages to send (default 1; 0 = until Ctrl-C)
-      --interval D       time between messages (default 1s)
-      --rate R           messages per second (instead of --interval)
+      --interval D       time between messages (default 1s); 0: as fast as the
+                         socket takes them (ffi: sendmmsg batches), for load
+      --rate R           messages per second (instead of --interval); max is
+                         --interval 0
       --seq              number the requests: per-responder loss, duplicates,
                          reordering and RTT min/avg/p50/p99/max in the summary
       --pad N            pad each request to N bytes (0-65507): a listener
@@ -186,7 +188,14 @@ export async function sendCommand(
   const key = keyFile === undefined
     ? undefined
     : await readKeyFile(resolve(io.cwd, keyFile));
-  const rate = numberFlag("rate", text("rate"));
+  // --rate max: as fast as the socket takes them, the same as --interval 0.
+  const maxRate = text("rate") === "max";
+  if (maxRate && text("interval") !== undefined) {
+    throw new UsageError(
+      `Give --rate or --interval, not both (--rate max is --interval 0)`,
+    );
+  }
+  const rate = maxRate ? undefined : numberFlag("rate", text("rate"));
   const iface = text("interface");
   if (values["no-loopback"] === true && throughLoopback(iface)) {
     io.err(
@@ -224,7 +233,7 @@ export async function sendCommand(
         count: values.count === undefined
           ? undefined
           : validateCount(values.count),
-        interval: text("interval"),
+        interval: maxRate ? 0 : text("interval"),
         rate,
         sequence: values.seq === true,
         pad: numberFlag("pad", text("pad"), true),
