@@ -12,6 +12,7 @@ import type { Codec } from "../plugin.ts";
 import { RoundTripStats } from "./round_trip_stats.ts";
 import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
+import { FRAME_BYTES, FrameKind, writeFrame } from "../wire/frame.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 import type { Expectation } from "./expectation.ts";
@@ -76,6 +77,39 @@ export class SendRun {
     this.#nonces.unshift(signed.nonce);
     if (this.#nonces.length > NONCES_KEPT) this.#nonces.pop();
     return signed.datagram;
+  }
+
+  /**
+   * The next `count` requests, noted as leaving at `now` (as
+   * {@linkcode SendRun.sending} and {@linkcode SendRun.nextRequest} one
+   * by one would); `sent` is left as it was, for the caller to add what
+   * left. Numbered requests without padding or signature are framed into
+   * one buffer, not one each.
+   */
+  nextBurst(count: number, now: number): Uint8Array[] {
+    const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
+    const first = this.sent;
+    const requests: Uint8Array[] = new Array(count);
+    if (sequence && pad === 0 && auth === undefined) {
+      const size = FRAME_BYTES + bytes.byteLength;
+      const slab = new Uint8Array(count * size);
+      for (let i = 0; i < count; i++) {
+        const request = slab.subarray(i * size, (i + 1) * size);
+        writeFrame(request, FrameKind.request, (firstSeq + first + i) >>> 0);
+        request.set(bytes, FRAME_BYTES);
+        requests[i] = request;
+        this.sent = first + i;
+        this.sending(now);
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        this.sent = first + i;
+        this.sending(now);
+        requests[i] = this.nextRequest();
+      }
+    }
+    this.sent = first;
+    return requests;
   }
 
   /** Notes that a request is about to leave, now. */

@@ -322,15 +322,8 @@ export class Sender implements AsyncDisposable {
     sequence: boolean,
   ): Promise<number | undefined> {
     const size = count === 0 ? BURST : Math.min(BURST, count - run.sent);
-    const first = run.sent;
     const sentAt = performance.now();
-    const datagrams: Uint8Array[] = new Array(size);
-    // nextRequest numbers each request by run.sent.
-    for (let i = 0; i < size; i++, run.sent++) {
-      run.sending(sentAt);
-      datagrams[i] = run.nextRequest();
-    }
-    run.sent = first;
+    const datagrams = run.nextBurst(size, sentAt);
     try {
       await this.#transport.sendBatch!(datagrams, this.port, this.group);
     } catch (error) {
