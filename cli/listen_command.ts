@@ -51,6 +51,12 @@ Options:
                          folder too (repeatable)
       --json             NDJSON output, one event per line
 ${LISTEN_TRANSPORT_HELP}
+  -h, --help             show this help
+
+Output and stopping (a line per message is printed while there are at most
+${READABLE_LINES_PER_SECOND} lines a second; when more come, listen says so and prints a line a
+second instead, every datagram still answered and counted, and goes back to a
+line per message after a second with ${READABLE_LINES_PER_SECOND} or fewer; --json prints every event):
   -q, --quiet            print only the ready line and the summary (and the
                          interval lines --report-every asks for)
       --report-every D   a line per interval D (such as 1s): received and
@@ -58,11 +64,6 @@ ${LISTEN_TRANSPORT_HELP}
                          (--json: an "interval" event)
       --count N          stop after N datagrams have arrived, with the summary
       --duration D       stop after D (such as 30s or 5m), with the summary
-  A line per message is printed while there are at most ${READABLE_LINES_PER_SECOND} a second;
-  when more come, listen says so and prints a line a second instead (the
-  datagrams are all still answered and counted), and goes back to a line per
-  message once a second has ${READABLE_LINES_PER_SECOND} or fewer. --json prints every event.
-  -h, --help             show this help
 
 Safety (defaults are safe; see the README's "Safety" section):
       --allow-from CIDR  answer senders in this range (repeatable; default: the
