@@ -64,7 +64,7 @@ Deno.test("listen --count 3 stops by itself after 3 datagrams with the summary, 
     "--json",
   ]);
   // Paced, so the listener has stopped before the 4th and 5th come.
-  await sendNumbered("239.28.12.1", 28121, 5, 300).catch(() => {});
+  await sendNumbered("239.28.12.1", 28121, 5, 500).catch(() => {});
   const result = await proc.wait(EXIT_MS);
   assert.equal(result.code, 0, result.stderr.join("\n"));
   const summary = summaryOf(result.stdout);
@@ -75,12 +75,12 @@ Deno.test("listen --count 3 stops by itself after 3 datagrams with the summary, 
   assert.equal(messages.length, 3);
 });
 
-Deno.test("listen -q --duration 600ms prints only the ready line and the summary, then exits 0 by itself", async () => {
+Deno.test("listen -q --duration 1500ms prints only the ready line and the summary, then exits 0 by itself", async () => {
   const started = performance.now();
   await using proc = await startTaskListener("239.28.12.2", 28122, [
     "-q",
     "--duration",
-    "600ms",
+    "1500ms",
   ]);
   await sendNumbered("239.28.12.2", 28122, 50);
   const result = await proc.wait(EXIT_MS);
