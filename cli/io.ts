@@ -31,10 +31,25 @@ export interface Io {
 
 const encoder = new TextEncoder();
 
-/** Writes all of `text`: `writeSync` may write less than asked to a pipe. */
+/**
+ * The exit status of a program whose reader went away (`... | head -1`):
+ * 128 + SIGPIPE, as if the signal had ended it, which is what shells expect.
+ */
+export const BROKEN_PIPE_STATUS = 141;
+
+/**
+ * Writes all of `text`: `writeSync` may write less than asked to a pipe.
+ * When the reader has gone (a broken pipe), the program ends quietly with
+ * {@linkcode BROKEN_PIPE_STATUS}, as `yes | head -1` does.
+ */
 function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string) {
   let bytes = encoder.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(BROKEN_PIPE_STATUS);
+    throw error;
+  }
 }
 
 /** The process's real stdout, stderr and starting directory. */

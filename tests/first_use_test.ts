@@ -209,3 +209,33 @@ Deno.test("first use: IPv6 endpoints are printed in brackets", () => {
   assert.equal(formatEndpoint("::1", 53), "[::1]:53");
   assert.equal(formatEndpoint("10.77.1.11", 10000), "10.77.1.11:10000");
 });
+
+Deno.test("first use: listen --json | head -1 ends quietly when head has read its line", async () => {
+  const listen =
+    "deno task -q listen -i 127.0.0.1 -g 239.27.0.5 -p 27005 --json";
+  await using pipeline = new Subprocess("bash", [
+    "-c",
+    `${listen} 2>/tmp/mcast_head_err_$$ | head -1; status=\${PIPESTATUS[0]}; cat /tmp/mcast_head_err_$$ >&2; rm -f /tmp/mcast_head_err_$$; exit $status`,
+  ], { cwd: ROOT, name: "listen | head -1" });
+  await pipeline.waitForLine(
+    (line) => line.startsWith('{"event":"ready"'),
+    "the ready event through head",
+    READY_MS,
+  );
+  // The next line the listener writes finds the pipe closed.
+  const sent = await runTask("send", [
+    "-i",
+    LO,
+    "-g",
+    "239.27.0.5",
+    "-p",
+    "27005",
+    "-w",
+    "100ms",
+    "hi",
+  ]);
+  assert.equal(sent.code, 0, sent.stderr.join("\n"));
+  const ended = await pipeline.wait(RUN_MS);
+  assert.equal(ended.code, 141, ended.stderr.join("\n"));
+  assert.deepEqual(ended.stderr, [], "no stack trace, no message");
+});
