@@ -9,25 +9,9 @@ import {
   intervalLine,
 } from "../cli/interval_report.ts";
 import { BatchedLines } from "../cli/batched_lines.ts";
-import type { ListenerStats } from "../lib/plugin.ts";
+import { type ListenerStats, newListenerStats } from "../lib/plugin.ts";
 
-const ZERO: ListenerStats = {
-  received: 0,
-  replied: 0,
-  unanswered: 0,
-  refused: 0,
-  rateLimited: 0,
-  oversize: 0,
-  unsigned: 0,
-  badSignature: 0,
-  stale: 0,
-  replayed: 0,
-  decodeErrors: 0,
-  pluginErrors: 0,
-  sendErrors: 0,
-  pending: 0,
-  kernelDrops: 0,
-};
+const ZERO: ListenerStats = { ...newListenerStats(), kernelDrops: 0 };
 
 Deno.test("interval: per-second rates over the interval, drop counters only when they grew", () => {
   const before = { ...ZERO, received: 100, replied: 50, refused: 3 };
