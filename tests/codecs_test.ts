@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { binary, fromHex, toHex } from "../plugins/codecs/binary.ts";
 import { json } from "../plugins/codecs/json.ts";
 import { text } from "../plugins/codecs/text.ts";
+import { decodeUtf8 } from "../lib/utf8.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -16,6 +17,61 @@ Deno.test("text codec: UTF-8 round trip, invalid bytes are a SyntaxError", () =>
     () => codec.encode({} as unknown as string),
     /encodes strings, got object/,
   );
+});
+
+Deno.test("decodeUtf8 agrees with a strict TextDecoder, U+FFFD and BOM included", () => {
+  const reference = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const outcome = (decode: (b: Uint8Array) => string, b: Uint8Array) => {
+    try {
+      return { text: decode(b) };
+    } catch (error) {
+      return { error: (error as Error).constructor.name };
+    }
+  };
+  const edges = [
+    [0xef, 0xbf, 0xbd], // a real U+FFFD
+    [0xef, 0xbb, 0xbf, 0x41], // BOM, kept
+    [0x41, 0xef, 0xbf, 0xbd, 0xff], // U+FFFD then an invalid byte
+    [0xff, 0xef, 0xbf, 0xbd], // the other way round
+    [0xc0, 0xaf], // overlong
+    [0xed, 0xa0, 0x80], // a surrogate
+    [0xf4, 0x8f, 0xbf, 0xbf], // the last code point
+    [0xf4, 0x90, 0x80, 0x80], // past it
+    [0xe2, 0x82], // truncated
+    [0xe2, 0x82, 0xac], // euro sign
+  ];
+  const samples = edges.map((values) => new Uint8Array(values));
+  // Random bytes drawn mostly from the interesting ranges, seeded.
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pool = [
+    0x41,
+    0x7f,
+    0x80,
+    0xbf,
+    0xc2,
+    0xdf,
+    0xe0,
+    0xef,
+    0xbd,
+    0xf0,
+    0xf4,
+    0xff,
+  ];
+  for (let i = 0; i < 5_000; i++) {
+    const length = Math.floor(next() * 8);
+    samples.push(
+      Uint8Array.from({ length }, () => pool[Math.floor(next() * pool.length)]),
+    );
+  }
+  let invalid = 0;
+  for (const sample of samples) {
+    const expected = outcome((b) => reference.decode(b), sample);
+    assert.deepEqual(outcome(decodeUtf8, sample), expected, `${sample}`);
+    if ("error" in expected) invalid++;
+  }
+  // Both kinds were drawn, so the comparison covered both.
+  assert.ok(invalid > 100 && invalid < samples.length - 100, `${invalid}`);
 });
 
 Deno.test("json codec: round trip, bad JSON and bad UTF-8 are SyntaxErrors", () => {
