@@ -1,9 +1,11 @@
 // Issue 12, item 3: a sender that survives response implosion. One
 // multicast request answered at once by 200 and by 1,000 hosts on one
-// bridge (a Linux bridge takes at most 1,023 ports). The responders are
-// light: one C process (fan_in_responders.c) holds a socket in every host's
-// namespace and answers each request at once, as a seed-style responder
-// does, with the sender's ARP entry set beforehand so that no reply waits.
+// bridge (a Linux bridge takes at most 1,023 ports), built by
+// fan_in_hosts.ts (shared with the bench row fan-in-hosts). The responders
+// are light: one C process (fan_in_responders.c) holds a socket in every
+// host's namespace and answers each request at once, as a seed-style
+// responder does, with the sender's ARP entry set beforehand so that no
+// reply waits.
 //
 // `deno task send` (the launcher, as users run it) gets the ffi transport by
 // auto, whose 8 MiB receive buffer holds every reply: the summary counts all
@@ -14,66 +16,13 @@
 import assert from "node:assert/strict";
 import { ROOT } from "../support/cli_process.ts";
 import { netnsTest } from "./availability.ts";
-import { createLab, type Host, type Lab, type Segment } from "./lab.ts";
+import { FAN_IN_PROGRAMS, withFanInHosts } from "./fan_in_hosts.ts";
+import type { Host } from "./lab.ts";
 import { type Json, parseJsonLines } from "./mcast_cli.ts";
 
 const DENO = Deno.execPath();
 const GROUP = "239.77.12.3";
 const PORT = 41203;
-/** The sender's address; the responders are 10.77.1.1 onwards, on one /16. */
-const SENDER = "10.77.0.1";
-/** Hosts built at once (each is a few `ip` commands). */
-const BUILD_PARALLEL = 8;
-
-/** Compiles the responder program into a temporary folder. */
-async function buildResponders(): Promise<{ path: string; dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "mcast-fan-in-" });
-  const path = `${dir}/fan_in_responders`;
-  const source = new URL("./fan_in_responders.c", import.meta.url).pathname;
-  const gcc = await new Deno.Command("gcc", {
-    args: ["-O2", "-Wall", "-o", path, source],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!gcc.success) {
-    await Deno.remove(dir, { recursive: true });
-    throw new Error(new TextDecoder().decode(gcc.stderr));
-  }
-  return { path, dir };
-}
-
-/** The responders' addresses: 10.77.1.1 to 10.77.1.250, then 10.77.2.1, ... */
-function responderAddress(index: number): string {
-  return `10.77.${1 + Math.floor(index / 250)}.${1 + index % 250}/16`;
-}
-
-/** `count` responder hosts on `lan`, built a few at a time. */
-async function responderHosts(
-  lab: Lab,
-  lan: Segment,
-  count: number,
-): Promise<Host[]> {
-  const hosts: Host[] = new Array(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
-      hosts[index] = await lab.host(`r${index}`, {
-        segment: lan,
-        address: responderAddress(index),
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: BUILD_PARALLEL }, worker));
-  return hosts;
-}
-
-/** The MAC address of `host`'s eth0. */
-async function macOf(host: Host): Promise<string> {
-  const r = await host.run(["cat", "/sys/class/net/eth0/address"]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 /** What one send run printed: its summary and how many reply lines. */
 interface FanIn {
@@ -131,39 +80,17 @@ async function sendOnce(
 }
 
 /**
- * A lab of `count` responder hosts and a sender on one bridge, the
- * responder process running; calls `body`, then removes everything.
+ * `count` responder hosts and a sender on one bridge (fan_in_hosts.ts), the
+ * responders running; calls `body` with the sender, then removes everything.
  */
-async function withFanIn(
+function withFanIn(
   count: number,
   body: (sender: Host) => Promise<void>,
 ): Promise<void> {
-  const program = await buildResponders();
-  try {
-    await using lab = await createLab();
-    const lan = await lab.segment("lan");
-    const sender = await lab.host("sender", {
-      segment: lan,
-      address: `${SENDER}/16`,
-    });
-    const hosts = await responderHosts(lab, lan, count);
-    const mac = await macOf(sender);
-    // Started in the sender's namespace so that the lab stops it; it opens
-    // one socket in each responder's namespace.
-    await using responders = sender.spawn([
-      program.path,
-      GROUP,
-      String(PORT),
-      SENDER,
-      mac,
-      "240",
-      ...hosts.map((host) => host.ns),
-    ], { timeoutMs: 300_000 });
-    await responders.waitForLine((line) => line === `ready ${count}`, 60_000);
-    await body(sender);
-  } finally {
-    await Deno.remove(program.dir, { recursive: true });
-  }
+  return withFanInHosts(
+    { hosts: count, group: GROUP, port: PORT },
+    ({ sender }) => body(sender),
+  );
 }
 
 /** Asserts that `run` reported every one of `count` replies, no drop. */
@@ -210,6 +137,7 @@ netnsTest(
       );
     });
   },
+  { needs: [...FAN_IN_PROGRAMS] },
 );
 
 netnsTest(
@@ -241,6 +169,7 @@ netnsTest(
       );
     });
   },
+  { needs: [...FAN_IN_PROGRAMS] },
 );
 
 Deno.test("fan-in: send --recv-buffer refuses a bad size and a transport that cannot set it, exit 2", async () => {
