@@ -234,6 +234,17 @@ async function output(
 let python = "python3";
 
 /**
+ * The Python interpreter the bench runs: its own path once
+ * {@linkcode findImplementations} has found a working one (then
+ * {@linkcode PYTHON} is among the available implementations).
+ *
+ * @returns The path, or `python3` before it was looked up.
+ */
+export function pythonExecutable(): string {
+  return python;
+}
+
+/**
  * Every implementation that can run on this machine, mcast first, and the
  * ones left out with the reason. Builds the C receiver: call `dispose`
  * when done.

@@ -84,6 +84,18 @@ export interface Plan {
   sendRateCount: number;
   /** Row 8: the C sender's time limit, seconds (the count ends it first here). */
   sendRateSeconds: number;
+  /**
+   * Row 9 (fan-in from namespaced hosts): how many hosts answer one
+   * request at once, one topology each (built once, a few seconds per 100
+   * hosts; at most 1,000, one bridge's limit here).
+   */
+  fanInHostCounts: number[];
+  /** Row 9: measured rounds per host count (each sender once a round). */
+  fanInHostRounds: number;
+  /** Row 9: rounds run first and not counted. */
+  fanInHostWarmupRounds: number;
+  /** Row 9: how long each sender collects replies after its request, ms. */
+  fanInHostWindowMs: number;
   /** Pitfall row: datagrams offered at most. */
   recvBufferCount: number;
   /** Pitfall row: the flood's length, seconds. */
@@ -126,6 +138,10 @@ export const FULL: Plan = {
   cliListenSeconds: 5,
   sendRateCount: 500_000,
   sendRateSeconds: 10,
+  fanInHostCounts: [200, 1000],
+  fanInHostRounds: 5,
+  fanInHostWarmupRounds: 1,
+  fanInHostWindowMs: 2000,
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
@@ -165,6 +181,10 @@ export const QUICK: Plan = {
   cliListenSeconds: 1,
   sendRateCount: 5_000,
   sendRateSeconds: 2,
+  fanInHostCounts: [20],
+  fanInHostRounds: 1,
+  fanInHostWarmupRounds: 0,
+  fanInHostWindowMs: 1000,
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,

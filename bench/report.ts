@@ -89,6 +89,13 @@ const COLUMNS: Record<string, Column[]> = {
     { title: "kernel drops", metric: "kernelDrops", format: count },
     { title: "lines printed", metric: "linesPrinted", format: count },
   ],
+  "fan-in-hosts": [
+    { title: "hosts", metric: "hosts", format: count },
+    { title: "replies", metric: "replies", format: count },
+    { title: "responders", metric: "responders", format: count },
+    { title: "kernel drops", metric: "kernelDrops", format: count },
+    { title: "ms to last reply", metric: "lastReplyMs", format: ms },
+  ],
 };
 
 function columnsOf(row: string): Column[] {

@@ -99,6 +99,13 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "fan-in-hosts",
+    title:
+      "9. fan-in from namespaced hosts: one request, N hosts on one bridge answer at once (replies received of N)",
+    primary: "replies",
+    higherIsBetter: true,
+  },
+  {
     id: "recv-buffer",
     title: "pitfall: node:dgram setRecvBufferSize on Deno",
     primary: "receivedPerSecond",

@@ -16,7 +16,9 @@
  * `--no-pin` (`cpu_placement.ts`). Exit status 1 when a required
  * measurement failed.
  *
- * Network safety: every socket is pinned to 127.0.0.1, groups are in
+ * Network safety: every socket is pinned to 127.0.0.1, except in row 9
+ * (`fan-in-hosts`), whose sockets all live in network namespaces it
+ * creates and removes (root only; skipped elsewhere); groups are in
  * 239.50.0.0/16, ports in 50000-50999 (`addresses.ts`), every load is
  * bounded in count and time, and a watchdog ends the run if it overruns.
  *
@@ -45,6 +47,7 @@ import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
 import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
+import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -58,6 +61,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "recv-buffer": recvBufferRow,
   "send-rate": sendRateRow,
   "cli-listen": cliListenRow,
+  "fan-in-hosts": fanInHostsRow,
 };
 
 const USAGE =
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
     endpoints: new EndpointAllocator(),
     recorder,
     cPingPongClient: typeof cClient === "string" ? undefined : cClient.path,
+    skipped,
   };
   try {
     for (const [name, row] of Object.entries(ROW_GROUPS)) {

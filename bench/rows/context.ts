@@ -6,7 +6,7 @@
 
 import type { EndpointAllocator } from "../addresses.ts";
 import type { Flooder } from "../flooder.ts";
-import type { Implementation } from "../implementations.ts";
+import type { Implementation, Skipped } from "../implementations.ts";
 import type { Plan } from "../plan.ts";
 import type { Recorder } from "../recorder.ts";
 import type { Metrics, RowId } from "../results.ts";
@@ -28,6 +28,11 @@ export interface RowContext {
    * when it could not be built (the reason is in the run's skipped list).
    */
   cPingPongClient?: string;
+  /**
+   * What this run left out, and why: a row that cannot run here (no
+   * namespaces, no compiler) adds itself, and the run goes on.
+   */
+  skipped: Skipped[];
 }
 
 /**
