@@ -80,7 +80,7 @@ Safety (defaults are safe; see the README's "Safety" section):
 
 Receive path:
       --recv-buffer SIZE the socket's receive buffer, such as 512K or 32M
-                         (ffi transport only; default 8M, which the kernel caps
+                         (ffi transport only; default 32M, which the kernel caps
                          at net.core.rmem_max unless run as root); the ready
                          line shows what the kernel granted`;
 

@@ -89,7 +89,7 @@ Options:
                          whole, 1-65536 (default ${DEFAULT_RECEIVE_BYTES}); a larger one is shown
                          cut, later ones arrive whole (old name: --max-reply-bytes)
       --recv-buffer SIZE the socket's receive buffer for replies, such as 512K
-                         or 32M (ffi transport only; default 8M, which the
+                         or 32M (ffi transport only; default 32M, which the
                          kernel caps at net.core.rmem_max unless run as root):
                          room for the replies of many responders at once
       --json             NDJSON output, one event per line

@@ -30,7 +30,7 @@ export const LISTEN_TRANSPORT_HELP =
 /** Help text lines for the flag on `send`. */
 export const SEND_TRANSPORT_HELP =
   `      --transport NAME   auto (default), dgram (node:dgram, portable) or ffi
-                         (Linux: an 8M receive buffer for many replies at once,
+                         (Linux: a 32M receive buffer for many replies at once,
                          batched receive, IPv6 hop limit, TTL 0; needs
                          --allow-ffi). auto uses ffi when FFI is allowed (the
                          task's launcher allows it when the codec is a
@@ -41,7 +41,7 @@ export const SEND_TRANSPORT_HELP =
  * library's own choice; throws `UsageError` for a bad or unavailable one.
  * auto means FFI when it is available (the FFI permission is granted,
  * Linux, glibc), else the library's choice: for `send` too, since the FFI
- * socket's receive buffer (8 MiB by default) holds the replies of many
+ * socket's receive buffer (32 MiB by default) holds the replies of many
  * responders that answer at once, where node:dgram's holds a few hundred.
  */
 export function chooseTransport(

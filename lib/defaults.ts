@@ -82,6 +82,24 @@ export const DEFAULT_MESSAGE: string = "very important data";
 export const DEFAULT_RECEIVE_BYTES: number = 16_384;
 
 /**
+ * The kernel receive buffer the ffi transport asks for (`SO_RCVBUFFORCE`
+ * as root, else `SO_RCVBUF`, which `net.core.rmem_max` caps): 32 MiB. It
+ * is a limit, not an allocation: the kernel charges only what is queued.
+ * A listener started cold (before its JavaScript is compiled) falls behind
+ * a full-speed flood for its first tens of milliseconds: with 8 MiB, a
+ * flood of 1,400-byte datagrams at ~520,000/s into `listen -q` lost
+ * 7,000-15,000 of its first 500,000; with 32 MiB none (docs/performance.md).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SOCKET_RECEIVE_BUFFER_BYTES } from "./defaults.ts";
+ * assert.equal(SOCKET_RECEIVE_BUFFER_BYTES, 32 * 1024 * 1024);
+ * ```
+ */
+export const SOCKET_RECEIVE_BUFFER_BYTES: number = 32 << 20;
+
+/**
  * How many times the size of its request a listener's reply may be, unless
  * the listener allows more (`maxReplyBytes`): the bound QUIC sets for
  * addresses it has not validated (RFC 9000, section 8.1), so a listener

@@ -70,7 +70,7 @@ function host(changes: Partial<HostFacts> = {}): HostFacts {
     files: {
       "/proc/sys/net/ipv4/conf/all/rp_filter": { ok: true, value: "0\n" },
       "/proc/sys/net/ipv4/conf/eth0/rp_filter": { ok: true, value: "0\n" },
-      "/proc/sys/net/core/rmem_max": { ok: true, value: "8388608\n" },
+      "/proc/sys/net/core/rmem_max": { ok: true, value: "33554432\n" },
       "/proc/net/igmp": { ok: true, value: "" },
     },
     firewall: {

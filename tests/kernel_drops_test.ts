@@ -341,7 +341,7 @@ Deno.test({
     );
     assert.match(
       line,
-      /^drop \(kernel\): The kernel dropped \d+ datagrams for this socket: its receive buffer was full, the listener fell behind; to change it: --recv-buffer 32M/,
+      /^drop \(kernel\): The kernel dropped \d+ datagrams for this socket: its receive buffer was full, the listener fell behind; to change it: --recv-buffer 512K \(above net\.core\.rmem_max only as root\)/,
     );
     Deno.kill(child.pid, "SIGINT");
     const result = await run.proc.wait(10_000);

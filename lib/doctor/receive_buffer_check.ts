@@ -1,6 +1,6 @@
 /**
  * The `rmem` check: the receive buffer a listener can get. `listen` over
- * the ffi transport asks for 8 MiB (`--recv-buffer`); the kernel grants at
+ * the ffi transport asks for 32 MiB (`--recv-buffer`); the kernel grants at
  * most `net.core.rmem_max` to a process without privileges, and a socket
  * that asks for nothing (the `deno` and `dgram` transports) gets
  * `net.core.rmem_default`. A small buffer drops bursts (the listener's
@@ -9,6 +9,7 @@
  * @module
  */
 
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../defaults.ts";
 import type { HostFacts } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
 import { numberFile, RMEM_DEFAULT_FILE, RMEM_MAX_FILE } from "./proc_files.ts";
@@ -19,7 +20,7 @@ const CHECK = "rmem";
  * What `listen` asks for over the ffi transport when `--recv-buffer` is not
  * given (the ffi transport's default receive buffer).
  */
-export const LISTEN_RECEIVE_BUFFER_BYTES = 8 << 20;
+export const LISTEN_RECEIVE_BUFFER_BYTES: number = SOCKET_RECEIVE_BUFFER_BYTES;
 
 /** The files this check reads. */
 export const RECEIVE_BUFFER_FILES: readonly string[] = [
@@ -46,7 +47,7 @@ function size(bytes: number): string {
  * } };
  * const result = receiveBufferCheck(facts);
  * assert.equal(result.verdict, "warn");
- * assert.equal(result.fix, "sysctl -w net.core.rmem_max=8388608");
+ * assert.equal(result.fix, "sysctl -w net.core.rmem_max=33554432");
  * ```
  */
 export function receiveBufferCheck(facts: Pick<HostFacts, "files">): Finding {

@@ -157,10 +157,24 @@ function explain(
           datagrams(count)
         } for this socket: its receive buffer was full, the listener fell behind`,
         hint: transport.name === "ffi"
-          ? "--recv-buffer 32M (above net.core.rmem_max only as root), or a faster responder"
+          ? `${
+            largerBuffer(transport)
+          } (above net.core.rmem_max only as root), or a faster responder`
           : "--transport ffi (a larger receive buffer, a faster receive), or a faster responder",
       };
   }
+}
+
+/**
+ * `--recv-buffer` twice what the socket has: the kernel reports twice what
+ * it granted, so that figure itself.
+ */
+function largerBuffer(transport: Transport): string {
+  const reported = transport.receiveBufferBytes?.() ?? 0;
+  if (reported <= 0) return "a larger --recv-buffer";
+  return reported >= 1 << 20
+    ? `--recv-buffer ${Math.ceil(reported / (1 << 20))}M`
+    : `--recv-buffer ${Math.ceil(reported / 1024)}K`;
 }
 
 function rateLimited(

@@ -98,7 +98,7 @@ netnsTest(
     ]);
     assert.equal(run.code, 0, run.output);
     // net.core.rmem_max is the machine's (a namespace cannot raise it): a
-    // warning where it is below the 8 MiB listen asks for, never a failure.
+    // warning where it is below the 32 MiB listen asks for, never a failure.
     assert.deepEqual(
       notOk(run),
       check(run, "rmem").verdict === "ok" ? [] : ["warn rmem"],

@@ -32,6 +32,7 @@
  */
 
 import { formatEndpoint } from "../../address.ts";
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../defaults.ts";
 import { McastRangeError, SocketError } from "../../errors.ts";
 import { checkPort, formatHost, parseDestination } from "./address.ts";
 import { setMulticastInterface } from "./interface.ts";
@@ -77,7 +78,8 @@ export interface FfiTransportOptions {
   batchesPerTurn?: number;
   /**
    * Socket receive buffer to ask for (`SO_RCVBUFFORCE` when privileged,
-   * else `SO_RCVBUF`, which `net.core.rmem_max` caps); 8 MiB.
+   * else `SO_RCVBUF`, which `net.core.rmem_max` caps); 32 MiB
+   * (`SOCKET_RECEIVE_BUFFER_BYTES` in `lib/defaults.ts`).
    */
   receiveBufferBytes?: number;
 }
@@ -91,7 +93,7 @@ export interface FfiTransportOptions {
  * import assert from "node:assert/strict";
  * import type { FfiSocketOptions } from "./ffi_transport.ts";
  * const seen: FfiSocketOptions = {
- *   ttl: 1, loopback: true, multicastAll: false, receiveBufferBytes: 8 << 20,
+ *   ttl: 1, loopback: true, multicastAll: false, receiveBufferBytes: 32 << 20,
  * };
  * assert.equal(seen.multicastAll, false);
  * ```
@@ -110,7 +112,7 @@ export interface FfiSocketOptions {
 const DEFAULTS = {
   batchSize: 64,
   batchesPerTurn: 16,
-  receiveBufferBytes: 8 << 20,
+  receiveBufferBytes: SOCKET_RECEIVE_BUFFER_BYTES,
 };
 
 let availability: boolean | undefined;
