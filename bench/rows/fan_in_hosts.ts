@@ -6,7 +6,7 @@
  * reply waits). From the sender's namespace, each round, every sender
  * sends ONE request (TTL 1) and collects replies for a fixed window:
  * `deno task send` as users run it (the launcher, `auto` = the ffi
- * transport, 8 MiB receive buffer), `deno task send --transport dgram`
+ * transport, its default receive buffer), `deno task send --transport dgram`
  * (`node:dgram`, the kernel's default buffer), a seed-style Python socket
  * (default buffer, a `recvfrom` loop) and C with `recvmmsg` and an 8 MiB
  * buffer (the limit). Primary metric: replies received of N. The topology
