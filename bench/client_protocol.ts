@@ -10,6 +10,7 @@
 import { assertBenchEndpoint } from "./addresses.ts";
 import { fileURLToPath } from "node:url";
 import { type Command, placed } from "./cpu_placement.ts";
+import { pythonExecutable } from "./implementations.ts";
 import { runJsonProgram } from "./json_program.ts";
 
 /** Result of a ping-pong run: send, wait for the reply, repeat. */
@@ -154,6 +155,33 @@ export function runCompiledClient<T extends PingPongResult>(
   return runClientProgram<T>(
     `${name} ${args.join(" ")}`,
     { command: path, args },
+    timeoutMs,
+  );
+}
+
+/**
+ * Runs a Python client (`clients/pingpong.py`) with the run's Python
+ * interpreter on the load generators' CPU and parses its result line, as
+ * {@linkcode runCompiledClient} does. Its arguments start with the group
+ * and the port.
+ *
+ * @param script File name under `bench/clients/`.
+ * @param args Its arguments, starting with the group and the port.
+ * @param timeoutMs Kill it after this long.
+ * @returns Its result.
+ * @throws {RangeError} for an endpoint outside the bench's range.
+ * @throws {Error} with its standard error when it fails or prints no result.
+ */
+export function runPythonClient<T extends PingPongResult>(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<T> {
+  assertBenchEndpoint({ group: args[0], port: Number(args[1]) });
+  const path = fileURLToPath(new URL(`./clients/${script}`, import.meta.url));
+  return runClientProgram<T>(
+    `${script} ${args.join(" ")}`,
+    { command: pythonExecutable(), args: [path, ...args] },
     timeoutMs,
   );
 }

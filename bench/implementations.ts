@@ -174,6 +174,25 @@ export const PYTHON: Implementation = {
   }),
 };
 
+/**
+ * The origin Python example's responder: a blocking socket,
+ * `recvfrom(1024)`, `sendto(b"ack")`, no select (row 2p's baseline; in
+ * the run when {@linkcode PYTHON} is).
+ */
+export const PYTHON_SEED: Implementation = {
+  id: "python-seed",
+  label: "python3 seed-style responder (blocking recvfrom)",
+  side: "baseline",
+  required: false,
+  command: (mode, endpoint, maxSeconds, listeners) => ({
+    command: python,
+    args: [
+      script("python_seed.py"),
+      ...protocolArgs(mode, endpoint, maxSeconds, listeners),
+    ],
+  }),
+};
+
 /** Node.js's own `dgram`, run by `node`. */
 export const NODE: Implementation = {
   id: "node-dgram",

@@ -44,6 +44,13 @@ export interface Plan {
   cPingPongCount: number;
   /** Row 2c: time limit per measurement (warm-up included), seconds. */
   cPingPongSeconds: number;
+  /**
+   * Row 2p: round trips per measurement with the Python client (warm-up
+   * and size as row 2's).
+   */
+  pyPingPongCount: number;
+  /** Row 2p: time limit per measurement (warm-up included), seconds. */
+  pyPingPongSeconds: number;
   /** Row 2: `send()` calls per measurement of mcast's client. */
   sendCallCount: number;
   /** Row 2: request size, bytes. */
@@ -76,7 +83,9 @@ export interface Plan {
   pacedWarmupSeconds: number;
   /** Row 6: RSS sampling period, ms. */
   pacedSampleMs: number;
-  /** Row 7 (CLI listen): datagrams of 64 bytes offered to each receiver. */
+  /** Row 7 (CLI listen): flood sizes, bytes (64: `cli-listen`, 1400: `cli-listen-1400`). */
+  cliListenSizes: number[];
+  /** Row 7: datagrams offered to each receiver. */
   cliListenCount: number;
   /** Row 7: the flood's time limit, seconds (the count ends it first here). */
   cliListenSeconds: number;
@@ -118,6 +127,8 @@ export const FULL: Plan = {
   pingPongWarmup: 1_000,
   cPingPongCount: 50_000,
   cPingPongSeconds: 1.5,
+  pyPingPongCount: 20_000,
+  pyPingPongSeconds: 5,
   sendCallCount: 2_000,
   requestSize: 64,
   loadCount: 20_000,
@@ -134,6 +145,7 @@ export const FULL: Plan = {
   pacedSize: 64,
   pacedWarmupSeconds: 2,
   pacedSampleMs: 200,
+  cliListenSizes: [64, 1400],
   cliListenCount: 1_000_000,
   cliListenSeconds: 5,
   sendRateCount: 500_000,
@@ -161,6 +173,8 @@ export const QUICK: Plan = {
   pingPongWarmup: 10,
   cPingPongCount: 200,
   cPingPongSeconds: 1,
+  pyPingPongCount: 200,
+  pyPingPongSeconds: 1,
   sendCallCount: 20,
   requestSize: 64,
   loadCount: 200,
@@ -177,6 +191,7 @@ export const QUICK: Plan = {
   pacedSize: 64,
   pacedWarmupSeconds: 0.4,
   pacedSampleMs: 100,
+  cliListenSizes: [64, 1400],
   cliListenCount: 5_000,
   cliListenSeconds: 1,
   sendRateCount: 5_000,

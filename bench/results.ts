@@ -42,6 +42,13 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "request-reply-py",
+    title:
+      "2p. request/reply ping-pong, Python client (the origin example's sender in a loop)",
+    primary: "roundTripsPerSecond",
+    higherIsBetter: true,
+  },
+  {
     id: "fan-in-1",
     title: "3. fan-in, 1 listener",
     primary: "p50Ms",
@@ -81,6 +88,13 @@ export const ROWS = [
     id: "cli-listen",
     title:
       "7. deno task listen --plugin silent under a 64-byte flood (received of the same flood)",
+    primary: "received",
+    higherIsBetter: true,
+  },
+  {
+    id: "cli-listen-1400",
+    title:
+      "7. deno task listen --plugin silent under a 1400-byte flood (received of the same flood)",
     primary: "received",
     higherIsBetter: true,
   },

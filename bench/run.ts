@@ -45,6 +45,7 @@ import { oneWayRow } from "./rows/one_way.ts";
 import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
+import { requestReplyPythonRow } from "./rows/request_reply_py.ts";
 import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
@@ -53,6 +54,7 @@ import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "one-way": oneWayRow,
   "request-reply": requestReplyRow,
+  "request-reply-py": requestReplyPythonRow,
   "load-mode": loadModeRow,
   "fan-in": fanInRow,
   "memory": memoryRow,

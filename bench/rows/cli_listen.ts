@@ -1,5 +1,6 @@
 /**
- * Row 7: the CLI listener under a flood, as users run it: `deno task
+ * Row 7: the CLI listener under a flood of 64-byte and of 1,400-byte
+ * datagrams, as users run it: `deno task
  * listen --plugin silent` (through the launcher, so the ffi transport with
  * built-ins) with `-q`, with the default human output (a line per message
  * until more than 20 a second come) and with `--json` (every event),
@@ -14,26 +15,17 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { assertBenchEndpoint, type Endpoint, LOOPBACK } from "../addresses.ts";
-import { placed } from "../cpu_placement.ts";
+import type { Endpoint } from "../addresses.ts";
+import { type CliOutcome, withCliListener } from "../cli_listener.ts";
 import type { Flooder } from "../flooder.ts";
-import { C_RECVMMSG } from "../implementations.ts";
+import { C_RECVMMSG, type Implementation } from "../implementations.ts";
 import type { Subject } from "../recorder.ts";
-import type { Metrics } from "../results.ts";
+import type { Metrics, RowId } from "../results.ts";
 import type { RowContext } from "./context.ts";
 import { measureOneWay } from "./one_way.ts";
 
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
-
-/** How long the CLI may take to print its ready line, ms. */
-const READY_MS = 20_000;
 /** After the flood, before SIGINT: the socket's buffer drains, ms. */
 const DRAIN_MS = 1_000;
-/** How long the CLI may take to exit after SIGINT, ms. */
-const EXIT_MS = 10_000;
-/** The tail of the output kept, to read the summary from, characters. */
-const TAIL_CHARS = 16_384;
 
 /** One way of running the CLI listener. */
 interface CliMode {
@@ -60,130 +52,37 @@ const MODES: readonly CliMode[] = [
   flags,
 }));
 
-/** What a stopped CLI listener said. */
-interface CliOutcome {
-  /** Its summary's `received`. */
-  received: number;
-  /** Its summary's `kernelDrops` (0 when absent). */
-  kernelDrops: number;
-  /** Lines it printed in all. */
-  lines: number;
-}
-
-/** The summary's counters, from the human summary or the NDJSON event. */
-function readSummary(tail: string): { received: number; kernelDrops: number } {
-  const json = /\{"event":"summary".*\}/.exec(tail);
-  if (json !== null) {
-    const summary = JSON.parse(json[0]);
-    return {
-      received: summary.received,
-      kernelDrops: summary.kernelDrops ?? 0,
-    };
-  }
-  const human = /^--- .* ---\n(\d+) received,.*$/m.exec(tail);
-  if (human === null) {
-    throw new Error(`no summary in the CLI's output: ...${tail.slice(-300)}`);
-  }
-  const drops = /(\d+) dropped by the kernel/.exec(human[0]);
-  return { received: Number(human[1]), kernelDrops: Number(drops?.[1] ?? 0) };
-}
-
 /**
- * Starts the CLI listener, floods it, stops it with SIGINT and reads its
- * summary. Kills it when any step overruns.
+ * Starts the CLI listener with the `silent` responder, floods it, lets it
+ * drain, stops it and reads its summary.
  */
 async function floodCli(
   mode: CliMode,
   endpoint: Endpoint,
   flood: () => Promise<{ sent: number; seconds: number }>,
 ): Promise<CliOutcome & { sent: number }> {
-  assertBenchEndpoint(endpoint);
-  const run = placed({
-    command: Deno.execPath(),
-    args: [
-      "task",
-      "--quiet",
-      "--config",
-      CONFIG,
-      "listen",
-      ...["-g", endpoint.group, "-p", String(endpoint.port)],
-      ...["-i", LOOPBACK, "--plugin", "silent", ...mode.flags],
-    ],
-  }, "measured");
-  const child = new Deno.Command(run.command, {
-    args: run.args,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(
-    () => child.kill("SIGKILL"),
-    READY_MS + EXIT_MS + 60_000,
+  const { result, outcome } = await withCliListener(
+    endpoint,
+    ["--plugin", "silent", ...mode.flags],
+    flood,
+    DRAIN_MS,
   );
-  const stderr = new Response(child.stderr).text();
-  let tail = "";
-  let lines = 0;
-  let ready: () => void = () => {};
-  const isReady = new Promise<void>((resolve) => ready = resolve);
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      for (const byte of chunk) if (byte === 10) lines++;
-      tail = (tail + decoder.decode(chunk, { stream: true })).slice(
-        -TAIL_CHARS,
-      );
-      if (/listening on |"event":"ready"/.test(tail)) ready();
-    }
-  })();
-  try {
-    const readyTimer = new Promise<"timeout">((resolve) =>
-      setTimeout(() => resolve("timeout"), READY_MS)
-    );
-    const first = await Promise.race([
-      isReady.then(() => "ready" as const),
-      readyTimer,
-      child.status.then(() => "exited" as const),
-    ]);
-    if (first !== "ready") {
-      if (first === "timeout") child.kill("SIGKILL");
-      await child.status;
-      throw new Error(`the CLI listener ${first}: ${await stderr}`);
-    }
-    const flooded = await flood();
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-    child.kill("SIGINT");
-    const status = await child.status;
-    await reading;
-    if (!status.success) {
-      throw new Error(
-        `the CLI listener exited with ${status.code}: ${await stderr}`,
-      );
-    }
-    return { ...readSummary(tail), lines, sent: flooded.sent };
-  } finally {
-    clearTimeout(killer);
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
-    await stderr.catch(() => "");
-  }
+  return { ...outcome, sent: result.sent };
 }
 
-/** One CLI measurement's figures. */
+/** One CLI measurement's figures, for a flood of `size`-byte datagrams. */
 async function measureCli(
   mode: CliMode,
+  size: number,
   context: RowContext,
-  flooder: Flooder,
 ): Promise<Metrics> {
-  const { plan, endpoints } = context;
+  const { plan, endpoints, flooder } = context;
   const endpoint = endpoints.next();
   const outcome = await floodCli(mode, endpoint, () =>
     flooder.flood(
       endpoint,
       plan.cliListenCount,
-      64,
+      size,
       plan.cliListenSeconds,
     ));
   return {
@@ -195,39 +94,56 @@ async function measureCli(
   };
 }
 
+/** The C receiver, cold as the CLI is, with the same flood. */
+async function measureC(
+  c: Implementation,
+  size: number,
+  context: RowContext,
+  flooder: Flooder,
+): Promise<Metrics> {
+  const { plan, endpoints } = context;
+  const metrics = await measureOneWay(
+    {
+      implementation: c,
+      size,
+      count: plan.cliListenCount,
+      seconds: plan.cliListenSeconds,
+      warmupSeconds: 0,
+    },
+    flooder,
+    endpoints,
+  );
+  const { offered, received, lossPercent } = metrics;
+  return { offered, received, lossPercent };
+}
+
 /**
- * Row 7, `plan.repeats` times, alternating: the C receiver, then the CLI
- * with `-q`, with human lines and with `--json`.
+ * Row 7 for each flood size (`cli-listen` at 64 bytes, `cli-listen-1400`
+ * at 1,400), `plan.repeats` times, alternating: the C receiver, then the
+ * CLI with `-q`, with human lines and with `--json`.
  *
  * @param context The run's shared state.
  */
 export async function cliListenRow(context: RowContext): Promise<void> {
-  const { plan, flooder, endpoints, recorder } = context;
+  const { plan, flooder, recorder } = context;
   const c = context.implementations.find((i) => i.id === C_RECVMMSG.id);
   for (let repeat = 0; repeat < plan.repeats; repeat++) {
-    if (c !== undefined) {
-      await recorder.record("cli-listen", c, async () => {
-        const metrics = await measureOneWay(
-          {
-            implementation: c,
-            size: 64,
-            count: plan.cliListenCount,
-            seconds: plan.cliListenSeconds,
-            warmupSeconds: 0,
-          },
-          flooder,
-          endpoints,
+    for (const size of plan.cliListenSizes) {
+      const row: RowId = size === 64 ? "cli-listen" : "cli-listen-1400";
+      if (c !== undefined) {
+        await recorder.record(
+          row,
+          c,
+          () => measureC(c, size, context, flooder),
         );
-        const { offered, received, lossPercent } = metrics;
-        return { offered, received, lossPercent };
-      });
-    }
-    for (const mode of MODES) {
-      await recorder.record(
-        "cli-listen",
-        mode.subject,
-        () => measureCli(mode, context, flooder),
-      );
+      }
+      for (const mode of MODES) {
+        await recorder.record(
+          row,
+          mode.subject,
+          () => measureCli(mode, size, context),
+        );
+      }
     }
   }
 }
