@@ -12,7 +12,7 @@ import type { Codec } from "../plugin.ts";
 import { RoundTripStats } from "./round_trip_stats.ts";
 import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
-import { FRAME_BYTES, FrameKind, writeFrame } from "../wire/frame.ts";
+import { NumberedBurst } from "./numbered_burst.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 import type { Expectation } from "./expectation.ts";
@@ -55,6 +55,7 @@ export class SendRun {
   #sentAt: Float64Array;
   #rounds = new RoundTripStats();
   #lastSentAt = 0;
+  #numbered: NumberedBurst | undefined;
   #replies = 0;
   #verified = 0;
   #responders = new Set<string>();
@@ -83,30 +84,29 @@ export class SendRun {
    * The next `count` requests, noted as leaving at `now` (as
    * {@linkcode SendRun.sending} and {@linkcode SendRun.nextRequest} one
    * by one would); `sent` is left as it was, for the caller to add what
-   * left. Numbered requests without padding or signature are framed into
-   * one buffer, not one each.
+   * left. Numbered requests without padding or signature come from one
+   * reused buffer ({@linkcode NumberedBurst}): valid until the next call.
    */
   nextBurst(count: number, now: number): Uint8Array[] {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
     const first = this.sent;
-    const requests: Uint8Array[] = new Array(count);
     if (sequence && pad === 0 && auth === undefined) {
-      const size = FRAME_BYTES + bytes.byteLength;
-      const slab = new Uint8Array(count * size);
+      this.#numbered ??= new NumberedBurst(bytes);
+      const requests = this.#numbered.next(firstSeq + first, count);
+      // Nothing reads the state between these requests: one round for all.
+      this.#setup.expectation?.newRound();
+      this.#lastSentAt = now;
+      const sentAt = this.#sentAt;
       for (let i = 0; i < count; i++) {
-        const request = slab.subarray(i * size, (i + 1) * size);
-        writeFrame(request, FrameKind.request, (firstSeq + first + i) >>> 0);
-        request.set(bytes, FRAME_BYTES);
-        requests[i] = request;
-        this.sent = first + i;
-        this.sending(now);
+        sentAt[(first + i) & (SENT_WINDOW - 1)] = now;
       }
-    } else {
-      for (let i = 0; i < count; i++) {
-        this.sent = first + i;
-        this.sending(now);
-        requests[i] = this.nextRequest();
-      }
+      return requests;
+    }
+    const requests: Uint8Array[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      this.sent = first + i;
+      this.sending(now);
+      requests[i] = this.nextRequest();
     }
     this.sent = first;
     return requests;
