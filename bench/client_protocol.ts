@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type Command, placed } from "./cpu_placement.ts";
 import { pythonExecutable } from "./implementations.ts";
 import { runJsonProgram } from "./json_program.ts";
+import type { Metrics } from "./results.ts";
 
 /** Result of a ping-pong run: send, wait for the reply, repeat. */
 export interface PingPongResult {
@@ -25,6 +26,23 @@ export interface PingPongResult {
   p50Ms: number;
   /** 99th percentile round-trip time, ms. */
   p99Ms: number;
+}
+
+/**
+ * A ping-pong result as a row's figures: round trips, round trips a
+ * second, p50 and p99 in ms, timeouts.
+ *
+ * @param result What the client printed.
+ * @returns The metrics.
+ */
+export function pingPongMetrics(result: PingPongResult): Metrics {
+  return {
+    roundTrips: result.roundTrips,
+    roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    timeouts: result.timeouts,
+  };
 }
 
 /**

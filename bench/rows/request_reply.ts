@@ -20,6 +20,7 @@
  */
 
 import {
+  pingPongMetrics,
   type PingPongResult,
   runClient,
   runCompiledClient,
@@ -58,16 +59,6 @@ export const SENDER_CLIENT: Subject = {
 /** Row 2c's client in the run's skipped list when it cannot be built. */
 export const C_CLIENT_ID = "c-pingpong-client";
 
-function metricsOf(result: PingPongResult): Metrics {
-  return {
-    roundTrips: result.roundTrips,
-    roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    timeouts: result.timeouts,
-  };
-}
-
 async function pingPong(
   context: RowContext,
   responder: Implementation,
@@ -96,7 +87,7 @@ async function pingPong(
       String(warmup),
     ], (plan.pingPongSeconds * 2 + 20) * 1000);
     await receiver.stop();
-    return metricsOf(result);
+    return pingPongMetrics(result);
   } finally {
     await receiver.kill();
   }
@@ -123,7 +114,7 @@ async function cPingPong(
       String(plan.pingPongWarmup),
     ], (plan.cPingPongSeconds * 2 + 20) * 1000);
     await receiver.stop();
-    return metricsOf(result);
+    return pingPongMetrics(result);
   } finally {
     await receiver.kill();
   }

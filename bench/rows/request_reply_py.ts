@@ -23,7 +23,11 @@
 
 import type { Endpoint } from "../addresses.ts";
 import { withCliListener } from "../cli_listener.ts";
-import { type PingPongResult, runPythonClient } from "../client_protocol.ts";
+import {
+  pingPongMetrics,
+  type PingPongResult,
+  runPythonClient,
+} from "../client_protocol.ts";
 import {
   C_RECVMMSG,
   type Implementation,
@@ -49,16 +53,6 @@ const CLI_FLAGS = [
   ...["--plugin", "ack", "-q"],
   ...["--rate-limit", "0", "--global-rate", "0"],
 ];
-
-function metricsOf(result: PingPongResult): Metrics {
-  return {
-    roundTrips: result.roundTrips,
-    roundTripsPerSecond: Math.round(result.roundTrips / result.seconds),
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    timeouts: result.timeouts,
-  };
-}
 
 function pythonPingPong(
   context: RowContext,
@@ -92,7 +86,7 @@ async function againstResponder(
   try {
     const result = await pythonPingPong(context, endpoint);
     await receiver.stop();
-    return metricsOf(result);
+    return pingPongMetrics(result);
   } finally {
     await receiver.kill();
   }
@@ -106,7 +100,7 @@ async function againstCli(context: RowContext): Promise<Metrics> {
     CLI_FLAGS,
     () => pythonPingPong(context, endpoint),
   );
-  return { ...metricsOf(result), received: outcome.received };
+  return { ...pingPongMetrics(result), received: outcome.received };
 }
 
 /**
