@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAtStart = Deno.loadavg()[0];
   const started = performance.now();
-  const watchdogMs = plan.name === "quick" ? 180_000 : 900_000;
+  const watchdogMs = plan.name === "quick" ? 180_000 : 1_800_000;
   const watchdog = setTimeout(() => {
     console.error(
       `bench: still running after ${watchdogMs / 1000} s; giving up`,

@@ -8,7 +8,13 @@
 
 import type { Flooder } from "../flooder.ts";
 import type { EndpointAllocator } from "../addresses.ts";
-import { CORE, type Implementation } from "../implementations.ts";
+import {
+  C_RECVMMSG,
+  CORE,
+  type Implementation,
+  MCAST_FFI,
+} from "../implementations.ts";
+import type { Subject } from "../recorder.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Metrics } from "../results.ts";
 import type { RowContext } from "./context.ts";
@@ -27,6 +33,8 @@ export interface OneWayRun {
   seconds: number;
   /** A flood of this many seconds first, not counted (0: none). */
   warmupSeconds: number;
+  /** Datagrams per second, paced; 0 or absent: as fast as the sender can. */
+  rate?: number;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,7 +65,13 @@ export async function measureOneWay(
   );
   try {
     if (run.warmupSeconds > 0) {
-      await flooder.flood(endpoint, run.count, run.size, run.warmupSeconds);
+      await flooder.flood(
+        endpoint,
+        run.count,
+        run.size,
+        run.warmupSeconds,
+        run.rate,
+      );
       await delay(100);
       await receiver.reset();
     }
@@ -66,6 +80,7 @@ export async function measureOneWay(
       run.count,
       run.size,
       run.seconds,
+      run.rate,
     );
     const report = await receiver.stop();
     return {
@@ -82,34 +97,68 @@ export async function measureOneWay(
   }
 }
 
+/** The share of the C receiver's rate the paced FFI line is offered. */
+const PACED_SHARE = 0.95;
+
+/**
+ * The FFI listener offered 0.95x what the C receiver took in the same
+ * repeat, paced: "receives at 0.95x the C receiver with zero loss" as a
+ * measurement, where the unpaced lines each get the rate the sender
+ * reaches against them.
+ */
+export const FFI_PACED: Subject = {
+  id: "mcast-ffi-paced",
+  label: "mcast listen() + FFI, paced at 0.95x the C receiver's rate",
+  side: "mcast",
+  required: false,
+  compareWith: [C_RECVMMSG.id],
+};
+
 /**
  * Row 1 for every payload size and every implementation, alternating,
- * `plan.repeats` times.
+ * `plan.repeats` times; then, when the FFI listener and the C receiver are
+ * both here, the FFI listener paced at 0.95x what C took in that repeat.
  *
  * @param context The run's shared state.
  */
 export async function oneWayRow(context: RowContext): Promise<void> {
   const { plan, implementations, flooder, endpoints, recorder } = context;
+  const ffi = implementations.find((i) => i.id === MCAST_FFI.id);
   for (let repeat = 0; repeat < plan.repeats; repeat++) {
     for (const size of plan.oneWaySizes) {
       const row = size === 64 ? "one-way-64" : "one-way-1400";
       const receivers = row === "one-way-64" || plan.extras
         ? implementations
         : implementations.filter((i) => CORE.includes(i));
+      const run = (implementation: Implementation, rate = 0): OneWayRun => ({
+        implementation,
+        size,
+        count: plan.oneWayCount,
+        seconds: plan.oneWaySeconds,
+        warmupSeconds: plan.oneWayWarmupSeconds,
+        rate,
+      });
+      let cRate = 0;
       for (const implementation of receivers) {
-        await recorder.record(row, implementation, () =>
-          measureOneWay(
-            {
-              implementation,
-              size,
-              count: plan.oneWayCount,
-              seconds: plan.oneWaySeconds,
-              warmupSeconds: plan.oneWayWarmupSeconds,
-            },
+        await recorder.record(row, implementation, async () => {
+          const metrics = await measureOneWay(
+            run(implementation),
             flooder,
             endpoints,
-          ));
+          );
+          if (implementation.id === C_RECVMMSG.id) {
+            cRate = metrics.receivedPerSecond;
+          }
+          return metrics;
+        });
       }
+      if (ffi === undefined || !(cRate > 0)) continue;
+      const rate = Math.round(PACED_SHARE * cRate);
+      await recorder.record(
+        row,
+        FFI_PACED,
+        () => measureOneWay(run(ffi, rate), flooder, endpoints),
+      );
     }
   }
 }
