@@ -23,7 +23,8 @@ import { parseByteSize } from "./byte_size.ts";
 import { painter, type Tone } from "./colour.ts";
 import type { Transport } from "../lib/transports/transport.ts";
 import { parseDuration } from "../lib/duration.ts";
-import { ListenOutput, READABLE_LINES_PER_SECOND } from "./listen_output.ts";
+import { ListenOutput } from "./listen_output.ts";
+import { READABLE_LINES_PER_SECOND } from "./readable_rate.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]

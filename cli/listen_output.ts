@@ -20,13 +20,7 @@ import {
   snapshot,
 } from "./interval_report.ts";
 import { type Io, ndjson } from "./io.ts";
-
-/**
- * More lines a second than this (a message line and a reply line per
- * datagram with a replying responder), and `listen` stops printing a line
- * per message and prints a line a second instead.
- */
-export const READABLE_LINES_PER_SECOND = 20;
+import { READABLE_LINES_PER_SECOND, ReadableRate } from "./readable_rate.ts";
 
 /** The interval of the lines printed instead of a line per message. */
 const FLOOD_INTERVAL_MS = 1000;
@@ -77,9 +71,7 @@ export class ListenOutput {
   readonly #lines: BatchedLines;
   #stats: (() => Readonly<ListenerStats>) | undefined;
   #readyAt = 0;
-  #flooded = false;
-  #windowStart = -Infinity;
-  #windowLines = 0;
+  #rate = new ReadableRate();
   #interval: ReturnType<typeof setInterval> | undefined;
   #before: ListenerStats | undefined;
   #beforeAt = 0;
@@ -106,7 +98,7 @@ export class ListenOutput {
     this.#lines.flush();
     const { reportEveryMs, count, durationMs } = this.#options;
     if (reportEveryMs !== undefined) this.#startIntervals(reportEveryMs);
-    else if (this.#flooded) this.#startIntervals(FLOOD_INTERVAL_MS);
+    else if (this.#rate.flooded) this.#startIntervals(FLOOD_INTERVAL_MS);
     if (count !== undefined) {
       this.#timers.push(
         setInterval(() => this.#checkCount(), COUNT_POLL_MS),
@@ -156,14 +148,8 @@ export class ListenOutput {
 
   /** Whether a line per message may be printed now; switches to interval lines when not. */
   #admit(): boolean {
-    if (this.#flooded) return false;
-    const now = performance.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#windowLines = 0;
-    }
-    if (++this.#windowLines <= READABLE_LINES_PER_SECOND) return true;
-    this.#flooded = true;
+    const verdict = this.#rate.admit(performance.now());
+    if (verdict !== "switch") return verdict === "print";
     this.#lines.out(
       `more than ${READABLE_LINES_PER_SECOND} lines a second: a line a second from now on instead of a line per message (--json prints every message, -q only the summary)`,
     );
@@ -197,9 +183,7 @@ export class ListenOutput {
     );
     const linesPerSecond = figures.receivedPerSecond +
       figures.repliedPerSecond;
-    if (this.#flooded && linesPerSecond <= READABLE_LINES_PER_SECOND) {
-      this.#flooded = false;
-      this.#windowStart = -Infinity;
+    if (this.#rate.settle(linesPerSecond)) {
       this.#lines.out(
         `${READABLE_LINES_PER_SECOND} lines a second or fewer again: back to a line per message`,
       );

@@ -33,6 +33,7 @@ import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 import { painter, type Tone } from "./colour.ts";
 import { mergeRuns } from "./group_runs.ts";
 import { Progress } from "./progress.ts";
+import { ReplyLines } from "./reply_lines.ts";
 import { reportPage, RunRecorder } from "./report_html.ts";
 import {
   type ResponderRow,
@@ -75,7 +76,9 @@ Options:
       --report FILE.html write one self-contained HTML page of the run: per
                          responder, RTT over time with lost requests marked, an
                          RTT histogram, and the responder table (best with --seq)
-  -q, --quiet            print only the summary (and the progress line)
+  -q, --quiet            print only the summary (and the progress line); without
+                         it a line per reply while at most 20 come a second,
+                         then a line a second (sent, replies) until fewer do
       --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
       --allow-import HOST  let a plugin or codec import modules from HOST[:PORT]
                          too (repeatable; deno task allows the host of a
@@ -215,6 +218,12 @@ export async function sendCommand(
   const paint = painter(!json && io.colourOut === true);
   const manyGroups = several(groups);
   const sentBy = groups.map(() => 0);
+  let replies = 0;
+  const sentSoFar = () => sentBy.reduce((a, b) => a + b, 0);
+  const replyLines = new ReplyLines(
+    (line) => progress.print(line),
+    () => ({ sent: sentSoFar(), replies }),
+  );
   const runs: GroupRun[] = groups.map((group, index) => {
     const recorder = new RunRecorder();
     return {
@@ -254,7 +263,7 @@ export async function sendCommand(
         onSent: (sent) => {
           sentBy[index] = sent;
           recorder.sent(sent);
-          progress.sent(sentBy.reduce((a, b) => a + b, 0));
+          progress.sent(sentSoFar());
         },
       }),
     };
@@ -269,10 +278,11 @@ export async function sendCommand(
         run.table.note(event);
         run.recorder.reply(event);
         progress.reply();
+        replies++;
         if (json) io.out(replyJson(event, show, tag(run)));
         else if (!quiet) {
           const line = replyLine(event, show);
-          progress.print(paint(
+          replyLines.reply(paint(
             event.decodeError === undefined && event.verified !== false
               ? "good"
               : "warn",
@@ -286,6 +296,7 @@ export async function sendCommand(
       run.summary = event;
     }
   } finally {
+    replyLines.stop();
     progress.stop();
   }
   // The summaries in the order the groups were given.
