@@ -17,7 +17,11 @@ import { MAX_DATAGRAM_BYTES } from "../defaults.ts";
 import { formatEndpoint } from "../address.ts";
 import { errorText, McastTypeError, SocketError } from "../errors.ts";
 import { KernelDrops } from "./kernel_drops.ts";
-import { errnoOf, explainSocketFailure } from "./socket_failure.ts";
+import {
+  errnoOf,
+  explainSocketFailure,
+  joinFailureText,
+} from "./socket_failure.ts";
 import type {
   DatagramHandler,
   Peer,
@@ -126,17 +130,8 @@ class DatagramTransport implements Transport {
     try {
       membership = await this.#conn.joinMulticastV4(group, iface ?? "0.0.0.0");
     } catch (error) {
-      const call = {
-        operation: "join",
-        family: this.family,
-        address: group,
-        iface,
-      } as const;
       throw new SocketError(
-        explainSocketFailure(call, errnoOf(error)) ??
-          `Cannot join group ${group} on ${
-            iface === undefined ? "the default interface" : `interface ${iface}`
-          }: ${errorText(error)}`,
+        joinFailureText(this.family, group, iface, errnoOf(error), error),
         { cause: error },
       );
     }

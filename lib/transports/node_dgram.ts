@@ -29,6 +29,7 @@ import {
   errnoOf,
   explainSocketFailure,
   type FailedCall,
+  joinFailureText,
 } from "./socket_failure.ts";
 import type {
   DatagramHandler,
@@ -165,15 +166,14 @@ class DgramTransport implements Transport {
     try {
       this.#socket.addMembership(group, iface);
     } catch (error) {
-      const call = {
-        operation: "join",
-        family: this.family,
-        address: group,
-        iface,
-      } as const;
       throw new SocketError(
-        explainSocketFailure(call, joinErrno(error, iface)) ??
-          `Cannot join group ${group} on ${on(iface)}: ${errorText(error)}`,
+        joinFailureText(
+          this.family,
+          group,
+          iface,
+          joinErrno(error, iface),
+          error,
+        ),
         { cause: error },
       );
     }

@@ -15,7 +15,7 @@
  */
 
 import { formatEndpoint } from "../address.ts";
-import { errorCode } from "../errors.ts";
+import { errorCode, errorText } from "../errors.ts";
 import { describeInterfaceChoices, interfaceChoices } from "../interface.ts";
 import type { Family } from "./transport.ts";
 
@@ -75,6 +75,43 @@ export interface FailedCall {
   iface?: string;
   /** The datagram's size (send). */
   bytes?: number;
+}
+
+/**
+ * The message of a join the OS refused, the same on every transport: the
+ * errno's sentence ({@linkcode explainSocketFailure}), or for an errno it
+ * has none for, `Cannot join group G on I: why`.
+ *
+ * @param family The socket's family.
+ * @param group The group.
+ * @param iface The interface asked for, if any.
+ * @param errno The errno name, when the transport's error says one.
+ * @param error The error, for the fallback's reason.
+ * @returns One sentence.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { joinFailureText } from "./socket_failure.ts";
+ * assert.equal(
+ *   joinFailureText("IPv4", "239.1.2.3", undefined, undefined, new Error("odd")),
+ *   "Cannot join group 239.1.2.3 on the default interface: odd",
+ * );
+ * ```
+ */
+export function joinFailureText(
+  family: Family,
+  group: string,
+  iface: string | undefined,
+  errno: string | undefined,
+  error: unknown,
+): string {
+  const call = { operation: "join", family, address: group, iface } as const;
+  const on = iface === undefined
+    ? "the default interface"
+    : `interface ${iface}`;
+  return explainSocketFailure(call, errno) ??
+    `Cannot join group ${group} on ${on}: ${errorText(error)}`;
 }
 
 /** The interfaces to offer, as `-i` takes them: `-i: eth0 10.0.0.2, lo 127.0.0.1`. */
