@@ -16,12 +16,6 @@ import { numberFile, RMEM_DEFAULT_FILE, RMEM_MAX_FILE } from "./proc_files.ts";
 
 const CHECK = "rmem";
 
-/**
- * What `listen` asks for over the ffi transport when `--recv-buffer` is not
- * given (the ffi transport's default receive buffer).
- */
-export const LISTEN_RECEIVE_BUFFER_BYTES: number = SOCKET_RECEIVE_BUFFER_BYTES;
-
 /** The files this check reads. */
 export const RECEIVE_BUFFER_FILES: readonly string[] = [
   RMEM_MAX_FILE,
@@ -68,23 +62,23 @@ export function receiveBufferCheck(facts: Pick<HostFacts, "files">): Finding {
     : `; the deno and dgram transports get net.core.rmem_default, ${
       size(standard)
     }`;
-  if (max < LISTEN_RECEIVE_BUFFER_BYTES) {
+  if (max < SOCKET_RECEIVE_BUFFER_BYTES) {
     return finding(
       CHECK,
       "warn",
       `net.core.rmem_max is ${size(max)}: listen asks for ${
-        size(LISTEN_RECEIVE_BUFFER_BYTES)
+        size(SOCKET_RECEIVE_BUFFER_BYTES)
       } and gets ${
         size(max)
       } unless run as root, so a burst larger than that is dropped (kernelDrops)${others}`,
-      `sysctl -w net.core.rmem_max=${LISTEN_RECEIVE_BUFFER_BYTES}`,
+      `sysctl -w net.core.rmem_max=${SOCKET_RECEIVE_BUFFER_BYTES}`,
     );
   }
   return finding(
     CHECK,
     "ok",
     `net.core.rmem_max is ${size(max)}: listen gets the ${
-      size(LISTEN_RECEIVE_BUFFER_BYTES)
+      size(SOCKET_RECEIVE_BUFFER_BYTES)
     } it asks for${others}`,
   );
 }

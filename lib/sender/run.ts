@@ -84,23 +84,24 @@ export class SendRun {
    * The next `count` requests, noted as leaving at `now` (as
    * {@linkcode SendRun.sending} and {@linkcode SendRun.nextRequest} one
    * by one would); `sent` is left as it was, for the caller to add what
-   * left. Numbered requests without padding or signature come from one
-   * reused buffer ({@linkcode NumberedBurst}): valid until the next call.
+   * left. Without padding or signature nothing is built per request: the
+   * message itself, `count` times, or numbered requests from one reused
+   * buffer ({@linkcode NumberedBurst}), valid until the next call.
    */
   nextBurst(count: number, now: number): Uint8Array[] {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
     const first = this.sent;
-    if (sequence && pad === 0 && auth === undefined) {
-      this.#numbered ??= new NumberedBurst(bytes);
-      const requests = this.#numbered.next(firstSeq + first, count);
+    if (pad === 0 && auth === undefined) {
       // Nothing reads the state between these requests: one round for all.
       this.#setup.expectation?.newRound();
       this.#lastSentAt = now;
+      if (!sequence) return new Array<Uint8Array>(count).fill(bytes);
       const sentAt = this.#sentAt;
       for (let i = 0; i < count; i++) {
         sentAt[(first + i) & (SENT_WINDOW - 1)] = now;
       }
-      return requests;
+      this.#numbered ??= new NumberedBurst(bytes);
+      return this.#numbered.next(firstSeq + first, count);
     }
     const requests: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) {
