@@ -25,6 +25,12 @@
  * @module
  */
 
+import { netnsAvailable } from "../tests/netns/availability.ts";
+import {
+  KERNEL_FEATURES,
+  type KernelFeature,
+  kernelFeatures,
+} from "../tests/netns/kernel_features.ts";
 import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import { EndpointAllocator } from "./addresses.ts";
@@ -124,7 +130,23 @@ async function machine(): Promise<Record<string, string | number>> {
     v8: Deno.version.v8,
     rmemDefault: Number((await read("/proc/sys/net/core/rmem_default")) || 0),
     rmemMax: Number((await read("/proc/sys/net/core/rmem_max")) || 0),
+    kernelLacks: await kernelLacks(),
   };
+}
+
+/**
+ * The kernel features this kernel lacks (kernel_features.ts), so that a
+ * figure is read with what the machine could do; no row today needs
+ * multicast routing or netem (a row that did would skip itself, naming
+ * the feature). `unknown` without namespaces.
+ */
+async function kernelLacks(): Promise<string> {
+  if (!(await netnsAvailable()).ok) return "unknown (no namespaces)";
+  const found = kernelFeatures();
+  const lacking = (Object.keys(found) as KernelFeature[]).filter((f) =>
+    !found[f]
+  );
+  return lacking.map((f) => KERNEL_FEATURES[f].config).join(", ") || "none";
 }
 
 async function main(): Promise<void> {

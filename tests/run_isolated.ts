@@ -4,11 +4,17 @@
  * running it directly, on loopback, where that cannot be done (not root,
  * no `unshare`), and says so.
  *
- * Usage: deno run --allow-run --allow-env run_isolated.ts deno-args...
+ * The run gets a report folder (`MCAST_TEST_REPORT_DIR`) where namespace
+ * tests note the ones ignored because the kernel lacks a feature; after the
+ * run this prints one line per missing feature, naming those tests.
+ *
+ * Usage: deno run --allow-run --allow-env --allow-read --allow-write run_isolated.ts deno-args...
  * The first argument after the script is handed to this Deno binary.
  *
  * @module
  */
+
+import { ignoredReport, REPORT_DIR_VARIABLE } from "./netns/kernel_features.ts";
 
 const args = Deno.args;
 const deno = Deno.execPath();
@@ -55,6 +61,9 @@ async function canIsolate(): Promise<string | undefined> {
 }
 
 const why = await canIsolate();
+const inherited = Deno.env.get(REPORT_DIR_VARIABLE);
+const reportDir = inherited ??
+  await Deno.makeTempDir({ prefix: "mcast-tests-" });
 let code: number;
 if (why === undefined) {
   console.error(
@@ -71,7 +80,7 @@ if (why === undefined) {
       deno,
       ...args,
     ],
-    { MCAST_ISOLATED: "1" },
+    { MCAST_ISOLATED: "1", [REPORT_DIR_VARIABLE]: reportDir },
   );
 } else {
   if (why !== "already inside one") {
@@ -79,6 +88,10 @@ if (why === undefined) {
       `mcast tests: not isolated in a network namespace (${why}); tests pin 127.0.0.1`,
     );
   }
-  code = await run(deno, args);
+  code = await run(deno, args, { [REPORT_DIR_VARIABLE]: reportDir });
+}
+if (inherited === undefined) {
+  for (const line of ignoredReport(reportDir)) console.error(line);
+  await Deno.remove(reportDir, { recursive: true });
 }
 Deno.exit(code);

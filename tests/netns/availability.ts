@@ -1,11 +1,17 @@
 /**
  * Whether network namespaces can be used here, and {@linkcode netnsTest},
  * which registers a test that needs them: ignored with a reason where they
- * cannot be used, failing where CI must run it.
+ * cannot be used or the kernel lacks a feature it needs (kernel_features.ts),
+ * failing where CI must run it and a program is missing.
  *
  * @module
  */
 
+import {
+  type KernelFeature,
+  missingKernelFeatures,
+  noteIgnored,
+} from "./kernel_features.ts";
 import { ownNamespaceName } from "./namespaces.ts";
 import { runSync } from "./process.ts";
 
@@ -75,7 +81,20 @@ function probe(): NetnsAvailability {
 export interface NetnsTestOptions {
   /** Extra programs the test needs (checked with `command -v`). */
   needs?: string[];
+  /**
+   * What the test needs from the kernel (probed once per run in a
+   * throw-away namespace). Where the kernel lacks one, the test is ignored
+   * with the reason, in CI too: CI can install programs, not kernels.
+   */
+  kernel?: KernelFeature[];
 }
+
+/** The programs a kernel feature's probe and tests drive it with. */
+const FEATURE_PROGRAMS: Partial<Record<KernelFeature, string>> = {
+  nftables: "nft",
+  nftDup: "nft",
+  netem: "tc",
+};
 
 const warned = new Set<string>();
 
@@ -85,20 +104,29 @@ const warned = new Set<string>();
  * When they are not available (or a program in `needs` is missing) the test
  * is registered with `ignore: true` and the reason is printed once, except
  * when the environment variable `CI` is `true`: then the test is registered
- * and fails with the reason, because CI must run it.
+ * and fails with the reason, because CI must run it. When the kernel lacks a
+ * feature in `kernel`, the test is ignored everywhere and noted, so that the
+ * run names it (kernel_features.ts).
  *
  * @param name Test name.
  * @param fn Test body.
- * @param options Programs the test needs.
+ * @param options Programs and kernel features the test needs.
  */
 export function netnsTest(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void>,
   options: NetnsTestOptions = {},
 ): void {
-  const reason = unavailableReason(options.needs ?? []);
+  const features = options.kernel ?? [];
+  const programs = [
+    ...options.needs ?? [],
+    ...features.flatMap((f) => FEATURE_PROGRAMS[f] ?? []),
+  ];
+  const reason = unavailableReason(programs);
   if (reason === null) {
-    Deno.test({ name, fn });
+    const lacking = missingKernelFeatures(features);
+    if (lacking.length > 0) noteIgnored(name, lacking);
+    Deno.test({ name, ignore: lacking.length > 0, fn });
     return;
   }
   if (Deno.env.get("CI") === "true") {
@@ -120,7 +148,7 @@ export function netnsTest(
 function unavailableReason(needs: string[]): string | null {
   const a = netnsAvailableSync();
   if (!a.ok) return a.reason;
-  const missing = needs.filter((p) => !hasProgram(p));
+  const missing = [...new Set(needs)].filter((p) => !hasProgram(p));
   if (missing.length > 0) return `missing program(s): ${missing.join(", ")}`;
   return null;
 }

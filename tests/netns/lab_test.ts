@@ -169,7 +169,10 @@ netnsTest("lab: the router forwards TTL 2 and not TTL 1", async () => {
   const show = await router.ctl(["show", "routes"]);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /10\.77\.1\.2, 239\.77\.2\.1/);
-}, { needs: ["python3", "ping", "tcpdump", "smcrouted", "smcroutectl"] });
+}, {
+  needs: ["python3", "ping", "tcpdump", "smcrouted", "smcroutectl"],
+  kernel: ["multicastRouting"],
+});
 
 netnsTest("lab: joining and leaving show up as IGMP reports", async () => {
   await using lab = await createLab();

@@ -8,6 +8,7 @@ import {
   assertUnanswered,
   describe,
   groupFlags,
+  parseJsonLines,
   send,
   startListener,
   stopListener,
@@ -150,7 +151,10 @@ netnsTest(
     const packets = await cap.stop();
     assert.deepEqual(packets.map((p) => [p.src, p.ttl]), [[sender.address, 1]]);
   },
-  { needs: ["tcpdump", "smcrouted", "smcroutectl"] },
+  {
+    needs: ["tcpdump", "smcrouted", "smcroutectl"],
+    kernel: ["multicastRouting"],
+  },
 );
 
 netnsTest("network: --ttl 1 gets no reply from behind the router", async () => {
@@ -160,7 +164,9 @@ netnsTest("network: --ttl 1 gets no reply from behind the router", async () => {
   // Allowed, so only the TTL can keep the reply away.
   await startListener(far, [...target, "--allow-from", "10.77.0.0/16"]);
   assertUnanswered(await send(sender, [...target, ...WAIT, "--ttl", "1"]));
-}, { needs: ["smcrouted", "smcroutectl"] });
+  // Without multicast routing nothing crosses the router whatever the TTL,
+  // so this could not fail: it runs only where the router can forward.
+}, { needs: ["smcrouted", "smcroutectl"], kernel: ["multicastRouting"] });
 
 netnsTest(
   "network: listen sends an IGMP report on join and a leave on SIGINT",
@@ -199,4 +205,94 @@ netnsTest(
     assert.equal(leave.ttl, 1);
   },
   NEEDS,
+);
+
+netnsTest(
+  "network: a sender on another subnet of the same link is refused by default (counted, a drop line naming --allow-from) and answered with --allow-from",
+  async () => {
+    await using lab = await createLab();
+    const lan = await lab.segment("lan");
+    // Two subnets on one link, no router: the sender is on no subnet of the
+    // listener's host, as a routed sender would be.
+    const sender = await lab.host("snd", {
+      segment: lan,
+      address: "10.77.2.10/24",
+    });
+    const host = await lab.host("lst", {
+      segment: lan,
+      address: "10.77.1.11/24",
+    });
+    // Unicast both ways straight over the link, for the replies.
+    for (
+      const [node, subnet] of [[host, "10.77.2.0/24"], [
+        sender,
+        "10.77.1.0/24",
+      ]] as const
+    ) {
+      const added = await node.run([
+        "ip",
+        "route",
+        "add",
+        subnet,
+        "dev",
+        "eth0",
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+    }
+    const target = groupFlags("239.77.0.6", 10006);
+    // Both get every datagram (same group and port).
+    const strict = await startListener(host, target);
+    const open = await startListener(host, [
+      ...target,
+      "--allow-from",
+      `${sender.address}/32`,
+    ]);
+    const run = await send(sender, [
+      ...groupFlags("239.77.0.6", 10006, "eth0"),
+      "-c",
+      "5",
+      "--interval",
+      "100ms",
+      ...WAIT,
+    ]);
+    const opened = await stopListener(open);
+    const refused = await stopListener(strict);
+    assert.equal(run.code, 0, describe(run));
+    // Only the allowed listener answered: one reply to each request.
+    assert.deepEqual(
+      run.replies.map((r) => r.from),
+      Array(5).fill(host.address),
+      describe(run),
+    );
+    assert.equal(opened.summary?.received, 5, opened.output);
+    assert.equal(opened.summary?.replied, 5, opened.output);
+    assert.equal(opened.summary?.refused, 0, opened.output);
+    // The default listener got the same datagrams and refused each one,
+    // before decoding it: no message, no reply.
+    assert.deepEqual(refused.messages, [], refused.output);
+    assert.deepEqual(refused.replies, [], refused.output);
+    assert.equal(refused.summary?.received, 5, refused.output);
+    assert.equal(refused.summary?.refused, 5, refused.output);
+    assert.equal(refused.summary?.replied, 0, refused.output);
+    // ... and said so as it happened, naming the sender and the fix.
+    const drops = parseJsonLines(refused.output).filter((e) =>
+      e.event === "drop"
+    );
+    assert.ok(drops.length >= 1, `no drop line:\n${refused.output}`);
+    for (const drop of drops) {
+      assert.equal(drop.reason, "refused", refused.output);
+      assert.equal(drop.from, sender.address, refused.output);
+      assert.equal(drop.hint, "--allow-from 10.77.2.0/24", refused.output);
+      assert.match(String(drop.message), /from 10\.77\.2\.10:/);
+    }
+    assert.equal(
+      drops.reduce((sum, drop) => sum + Number(drop.count), 0),
+      5,
+      refused.output,
+    );
+    const quiet = parseJsonLines(opened.output).filter((e) =>
+      e.event === "drop"
+    );
+    assert.deepEqual(quiet, [], opened.output);
+  },
 );
