@@ -14,6 +14,7 @@ import {
   isSignedRequest,
   type Opened,
 } from "../safety/auth.ts";
+import { isMeshFrame } from "../wire/frame.ts";
 import { unpadRequest } from "../wire/padding.ts";
 import { unframeRequest } from "../wire/sequence.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
@@ -177,6 +178,12 @@ export function createIntake(
       if (opened === undefined) return;
       bytes = opened.payload;
       nonce = opened.nonce;
+    }
+    // An `mcast mesh` probe, answer, row or goodbye on this port: not a
+    // request, so never decoded or answered (a mesh answers its own).
+    if (isMeshFrame(bytes)) {
+      stats.unanswered++;
+      return;
     }
     // A padded request (send --pad): the padding only buys reply room.
     try {

@@ -6,9 +6,10 @@
  * ```
  *
  * The kind says what the value is: a request's or a reply's sequence
- * number (`sequence.ts`), or the length of a padded request
- * (`padding.ts`). The leading NUL keeps text payloads from being mistaken
- * for frames.
+ * number (`sequence.ts`), the length of a padded request (`padding.ts`),
+ * or the sequence number of an `mcast mesh` datagram (`lib/mesh/`: probe,
+ * answer, row, goodbye). The leading NUL keeps text payloads from being
+ * mistaken for frames.
  *
  * @module
  */
@@ -24,6 +25,14 @@ export const FrameKind = {
   reply: 0x02,
   /** The length of the request a padded datagram carries (`send --pad`). */
   pad: 0x03,
+  /** A mesh probe's sequence number (multicast or unicast; `lib/mesh/wire.ts`). */
+  meshProbe: 0x04,
+  /** The sequence number of the mesh probe an answer answers. */
+  meshAnswer: 0x05,
+  /** The number of the round a mesh row (one chunk of it) reports. */
+  meshRow: 0x06,
+  /** The last probe a mesh node sent before it stopped. */
+  meshGoodbye: 0x07,
 } as const;
 
 /**
@@ -60,4 +69,28 @@ export function frameValue(
     bytes[2] !== 0x53 || bytes[3] !== kind
   ) return undefined;
   return new DataView(bytes.buffer, bytes.byteOffset, FRAME_BYTES).getUint32(4);
+}
+
+/**
+ * Tells whether a datagram is one of `mcast mesh`'s (a probe, answer, row
+ * or goodbye), which a listener neither decodes nor answers.
+ *
+ * @param bytes A datagram (after any signature envelope is opened).
+ * @returns True for a frame of kind 0x04-0x07.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FRAME_BYTES, FrameKind, isMeshFrame, writeFrame } from "./frame.ts";
+ * const probe = new Uint8Array(FRAME_BYTES);
+ * writeFrame(probe, FrameKind.meshProbe, 1);
+ * assert.ok(isMeshFrame(probe));
+ * writeFrame(probe, FrameKind.request, 1);
+ * assert.equal(isMeshFrame(probe), false);
+ * ```
+ */
+export function isMeshFrame(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= FRAME_BYTES && bytes[0] === 0 &&
+    bytes[1] === 0x4d && bytes[2] === 0x53 &&
+    bytes[3] >= FrameKind.meshProbe && bytes[3] <= FrameKind.meshGoodbye;
 }
