@@ -13,11 +13,11 @@ import {
   validateUnicast,
 } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
-import { diagnose } from "../lib/doctor/diagnose.ts";
-import type { DoctorTarget } from "../lib/doctor/facts.ts";
-import { doctorExitStatus, type Finding } from "../lib/doctor/finding.ts";
-import { gatherFacts } from "../lib/doctor/gather.ts";
-import { SELF_TEST_WAIT_MS } from "../lib/doctor/self_test.ts";
+import { diagnose } from "../doctor/diagnose.ts";
+import type { DoctorTarget } from "../doctor/facts.ts";
+import { doctorExitStatus, type Finding } from "../doctor/finding.ts";
+import { gatherFacts } from "../doctor/gather.ts";
+import { SELF_TEST_WAIT_MS } from "../doctor/self_test.ts";
 import { McastTypeError } from "../lib/errors.ts";
 import { validatePort } from "../lib/numbers.ts";
 import { type Flags, parse } from "./args.ts";

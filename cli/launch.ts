@@ -41,7 +41,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { builtins } from "../plugins/builtins.ts";
-import { DOCTOR_PROGRAMS } from "../lib/doctor/programs.ts";
+import { DOCTOR_PROGRAMS } from "../doctor/programs.ts";
 import {
   LAUNCHER_PID_ARG,
   SignalRepeats,

@@ -14,24 +14,24 @@
 
 import assert from "node:assert/strict";
 import { main } from "../cli.ts";
-import { diagnose } from "../lib/doctor/diagnose.ts";
+import { diagnose } from "../doctor/diagnose.ts";
 import type {
   DoctorTarget,
   HostFacts,
   InterfaceFact,
   RouteFact,
-} from "../lib/doctor/facts.ts";
-import { doctorExitStatus, type Finding } from "../lib/doctor/finding.ts";
-import { firewallCheck } from "../lib/doctor/firewall_check.ts";
-import { igmpCheck } from "../lib/doctor/igmp_check.ts";
-import { parseIptablesSave } from "../lib/doctor/iptables_rules.ts";
-import { parseNftRuleset } from "../lib/doctor/nft_rules.ts";
-import { parseMemberships } from "../lib/doctor/proc_files.ts";
-import { reversePathCheck } from "../lib/doctor/reverse_path_check.ts";
-import { routeCheck } from "../lib/doctor/route_check.ts";
-import { interfacesCheck } from "../lib/doctor/interfaces_check.ts";
-import { selfTestCheck } from "../lib/doctor/self_test_check.ts";
-import { ttlCheck } from "../lib/doctor/ttl_check.ts";
+} from "../doctor/facts.ts";
+import { doctorExitStatus, type Finding } from "../doctor/finding.ts";
+import { firewallCheck } from "../doctor/firewall_check.ts";
+import { igmpCheck } from "../doctor/igmp_check.ts";
+import { parseIptablesSave } from "../doctor/iptables_rules.ts";
+import { parseNftRuleset } from "../doctor/nft_rules.ts";
+import { parseMemberships } from "../doctor/proc_files.ts";
+import { reversePathCheck } from "../doctor/reverse_path_check.ts";
+import { routeCheck } from "../doctor/route_check.ts";
+import { interfacesCheck } from "../doctor/interfaces_check.ts";
+import { selfTestCheck } from "../doctor/self_test_check.ts";
+import { ttlCheck } from "../doctor/ttl_check.ts";
 import { ROOT } from "./support/cli_process.ts";
 import { Subprocess } from "./support/subprocess.ts";
 

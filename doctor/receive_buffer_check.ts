@@ -9,7 +9,7 @@
  * @module
  */
 
-import { SOCKET_RECEIVE_BUFFER_BYTES } from "../defaults.ts";
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../lib/defaults.ts";
 import type { HostFacts } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
 import { numberFile, RMEM_DEFAULT_FILE, RMEM_MAX_FILE } from "./proc_files.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../lib/transports/transport.ts";
 
 /** What the user asked about: `doctor -g GROUP -p PORT [-i IF] [--source ADDR]`. */
 export interface DoctorTarget {

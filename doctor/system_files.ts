@@ -9,7 +9,7 @@
  * @module
  */
 
-import { errnoName } from "../transports/ffi/libc.ts";
+import { errnoName } from "../lib/transports/ffi/libc.ts";
 import { type Read, readFailed, readOk } from "./facts.ts";
 
 /** The only places doctor reads: network sysctls and the network's /proc files. */

@@ -7,13 +7,13 @@
  * @module
  */
 
-import { addressFamily, parseIPv6 } from "../address.ts";
+import { addressFamily, parseIPv6 } from "../lib/address.ts";
 import {
   describeInterfaceChoices,
   type InterfaceChoice,
   rankInterfaceChoices,
-} from "../interface.ts";
-import type { Family } from "../transports/transport.ts";
+} from "../lib/interface.ts";
+import type { Family } from "../lib/transports/transport.ts";
 import type { DoctorTarget, HostFacts, InterfaceFact } from "./facts.ts";
 
 /** The first address of `family` on `iface`, preferring a global one. */

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { parseIPv4, parseIPv6 } from "../address.ts";
-import { DEFAULT_TTL } from "../defaults.ts";
+import { parseIPv4, parseIPv6 } from "../lib/address.ts";
+import { DEFAULT_TTL } from "../lib/defaults.ts";
 import type { DoctorTarget } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../lib/transports/transport.ts";
 import type { HostFacts } from "./facts.ts";
 
 /** Where the IPv4 group memberships are listed. */

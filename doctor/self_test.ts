@@ -9,14 +9,14 @@
  * @module
  */
 
-import { errorText } from "../errors.ts";
-import { type InterfaceEntry, resolveInterface } from "../interface.ts";
+import { errorText } from "../lib/errors.ts";
+import { type InterfaceEntry, resolveInterface } from "../lib/interface.ts";
 import {
   ffiTransportAvailable,
   openFfiTransport,
-} from "../transports/ffi/ffi_transport.ts";
-import { openDgramTransport } from "../transports/node_dgram.ts";
-import type { Transport } from "../transports/transport.ts";
+} from "../lib/transports/ffi/ffi_transport.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
+import type { Transport } from "../lib/transports/transport.ts";
 import type { DoctorTarget, SelfTestResult } from "./facts.ts";
 
 /** How long a self-test waits for its datagram. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isSourceSpecific, parseIPv6 } from "../address.ts";
+import { isSourceSpecific, parseIPv6 } from "../lib/address.ts";
 import type { DoctorTarget, HostFacts } from "./facts.ts";
 import { type Finding, finding } from "./finding.ts";
 import { interfaceUnderTest } from "./interfaces.ts";

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { addressFamily, parseIPv4, parseIPv6 } from "../address.ts";
-import type { Family } from "../transports/transport.ts";
+import { addressFamily, parseIPv4, parseIPv6 } from "../lib/address.ts";
+import type { Family } from "../lib/transports/transport.ts";
 
 /** One value a condition compares with. */
 export type RuleValue =

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../lib/transports/transport.ts";
 import type { InterfaceAddress, InterfaceFact, RouteFact } from "./facts.ts";
 
 type Json = Record<string, unknown>;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { InterfaceEntry } from "../interface.ts";
+import type { InterfaceEntry } from "../lib/interface.ts";
 import {
   type DoctorTarget,
   type HostFacts,
