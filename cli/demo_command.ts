@@ -6,7 +6,8 @@
  */
 
 import { formatEndpoint } from "../lib/address.ts";
-import { DEFAULT_GROUP, DEFAULT_MESSAGE } from "../lib/defaults.ts";
+import { DEFAULT_GROUP } from "../lib/defaults.ts";
+import { DEFAULT_MESSAGE } from "./default_message.ts";
 import { listen, type Listener } from "../lib/listener/listen.ts";
 import { send } from "../lib/sender/send.ts";
 import { text } from "../plugins/codecs/text.ts";

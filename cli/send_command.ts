@@ -11,10 +11,10 @@ import { resolve } from "node:path";
 import { readKeyFile } from "../lib/safety/auth.ts";
 import {
   DEFAULT_GROUP,
-  DEFAULT_MESSAGE,
   DEFAULT_PORT,
   DEFAULT_RECEIVE_BYTES,
 } from "../lib/defaults.ts";
+import { DEFAULT_MESSAGE } from "./default_message.ts";
 import { resolveInterface } from "../lib/interface.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";

@@ -53,18 +53,6 @@ export const DEFAULT_TTL: number = 1;
 export const DEFAULT_TIMEOUT_MS: number = 1000;
 
 /**
- * The message sent when none is given.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { DEFAULT_MESSAGE } from "./defaults.ts";
- * assert.equal(DEFAULT_MESSAGE, "very important data");
- * ```
- */
-export const DEFAULT_MESSAGE: string = "very important data";
-
-/**
  * The largest datagram a sender or listener expects whole, in bytes, where
  * the transport allocates a buffer per datagram (`node:dgram` on Deno).
  * 16 KiB holds any datagram that fits one Ethernet frame, jumbo frames
