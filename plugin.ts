@@ -70,5 +70,5 @@ export {
   type ResponderFactory,
 } from "./lib/plugin.ts";
 export { dispatch, type Outcome, type Pipeline } from "./lib/dispatch.ts";
-export { PluginError } from "./lib/errors.ts";
+export { type McastErrorCode, PluginError } from "./lib/errors.ts";
 export type { Family, Peer } from "./lib/transports/transport.ts";

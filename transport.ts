@@ -49,4 +49,4 @@ export {
   type FfiTransportOptions,
   openFfiTransport,
 } from "./lib/transports/ffi/ffi_transport.ts";
-export { SocketError } from "./lib/errors.ts";
+export { type McastErrorCode, SocketError } from "./lib/errors.ts";

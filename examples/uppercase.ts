@@ -13,13 +13,14 @@
  * @module
  */
 
-// mcast's mod.ts, by relative path here; a plugin elsewhere may import it by
-// path, by file URL or by the URL mcast is served from.
+// mcast's plugin.ts, the entry point for plugin authors, by relative path
+// here; a plugin elsewhere may import it by path, by file URL or by the URL
+// mcast is served from.
 import {
   checkPluginOptions,
   type PluginOptions,
   type Responder,
-} from "../mod.ts";
+} from "../plugin.ts";
 
 /**
  * Makes the `uppercase` responder.
