@@ -33,10 +33,12 @@ export async function loadFfiTransport(): Promise<TransportFactory | string> {
   try {
     module = await import(url) as FfiModule;
   } catch (error) {
-    return `lib/ffi_transport.ts did not load: ${(error as Error).message}`;
+    return `lib/transports/ffi/ffi_transport.ts did not load: ${
+      (error as Error).message
+    }`;
   }
   if (typeof module.openFfiTransport !== "function") {
-    return "lib/ffi_transport.ts has no openFfiTransport";
+    return "lib/transports/ffi/ffi_transport.ts has no openFfiTransport";
   }
   if (
     typeof module.ffiTransportAvailable === "function" &&

@@ -2,8 +2,8 @@
  * mcast's own cost per datagram, without sockets: `listen()` over an
  * in-memory transport whose receive handler is called in a tight loop
  * with the same 64-byte datagram; sends resolve at once. What is left is
- * the work of `lib/listen.ts`, `lib/dispatch.ts`, the codec and the
- * responder, next to a bare counting handler (the loop's own cost).
+ * the work of `lib/listener/listen.ts`, `lib/dispatch.ts`, the codec and
+ * the responder, next to a bare counting handler (the loop's own cost).
  * Prints one JSON line: nanoseconds per datagram for each variant of
  * {@linkcode HOT_PATH_VARIANTS}.
  *

@@ -1,6 +1,6 @@
 /**
- * mcast's own client path: `send()` from `lib/send.ts`, either one call
- * per request (closed loop, like the raw ping-pong client) or one call in
+ * mcast's own client path: `send()` from `lib/sender/send.ts`, either one
+ * call per request (closed loop, like the raw ping-pong client) or one call in
  * its sequence-numbered load mode (open loop). Prints one JSON line
  * (`../client_protocol.ts`).
  *

@@ -1,7 +1,7 @@
 /**
- * mcast's own receiving path: `listen()` from `lib/listen.ts` with the
- * built-in `silent` responder (MODE `sink`) or `ack` responder (MODE
- * `ack`), each wrapped only to count. Speaks `../receiver_protocol.ts`.
+ * mcast's own receiving path: `listen()` from `lib/listener/listen.ts`
+ * with the built-in `silent` responder (MODE `sink`) or `ack` responder
+ * (MODE `ack`), each wrapped only to count. Speaks `../receiver_protocol.ts`.
  *
  * Extra flags: `--codec=text|none` (default `text`, as the command line
  * uses); `--transport=dgram|deno|ffi` (default: `listen()`'s own choice;

@@ -1,8 +1,8 @@
 /**
  * The one small interface between mcast and the operating system's UDP
  * sockets. `node:dgram` is the portable implementation
- * (`dgram_transport.ts`); faster or more capable ones (FFI on Linux) plug in
- * behind the same interface.
+ * (`node_dgram.ts`); faster or more capable ones (`Deno.listenDatagram`,
+ * FFI on Linux) plug in behind the same interface.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * A fast Linux implementation of {@link Transport} that calls libc through
  * `Deno.dlopen` (needs `--allow-ffi`). Datagrams arrive in batches of up
- * to 64 per `recvmmsg` call (`ffi_receiver.ts`: one call waits on a Deno
+ * to 64 per `recvmmsg` call (`receiver.ts`: one call waits on a Deno
  * pool thread, the rest are taken without waiting on the main thread);
  * sends, joins and options are synchronous libc calls on the main thread.
  *
@@ -16,17 +16,17 @@
  * This file holds the public API and {@link FfiTransport}, which composes
  * private parts, each in its own file:
  *
- * - `ffi_socket.ts`: opening and binding the socket, its options (TTL,
+ * - `socket.ts`: opening and binding the socket, its options (TTL,
  *   loopback, receive buffer, `IP_MULTICAST_ALL`), reading them back;
- * - `ffi_interface.ts`: which interface a name or address means, and the
+ * - `interface.ts`: which interface a name or address means, and the
  *   outgoing multicast interface;
- * - `ffi_membership.ts`: joining and leaving groups, any-source and SSM;
- * - `ffi_send_queue.ts`: sends waiting for room in a full send buffer;
+ * - `membership.ts`: joining and leaving groups, any-source and SSM;
+ * - `send_queue.ts`: sends waiting for room in a full send buffer;
  * - `batch_sender.ts`: many datagrams in one `sendmmsg` call;
- * - `ffi_receiver.ts`: the receive loop (`recvmmsg` batches);
- * - `ffi_address.ts`: ports and addresses in the form libc takes;
- * - `ffi_os_call.ts`: libc failures turned into `SocketError`s;
- * - `ffi_libc.ts`: the C library binding itself.
+ * - `receiver.ts`: the receive loop (`recvmmsg` batches);
+ * - `address.ts`: ports and addresses in the form libc takes;
+ * - `os_call.ts`: libc failures turned into `SocketError`s;
+ * - `libc.ts`: the C library binding itself.
  *
  * @module
  */
@@ -251,7 +251,7 @@ export class FfiTransport implements Transport {
   readonly #fd: number;
   readonly #tuning: Tuning;
   readonly #local: { address: string; port: number };
-  /** Sends waiting for room in the send buffer (`ffi_send_queue.ts`). */
+  /** Sends waiting for room in the send buffer (`send_queue.ts`). */
   readonly #sends: FfiSendQueue;
   /** `sendmmsg` batches, made on first use. */
   #batches: FfiBatchSender | undefined;
