@@ -1,8 +1,10 @@
 /**
- * The shape of the code, as issue 11 set it: a small front door (at most
- * 60 names in `mod.ts`), every entry point documented well enough for
- * `deno doc --lint`, doc examples that assert for real, and no function in
- * the kernel (`lib/`) longer than 80 lines.
+ * The shape of the code, as issues 11 and 20 set it: a small front door
+ * (at most 60 names in `mod.ts`), every entry point documented well enough
+ * for `deno doc --lint` on its own, doc examples that assert for real, no
+ * function in the kernel (`lib/`) or in doctor (`doctor/`) longer than 80
+ * lines, a kernel that imports no tool, and no comment naming a file that
+ * does not exist.
  *
  * No network: these read files and run `deno doc`.
  *
@@ -11,6 +13,11 @@
 
 import assert from "node:assert/strict";
 import { ROOT } from "./support/cli_process.ts";
+import {
+  mentionedNames,
+  namesAFile,
+  type Repository,
+} from "./support/comment_file_names.ts";
 
 const MAX_FRONT_DOOR = 60;
 const MAX_FUNCTION_LINES = 80;
@@ -96,6 +103,15 @@ Deno.test("shape: every entry point in deno.json passes deno doc --lint", async 
   assert.equal(code, 0, out);
 });
 
+// Linted together, one entry point may lend another a type it names but
+// does not export (a plugin author importing plugin.ts could not name it).
+for (const entry of ["plugin.ts", "transport.ts"]) {
+  Deno.test(`shape: ${entry} passes deno doc --lint on its own`, async () => {
+    const { code, out } = await deno(["doc", "--lint", entry]);
+    assert.equal(code, 0, out);
+  });
+}
+
 Deno.test("shape: doc examples assert for real, with node:assert and never the console", async () => {
   const found: string[] = [];
   for await (const path of files(ROOT, [".ts", ".md"])) {
@@ -110,23 +126,97 @@ Deno.test("shape: doc examples assert for real, with node:assert and never the c
   assert.deepEqual(found, []);
 });
 
-Deno.test("shape: no function in lib/ is longer than 80 lines", async () => {
+Deno.test("shape: no function in lib/ or doctor/ is longer than 80 lines", async () => {
   const long: string[] = [];
-  for await (const path of files(`${ROOT}/lib`, [".ts"])) {
-    for (
-      const fn of longFunctions(
-        await Deno.readTextFile(path),
-        MAX_FUNCTION_LINES,
-      )
-    ) {
-      long.push(
-        `${
-          path.slice(ROOT.length + 1)
-        }:${fn.line} (${fn.lines} lines) ${fn.head}`,
-      );
+  for (const dir of ["lib", "doctor"]) {
+    for await (const path of files(`${ROOT}/${dir}`, [".ts"])) {
+      for (
+        const fn of longFunctions(
+          await Deno.readTextFile(path),
+          MAX_FUNCTION_LINES,
+        )
+      ) {
+        long.push(
+          `${
+            path.slice(ROOT.length + 1)
+          }:${fn.line} (${fn.lines} lines) ${fn.head}`,
+        );
+      }
     }
   }
   assert.deepEqual(long, []);
+});
+
+Deno.test("shape: the kernel (lib/) imports nothing outside lib/", async () => {
+  const outside: string[] = [];
+  for await (const path of files(`${ROOT}/lib`, [".ts"])) {
+    const source = await Deno.readTextFile(path);
+    source.split("\n").forEach((line, index) => {
+      // Code only: a doc example (` * import ...`) may use a plugin.
+      const specifier = line.match(/^(?:import|export|\}).* from "(\.[^"]+)"/)
+        ?.[1] ?? line.match(/^\s*(?:await )?import\("(\.[^"]+)"\)/)?.[1];
+      if (specifier === undefined) return;
+      const target = new URL(specifier, `file://${path}`).pathname;
+      if (!target.startsWith(`${ROOT}/lib/`)) {
+        outside.push(
+          `${path.slice(ROOT.length + 1)}:${index + 1} ${specifier}`,
+        );
+      }
+    });
+  }
+  assert.deepEqual(outside, []);
+});
+
+/** The repository as the file-name check sees it. */
+async function repository(): Promise<Repository> {
+  const all: string[] = [];
+  for await (const path of files(ROOT, [""])) {
+    all.push(path.slice(ROOT.length + 1));
+  }
+  const ignored = (await Deno.readTextFile(`${ROOT}/.gitignore`)).split("\n");
+  // The user's own files in examples: `--plugin ./mine.ts`.
+  return { files: all, ignored, placeholders: ["mine.ts"] };
+}
+
+/** The folders whose comments are checked, and the entry points at the root. */
+const COMMENTED = ["lib", "cli", "doctor", "plugins", "bench", "tests", "lab"];
+
+Deno.test("shape: every file a comment names exists", async () => {
+  const repo = await repository();
+  const sources = repo.files.filter((file) =>
+    file.endsWith(".ts") &&
+    (!file.includes("/") || COMMENTED.includes(file.split("/")[0]))
+  );
+  assert.ok(sources.length > 100, `${sources.length} files`);
+  const missing: string[] = [];
+  for (const path of sources) {
+    const source = await Deno.readTextFile(`${ROOT}/${path}`);
+    for (const { name, line } of mentionedNames(source)) {
+      if (!namesAFile(repo, path, name)) {
+        missing.push(`${path}:${line} ${name}`);
+      }
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+Deno.test("shape: the file-name check finds a name that is gone, and only that", async () => {
+  const repo = await repository();
+  const source = [
+    "/**",
+    " * Reads what `lib/address.ts` parses, like ffi/socket.ts and flood.c;",
+    " * see https://example.org/gone.ts, /proc/net/udp, *_check.ts, FILE.html.",
+    " */",
+    'const url = "// lib/gone_in_a_string.ts";',
+    "// The map: lib/transports/dgram_transport.ts, ./gone.ts, bench/results/x.json",
+  ].join("\n");
+  const missing = mentionedNames(source)
+    .filter(({ name }) => !namesAFile(repo, "lib/transports/x.ts", name))
+    .map(({ name, line }) => `${line} ${name}`);
+  assert.deepEqual(missing, [
+    "6 lib/transports/dgram_transport.ts",
+    "6 ./gone.ts",
+  ]);
 });
 
 Deno.test("shape: the long-function finder sees declarations, methods and arrows", () => {
