@@ -15,6 +15,7 @@ import { VERSION } from "../lib/version.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { ROOT } from "./support/cli_process.ts";
+import { shBlockAfter } from "./support/documents.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
 import { type Finished, Subprocess } from "./support/subprocess.ts";
 import { denoTask } from "./support/task_process.ts";
@@ -24,12 +25,7 @@ const RUN_MS = 60_000;
 
 /** The README's install block: the `deno install` line and what follows it. */
 function readmeInstallBlock(): string[] {
-  const readme = Deno.readTextFileSync(`${ROOT}/README.md`);
-  const at = readme.indexOf("## The `mcast` command");
-  assert.ok(at >= 0, "the README has a section on the mcast command");
-  const block = readme.slice(at).match(/^```sh\n([^]*?)^```$/m);
-  assert.ok(block, "with a sh block");
-  return block[1].split("\n").filter((line) => line.trim() !== "");
+  return shBlockAfter("README.md", "## The `mcast` command");
 }
 
 async function run(

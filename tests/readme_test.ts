@@ -1,7 +1,10 @@
 /**
- * The README's recipes, run as written: every TypeScript block type-checks
- * against this checkout, the two-terminal quick start answers, and the
- * Authentication recipe (key file, keyed listener, keyed sender) verifies.
+ * The recipes of the README and of docs/, run as written where they live:
+ * every TypeScript block of every document type-checks against this
+ * checkout, every relative link points at a file (and heading) that
+ * exists, the README's two-terminal send and listen answers, and the
+ * Authentication recipe of docs/safety.md (key file, keyed listener, keyed
+ * sender) verifies.
  *
  * Network safety: the shell recipes pin themselves to 127.0.0.1 (they say
  * `-i 127.0.0.1`, and this test refuses to run one that does not). Every
@@ -12,36 +15,23 @@
 
 import assert from "node:assert/strict";
 import { ROOT } from "./support/cli_process.ts";
+import {
+  brokenLink,
+  documentPaths,
+  fencedBlocks,
+  readDocument,
+  relativeLinks,
+  shBlockAfter,
+} from "./support/documents.ts";
 import { type Finished, Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
 
-const README = await Deno.readTextFile(`${ROOT}/README.md`);
 const RUN_MS = 20_000;
 const READY_MS = 15_000;
+/** The entry points a block imports as a file beside them would: "./mod.ts". */
+const ENTRY_IMPORT = /"\.\/(mod|plugin|transport|cli)\.ts"/g;
 
-/** The fenced blocks of one language, in order. */
-function blocks(language: string): string[] {
-  // A block may be indented (inside a list item): its fence says how much.
-  const fence = new RegExp(
-    "^( *)```" + language + "\\n([^]*?)^\\1```$",
-    "gm",
-  );
-  return [...README.matchAll(fence)].map(([, indent, body]) =>
-    body.split("\n").map((line) => line.slice(indent.length)).join("\n")
-  );
-}
-
-/** The first `sh` block after the paragraph that contains `marker`. */
-function shBlockAfter(marker: string): string[] {
-  const at = README.indexOf(marker);
-  assert.ok(at >= 0, `the README has "${marker}"`);
-  const block = README.slice(at).match(/^```sh\n([^]*?)^```$/m);
-  assert.ok(block, `a sh block follows "${marker}"`);
-  return block[1].split("\n").filter((line) => line.trim() !== "")
-    .map((line) => line.replace(/\s+#.*$/, ""));
-}
-
-/** Runs one README line with bash in the checkout, as a user types it. */
+/** Runs one recipe line with bash in the checkout, as a user types it. */
 function shell(line: string): Subprocess {
   assert.ok(
     !/deno task (send|listen)/.test(line) || line.includes("-i 127.0.0.1"),
@@ -65,18 +55,27 @@ async function startLine(line: string): Promise<Subprocess> {
   return proc;
 }
 
-Deno.test("readme: every TypeScript block type-checks against this checkout", async () => {
-  const sources = blocks("ts");
-  assert.ok(sources.length >= 3, `${sources.length} ts blocks`);
+Deno.test("readme: every TypeScript block of the README and docs/ type-checks against this checkout", async () => {
   await using dir = await tempDir();
-  const mod = new URL("../mod.ts", import.meta.url).href;
   const files: string[] = [];
-  for (const [index, source] of sources.entries()) {
-    const file = `${dir.path}/block_${index}.ts`;
-    // The blocks import "./mod.ts" as a file beside it would.
-    await Deno.writeTextFile(file, source.replaceAll('"./mod.ts"', `"${mod}"`));
-    files.push(file);
+  for (const path of documentPaths()) {
+    for (
+      const [index, source] of fencedBlocks(readDocument(path), "ts").entries()
+    ) {
+      const file = `${dir.path}/${path.replace(/\W/g, "_")}_${index}.ts`;
+      // The blocks import "./mod.ts" (or plugin.ts, ...) as a file beside it would.
+      await Deno.writeTextFile(
+        file,
+        source.replaceAll(
+          ENTRY_IMPORT,
+          (_, entry) =>
+            JSON.stringify(new URL(`../${entry}.ts`, import.meta.url).href),
+        ),
+      );
+      files.push(file);
+    }
   }
+  assert.ok(files.length >= 4, `${files.length} ts blocks`);
   const check = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--quiet", "--no-config", ...files],
     stdout: "piped",
@@ -89,8 +88,20 @@ Deno.test("readme: every TypeScript block type-checks against this checkout", as
   );
 });
 
-Deno.test("readme: the two-terminal quick start answers ack", async () => {
-  const [listenLine, sendLine] = shBlockAfter("On two terminals");
+Deno.test("readme: every relative link of the README and docs/ points at a file and heading that exist", () => {
+  const links = documentPaths().flatMap(relativeLinks);
+  assert.ok(links.length >= 20, `${links.length} relative links`);
+  const broken = links.flatMap((link) => {
+    const why = brokenLink(link);
+    return why === undefined
+      ? []
+      : [`${link.from}:${link.line}: (${link.target}) ${why}`];
+  });
+  assert.deepEqual(broken, []);
+});
+
+Deno.test("readme: the two-terminal send and listen answers ack", async () => {
+  const [listenLine, sendLine] = shBlockAfter("README.md", "On two terminals");
   await using listener = await startLine(listenLine);
   const sent = await runLine(sendLine);
   assert.equal(sent.code, 0, sent.stderr.join("\n"));
@@ -98,8 +109,11 @@ Deno.test("readme: the two-terminal quick start answers ack", async () => {
   await listener.stop("SIGTERM", 5_000);
 });
 
-Deno.test("readme: the Authentication recipe makes a key, and a keyed send is answered and verified", async () => {
-  const [makeKey, listenLine, sendLine] = shBlockAfter("**Authentication.**");
+Deno.test("readme: the Authentication recipe of docs/safety.md makes a key, and a keyed send is answered and verified", async () => {
+  const [makeKey, listenLine, sendLine] = shBlockAfter(
+    "docs/safety.md",
+    "## Authentication",
+  );
   const key = `${ROOT}/mcast.key`;
   try {
     const made = await runLine(makeKey);

@@ -20,6 +20,7 @@ import {
   startListener,
 } from "./support/cli_process.ts";
 import { LOOPBACK, sendEvents } from "./support/loopback.ts";
+import { fencedBlocks, readDocument } from "./support/documents.ts";
 import { serveFiles } from "./support/file_server.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
@@ -199,13 +200,18 @@ Deno.test("the CLI loads a responder plugin by URL with --allow-import", async (
   assert.equal(summary.replied, 1);
 });
 
-Deno.test("the README's Library example runs by URL with the README's command", async () => {
-  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
-  const library = readme.slice(readme.indexOf("\n## Library\n"));
-  const example = library.match(/^```ts\n([^]*?)^```$/m)?.[1];
-  assert.ok(example, "the Library section starts with a ts block");
+Deno.test("the library document's example runs by URL with its command", async () => {
+  const library = readDocument("docs/library.md");
+  const example = fencedBlocks(
+    library.slice(library.indexOf("\n## Send and listen\n")),
+    "ts",
+  )[0];
+  assert.ok(
+    example,
+    "docs/library.md's Send and listen starts with a ts block",
+  );
   const command = library.match(/`(deno run [^`]*main\.ts)`/)?.[1];
-  assert.ok(command, "the Library section gives the deno run command");
+  assert.ok(command, "docs/library.md gives the deno run command");
   await using server = serveCheckout();
   await using tmp = await tempDir("mcast_url_readme_");
   // Served by URL, on a group and port of its own (still 127.0.0.1).
