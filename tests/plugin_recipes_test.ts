@@ -1,11 +1,12 @@
 /**
  * Custom responder plugins through `deno task listen`, as users run them:
  * the README's uppercase recipe as written; the README's plugin kept
- * outside the checkout, importing mcast's `mod.ts` by relative path and by
- * file URL; a plugin that imports a file of its own, refused with the flag
- * that allows it, then allowed; a plugin served by URL that imports
- * `mod.ts` from a second server; and mcast itself loaded by URL, with a
- * plugin importing `mod.ts` from there.
+ * outside the checkout, importing mcast's `plugin.ts` (or `mod.ts`, which
+ * has the same names) by relative path and by file URL; a plugin that
+ * imports a file of its own, refused with the flag that allows it, then
+ * allowed; a plugin served by URL that imports `plugin.ts` from a second
+ * server; and mcast itself loaded by URL, with a plugin importing
+ * `plugin.ts` from there.
  *
  * Network safety: pinned to 127.0.0.1. The README recipe uses the README's
  * default group and port through `-i 127.0.0.1` (this test refuses a
@@ -20,34 +21,42 @@ import { relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { text } from "../plugins/codecs/text.ts";
 import { ROOT } from "./support/cli_process.ts";
+import {
+  fencedBlocks,
+  readDocument,
+  shBlockAfter,
+} from "./support/documents.ts";
 import { serveFiles } from "./support/file_server.ts";
 import { collectReplies } from "./support/loopback.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { denoTask, TaskRun } from "./support/task_process.ts";
 import { tempDir } from "./support/temp_dir.ts";
 
-const README = await Deno.readTextFile(`${ROOT}/README.md`);
 const READY_MS = 20_000;
 const RUN_MS = 20_000;
 
+/** The document that shows the plugin recipe. */
+const RECIPE = "README.md";
+/** What the recipe's plugin imports, as a file beside mcast's entry point. */
+const ENTRY = '"./plugin.ts"';
+
 /** The README's plugin: the ts block that defines `uppercase`. */
 function readmePlugin(): string {
-  const block = [...README.matchAll(/^```ts\n([^]*?)^```$/gm)]
-    .map(([, body]) => body)
+  const block = fencedBlocks(readDocument(RECIPE), "ts")
     .find((body) => body.includes('checkPluginOptions("uppercase"'));
-  assert.ok(block, "the README has the uppercase plugin");
-  assert.ok(block.includes('"./mod.ts"'), "it imports mcast's mod.ts");
+  assert.ok(block, `${RECIPE} has the uppercase plugin`);
+  assert.ok(block.includes(ENTRY), `it imports mcast's ${ENTRY}`);
   return block;
+}
+
+/** The README's plugin importing `specifier` instead of `./plugin.ts`. */
+function readmePluginImporting(specifier: string): string {
+  return readmePlugin().replace(ENTRY, JSON.stringify(specifier));
 }
 
 /** The commands of the sh block that follows the README's plugin. */
 function readmePluginCommands(): string[] {
-  const at = README.indexOf("export default uppercase;\n```");
-  assert.ok(at >= 0, "the README's plugin block ends with its default export");
-  const block = README.slice(at).match(/^```sh\n([^]*?)^```$/m);
-  assert.ok(block, "a sh block follows the plugin");
-  return block[1].split("\n").filter((line) => line.trim() !== "")
-    .map((line) => line.replace(/\s+#.*$/, ""));
+  return shBlockAfter(RECIPE, "export default uppercase;\n```");
 }
 
 /** One README command run with bash in the checkout, as a user types it. */
@@ -104,14 +113,14 @@ Deno.test("plugin recipes: the README's uppercase example answers as written", a
   assert.match(stopped.stdout.at(-1)!, /^\d+ received, [1-9]\d* replied/);
 });
 
-Deno.test("plugin recipes: the README's plugin outside the checkout imports mod.ts by relative path or file URL, or plugin.ts", async () => {
+Deno.test("plugin recipes: the README's plugin outside the checkout imports plugin.ts by relative path or file URL, or mod.ts", async () => {
   await using dir = await tempDir("mcast_own_plugin_");
-  const mod = `${ROOT}/mod.ts`;
+  const entry = `${ROOT}/plugin.ts`;
   const imports = {
-    path: relative(dir.path, mod),
-    url: pathToFileURL(mod).href,
-    // The plugin authors' entry point has the same names.
-    entry: relative(dir.path, `${ROOT}/plugin.ts`),
+    path: relative(dir.path, entry),
+    url: pathToFileURL(entry).href,
+    // The applications' entry point has the same names.
+    mod: relative(dir.path, `${ROOT}/mod.ts`),
   };
   assert.ok(imports.path.startsWith("../"), imports.path);
   const runs = await Promise.all(
@@ -119,7 +128,7 @@ Deno.test("plugin recipes: the README's plugin outside the checkout imports mod.
       const file = `${name}_uppercase.ts`;
       await Deno.writeTextFile(
         `${dir.path}/${file}`,
-        readmePlugin().replace('"./mod.ts"', JSON.stringify(specifier)),
+        readmePluginImporting(specifier),
       );
       const group = `239.26.1.${1 + index}`;
       return new TaskRun(
@@ -197,13 +206,13 @@ export default { name: "shouter", respond: (message) => shout(String(message.pay
   assert.deepEqual(await ask(group, 26016), ["HELLO WORLD!"]);
 });
 
-Deno.test("plugin recipes: a URL plugin imports mod.ts from a second server with --allow-import", async () => {
+Deno.test("plugin recipes: a URL plugin imports plugin.ts from a second server with --allow-import", async () => {
   await using dir = await tempDir("mcast_url_plugin_");
   await using mcast = serveFiles(ROOT);
   await Deno.mkdir(`${dir.path}/www`);
   await Deno.writeTextFile(
     `${dir.path}/www/uppercase.ts`,
-    readmePlugin().replace('"./mod.ts"', `"${mcast.origin}/mod.ts"`),
+    readmePluginImporting(`${mcast.origin}/plugin.ts`),
   );
   await using plugins = serveFiles(`${dir.path}/www`);
   const plugin = `${plugins.origin}/uppercase.ts`;
@@ -236,16 +245,16 @@ Deno.test("plugin recipes: a URL plugin imports mod.ts from a second server with
   const { ready } = await allowed.ready(READY_MS);
   assert.equal(ready.plugin, "uppercase");
   assert.deepEqual(await ask(group, 26014), ["HELLO WORLD"]);
-  assert.ok(mcast.requested.includes("/mod.ts"));
+  assert.ok(mcast.requested.includes("/plugin.ts"));
   assert.ok(plugins.requested.includes("/uppercase.ts"));
 });
 
-Deno.test("plugin recipes: mcast loaded by URL; a plugin file imports mod.ts from the same URL", async () => {
+Deno.test("plugin recipes: mcast loaded by URL; a plugin file imports plugin.ts from the same URL", async () => {
   await using dir = await tempDir("mcast_by_url_");
   await using mcast = serveFiles(ROOT);
   await Deno.writeTextFile(
     `${dir.path}/uppercase.ts`,
-    readmePlugin().replace('"./mod.ts"', `"${mcast.origin}/mod.ts"`),
+    readmePluginImporting(`${mcast.origin}/plugin.ts`),
   );
   const group = "239.26.1.5";
   // The launcher by URL, as deno.json's task runs it from disk.
