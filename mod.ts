@@ -68,6 +68,9 @@ export {
 export type { RateLimitOptions } from "./lib/safety/rate_limiter.ts";
 export { type AuthFailure, readKeyFile } from "./lib/safety/auth.ts";
 
+// A group as one checked value: parse it once, pass it to send() and listen().
+export { type MulticastGroup, parseGroup } from "./lib/group.ts";
+
 // Plugins: the built-ins, loading by name, path or URL, and the types an
 // application needs to pass its own responder or codec.
 export { ack } from "./plugins/responders/ack.ts";
@@ -88,14 +91,12 @@ export {
 export {
   checkPluginOptions,
   type Codec,
-  type CodecFactory,
   type ListenerStats,
   type Message,
   type PluginOptions,
   type Reply,
   type Responder,
   type ResponderContext,
-  type ResponderFactory,
 } from "./lib/plugin.ts";
 
 // The socket layer's types that the options above name.

@@ -8,6 +8,7 @@
 import { formatEndpoint } from "../lib/address.ts";
 import { DEFAULT_GROUP } from "../lib/defaults.ts";
 import { DEFAULT_MESSAGE } from "./default_message.ts";
+import { parseGroup } from "../lib/group.ts";
 import { listen, type Listener } from "../lib/listener/listen.ts";
 import { send } from "../lib/sender/send.ts";
 import { text } from "../plugins/codecs/text.ts";
@@ -46,13 +47,15 @@ export async function demoCommand(
     io.out(DEMO_HELP);
     return 0;
   }
+  // Parsed once, here; the listeners and the sender take the value.
+  const group = parseGroup(DEFAULT_GROUP);
   const responders = [ack(), echo(), status({ name: "demo" })];
   const listeners: Listener[] = [];
   try {
     let port = 0;
     for (const responder of responders) {
       const listener = await listen({
-        group: DEFAULT_GROUP,
+        group,
         port,
         interface: LOOPBACK,
         responder,
@@ -72,7 +75,7 @@ export async function demoCommand(
     let replies = 0;
     for await (
       const event of send(DEFAULT_MESSAGE, {
-        group: DEFAULT_GROUP,
+        group,
         port,
         ttl: 1,
         interface: LOOPBACK,

@@ -7,11 +7,7 @@
  * @module
  */
 
-import {
-  addressFamily,
-  validateGroup,
-  validateUnicast,
-} from "../lib/address.ts";
+import { addressFamily, validateUnicast } from "../lib/address.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { diagnose } from "../doctor/diagnose.ts";
 import type { DoctorTarget } from "../doctor/facts.ts";
@@ -19,6 +15,7 @@ import { doctorExitStatus, type Finding } from "../doctor/finding.ts";
 import { gatherFacts } from "../doctor/gather.ts";
 import { SELF_TEST_WAIT_MS } from "../doctor/self_test.ts";
 import { McastTypeError } from "../lib/errors.ts";
+import { parseGroup } from "../lib/group.ts";
 import { validatePort } from "../lib/numbers.ts";
 import { type Flags, parse } from "./args.ts";
 import { type Io, ndjson } from "./io.ts";
@@ -86,7 +83,8 @@ function checkInterface(spec: string, family: DoctorTarget["family"]): void {
 
 /** Reads and checks the command line into a target. */
 function targetOf(values: Record<string, unknown>): DoctorTarget {
-  const group = validateGroup(String(values.group ?? DEFAULT_GROUP));
+  const source = typeof values.source === "string" ? values.source : undefined;
+  const group = parseGroup(String(values.group ?? DEFAULT_GROUP), { source });
   const target: DoctorTarget = {
     group: group.address,
     family: group.family,
@@ -96,16 +94,7 @@ function targetOf(values: Record<string, unknown>): DoctorTarget {
     checkInterface(values.interface, group.family);
     target.iface = values.interface;
   }
-  if (typeof values.source === "string") {
-    const family = validateUnicast(values.source, "source");
-    if (family !== group.family) {
-      throw new McastTypeError(
-        "ERR_INVALID_SOURCE",
-        `Invalid source "${values.source}": an ${family} sender cannot send to the ${group.family} group ${group.address}`,
-      );
-    }
-    target.source = values.source;
-  }
+  if (group.source !== undefined) target.source = group.source;
   return target;
 }
 

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { formatEndpoint, validateGroup } from "../lib/address.ts";
+import { formatEndpoint } from "../lib/address.ts";
 import { errorText } from "../lib/errors.ts";
+import { type MulticastGroup, parseGroup } from "../lib/group.ts";
 import { resolveInterface } from "../lib/interface.ts";
 import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { listen, type ListenEvent } from "../lib/listener/listen.ts";
@@ -220,15 +221,15 @@ function tagged<T extends object>(
  * before any socket opens, naming the group.
  */
 function checkGroupInterfaces(
-  groups: readonly string[],
+  groups: readonly MulticastGroup[],
   iface: string | undefined,
 ): void {
   if (groups.length < 2 || iface === undefined) return;
   for (const group of groups) {
     try {
-      resolveInterface(iface, validateGroup(group).family);
+      resolveInterface(iface, group.family);
     } catch (error) {
-      throw new UsageError(`${errorText(error)} (group ${group})`);
+      throw new UsageError(`${errorText(error)} (group ${group.address})`);
     }
   }
 }
@@ -276,8 +277,12 @@ export async function listenCommand(
     );
   }
   const text = (name: string) => values[name] as string | undefined;
-  const groups = [...new Set(values.group as string[] | undefined)];
-  const group = groups[0] ?? DEFAULT_GROUP;
+  // Each group parsed once (with --source), here, and passed on.
+  const groups = [...new Set(values.group as string[] | undefined)]
+    .map((group) => parseGroup(group, { source: text("source") }));
+  const group = groups[0] ?? parseGroup(DEFAULT_GROUP, {
+    source: text("source"),
+  });
   const several = groups.length > 1;
   checkGroupInterfaces(groups, text("interface"));
   const port = validatePort(values.port ?? DEFAULT_PORT);
@@ -340,7 +345,6 @@ export async function listenCommand(
     groups: several ? groups : undefined,
     port,
     interface: text("interface"),
-    source: text("source"),
     responder,
     codec,
     signal: AbortSignal.any([signal, stopper.signal]),

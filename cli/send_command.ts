@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatEndpoint, validateGroup } from "../lib/address.ts";
+import { formatEndpoint } from "../lib/address.ts";
 import { resolve } from "node:path";
 import { readKeyFile } from "../lib/safety/auth.ts";
 import {
@@ -15,6 +15,7 @@ import {
   DEFAULT_RECEIVE_BYTES,
 } from "../lib/defaults.ts";
 import { DEFAULT_MESSAGE } from "./default_message.ts";
+import { type MulticastGroup, parseGroup } from "../lib/group.ts";
 import { resolveInterface } from "../lib/interface.ts";
 import { loadCodec } from "../lib/loader.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
@@ -171,18 +172,16 @@ export async function sendCommand(
   const message = messageValue(codec, positionals);
   const json = values.json === true;
   const quiet = values.quiet === true;
-  const groups = [...new Set(values.group as string[] | undefined)];
-  if (groups.length === 0) groups.push(DEFAULT_GROUP);
+  const groups = parseGroups(values.group as string[] | undefined);
   // Every group (and the interface for its family) is checked before any
   // run starts sending.
   for (const group of groups) {
-    const { family } = validateGroup(group);
     const iface = text("interface");
     if (iface === undefined || !several(groups)) continue;
     try {
-      resolveInterface(iface, family);
+      resolveInterface(iface, group.family);
     } catch (error) {
-      throw new UsageError(`${errorText(error)} (group ${group})`);
+      throw new UsageError(`${errorText(error)} (group ${group.address})`);
     }
   }
   const port = validatePort(values.port ?? DEFAULT_PORT);
@@ -227,7 +226,7 @@ export async function sendCommand(
   const runs: GroupRun[] = groups.map((group, index) => {
     const recorder = new RunRecorder();
     return {
-      group,
+      group: group.address,
       answers: 0,
       met: true,
       table: new ResponderTable(),
@@ -355,8 +354,15 @@ function prepareReport(path: string): void {
   }
 }
 
+/** The groups of `-g` (once each; by default {@linkcode DEFAULT_GROUP}), parsed. */
+function parseGroups(given: readonly string[] | undefined): MulticastGroup[] {
+  const groups = [...new Set(given)];
+  if (groups.length === 0) groups.push(DEFAULT_GROUP);
+  return groups.map((group) => parseGroup(group));
+}
+
 /** Whether a run sends to more than one group. */
-function several(groups: readonly string[]): boolean {
+function several(groups: readonly unknown[]): boolean {
   return groups.length > 1;
 }
 

@@ -1,12 +1,26 @@
 /**
- * IP address parsing and multicast classification, for IPv4 (224.0.0.0/4)
- * and IPv6 (ff00::/8). Pure functions: no sockets, no permissions.
+ * IP addresses: their families, parsing and multicast classification, for
+ * IPv4 (224.0.0.0/4) and IPv6 (ff00::/8), and the endpoint a datagram
+ * comes from ({@linkcode Peer}). Pure functions: no sockets, no
+ * permissions. A multicast group is parsed into one value by `group.ts`.
  *
  * @module
  */
 
-import { McastRangeError, McastTypeError } from "./errors.ts";
-import type { Family } from "./transports/transport.ts";
+import { McastTypeError } from "./errors.ts";
+
+/** Address family of an address or a socket. */
+export type Family = "IPv4" | "IPv6";
+
+/** Where a datagram came from. */
+export interface Peer {
+  /** Source address, without zone for IPv4. */
+  address: string;
+  /** Source UDP port. */
+  port: number;
+  /** Address family. */
+  family: Family;
+}
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -152,51 +166,6 @@ export function isSourceSpecific(group: string): boolean {
   if (v4 !== undefined) return v4 >>> 24 === 232;
   const v6 = parseIPv6(group);
   return v6 !== undefined && (v6[0] & 0xfff0) === 0xff30;
-}
-
-/** A validated multicast group. */
-export interface Group {
-  /** The group address as given. */
-  address: string;
-  /** Its family. */
-  family: Family;
-}
-
-/**
- * Checks that `group` is a multicast address and tells its family.
- *
- * @param group The group the user asked for.
- * @returns The group and its family.
- * @throws {McastTypeError} `ERR_INVALID_GROUP` when it is not an IP address.
- * @throws {McastRangeError} `ERR_INVALID_GROUP` when it is not a multicast address.
- *
- * @example Validate a group
- * ```ts
- * import assert from "node:assert/strict";
- * import { validateGroup } from "./address.ts";
- * assert.equal(validateGroup("224.3.29.71").family, "IPv4");
- * assert.throws(() => validateGroup("10.0.0.1"), {
- *   name: "McastRangeError",
- *   code: "ERR_INVALID_GROUP",
- *   message: /10\.0\.0\.1/,
- * });
- * ```
- */
-export function validateGroup(group: string): Group {
-  const family = addressFamily(group);
-  if (family === undefined) {
-    throw new McastTypeError(
-      "ERR_INVALID_GROUP",
-      `Invalid group "${group}": not an IP address`,
-    );
-  }
-  if (!isMulticast(group)) {
-    throw new McastRangeError(
-      "ERR_INVALID_GROUP",
-      `Invalid group "${group}": not a multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8)`,
-    );
-  }
-  return { address: group, family };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { DEFAULT_RESPOND_TIMEOUT_MS } from "./defaults.ts";
 import { errorText, PluginError } from "./errors.ts";
 import type { Codec, Message, Responder, ResponderContext } from "./plugin.ts";
-import type { Peer } from "./transports/transport.ts";
+import type { Peer } from "./address.ts";
 import { encodeUtf8 } from "./utf8.ts";
 
 /** What became of one datagram. */

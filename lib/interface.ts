@@ -5,9 +5,13 @@
  * @module
  */
 
-import { addressFamily, isMulticast, parseIPv6 } from "./address.ts";
+import {
+  addressFamily,
+  type Family,
+  isMulticast,
+  parseIPv6,
+} from "./address.ts";
 import { McastTypeError } from "./errors.ts";
-import type { Family } from "./transports/transport.ts";
 
 /** One network interface address, as `Deno.networkInterfaces()` lists it. */
 export interface InterfaceEntry {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Peer } from "./transports/transport.ts";
+import type { Peer } from "./address.ts";
 
 /**
  * Turns payload bytes into values and back. Pure: `decode` throws

@@ -252,3 +252,168 @@ Deno.test("shape: the long-function finder sees declarations, methods and arrows
     [[1, 83], [85, 83], [174, 92], [368, 84]],
   );
 });
+
+/**
+ * The relative imports of every `.ts` file under `dir` (static `import`
+ * and `export ... from`, type-only ones too, and literal `import()`s), as
+ * paths relative to {@linkcode ROOT}; imports that leave `dir` are left
+ * out. Doc comments are not read: their lines start with `*`.
+ */
+export async function importGraph(
+  dir: string,
+): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  const statement =
+    /^(?:import|export)\b[^;]*?\bfrom\s*"(\.\.?\/[^"]+)"|^import\s*"(\.\.?\/[^"]+)"|^[^*\n/]*\bimport\(\s*"(\.\.?\/[^"]+)"\s*\)/gm;
+  for await (const path of files(dir, [".ts"])) {
+    const here = path.slice(0, path.lastIndexOf("/") + 1);
+    const targets = new Set<string>();
+    for (const match of (await Deno.readTextFile(path)).matchAll(statement)) {
+      const target = new URL(match[1] ?? match[2] ?? match[3], `file://${here}`)
+        .pathname;
+      if (target.startsWith(`${dir}/`)) {
+        targets.add(target.slice(ROOT.length + 1));
+      }
+    }
+    graph.set(path.slice(ROOT.length + 1), [...targets].sort());
+  }
+  return graph;
+}
+
+/**
+ * One cycle in a directed graph, as the nodes along it with the first
+ * repeated at the end (`a -> b -> a`), or `undefined` when there is none.
+ */
+export function findCycle(
+  graph: ReadonlyMap<string, readonly string[]>,
+): string[] | undefined {
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === "done") return undefined;
+    if (state.get(node) === "open") {
+      return [...path.slice(path.indexOf(node)), node];
+    }
+    state.set(node, "open");
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next);
+      if (cycle !== undefined) return cycle;
+    }
+    path.pop();
+    state.set(node, "done");
+    return undefined;
+  };
+  for (const node of [...graph.keys()].sort()) {
+    const cycle = visit(node);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
+}
+
+/** The graph of folders that a file graph implies: an edge per import across folders. */
+export function folderGraph(
+  graph: ReadonlyMap<string, readonly string[]>,
+): Map<string, string[]> {
+  const folder = (path: string) => path.slice(0, path.lastIndexOf("/"));
+  const folders = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    const edges = folders.get(folder(from)) ?? new Set<string>();
+    folders.set(folder(from), edges);
+    for (const to of targets) {
+      if (folder(to) !== folder(from)) edges.add(folder(to));
+    }
+  }
+  return new Map([...folders].map(([name, edges]) => [name, [...edges]]));
+}
+
+/** The files behind each edge of a folder cycle, for the failure message. */
+function folderCycleImports(
+  graph: ReadonlyMap<string, readonly string[]>,
+  cycle: readonly string[],
+): string[] {
+  const folder = (path: string) => path.slice(0, path.lastIndexOf("/"));
+  const found: string[] = [];
+  for (let i = 0; i + 1 < cycle.length; i++) {
+    for (const [from, targets] of graph) {
+      if (folder(from) !== cycle[i]) continue;
+      for (const to of targets) {
+        if (folder(to) === cycle[i + 1]) found.push(`${from} -> ${to}`);
+      }
+    }
+  }
+  return found;
+}
+
+Deno.test("shape: no import cycle in lib/, between files or between folders", async () => {
+  const graph = await importGraph(`${ROOT}/lib`);
+  assert.ok(graph.size >= 40, `${graph.size} files`);
+  const cycle = findCycle(graph);
+  assert.equal(cycle, undefined, `import cycle: ${cycle?.join(" -> ")}`);
+  // A folder that imports from one which imports back from it: one of
+  // the two arrows points upward (the kernel's layers are folders).
+  const folders = folderGraph(graph);
+  const upward = findCycle(folders);
+  assert.equal(
+    upward,
+    undefined,
+    upward &&
+      `folders import each other: ${upward.join(" -> ")}, through ${
+        folderCycleImports(graph, upward).join(", ")
+      }`,
+  );
+});
+
+Deno.test("shape: the cycle finder names a cycle, and the import reader sees every kind of import", async () => {
+  assert.deepEqual(
+    findCycle(
+      new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a", "d"]], ["d", []]]),
+    ),
+    ["a", "b", "c", "a"],
+  );
+  assert.equal(
+    findCycle(new Map([["a", ["b", "c"]], ["b", ["c"]]])),
+    undefined,
+  );
+  assert.deepEqual(
+    findCycle(
+      folderGraph(
+        new Map([["x/a.ts", ["x/y/b.ts"]], ["x/y/b.ts", ["x/c.ts"]]]),
+      ),
+    ),
+    ["x", "x/y", "x"],
+  );
+  const dir = await Deno.makeTempDir({ dir: ROOT, prefix: ".shape_" });
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(
+      `${dir}/a.ts`,
+      [
+        "/**",
+        ' * import { x } from "./gone.ts";',
+        " */",
+        "import type {",
+        "  B,",
+        '} from "./sub/b.ts";',
+        'export { c } from "./c.ts";',
+        'const d = () => import("./d.ts");',
+        'import "node:path";',
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(`${dir}/sub/b.ts`, 'import "../a.ts";\n');
+    const graph = await importGraph(dir);
+    const name = dir.slice(ROOT.length + 1);
+    assert.deepEqual(graph.get(`${name}/a.ts`), [
+      `${name}/c.ts`,
+      `${name}/d.ts`,
+      `${name}/sub/b.ts`,
+    ]);
+    assert.deepEqual(findCycle(graph), [
+      `${name}/a.ts`,
+      `${name}/sub/b.ts`,
+      `${name}/a.ts`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

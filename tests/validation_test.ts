@@ -5,11 +5,11 @@ import {
   isSourceSpecific,
   parseIPv4,
   parseIPv6,
-  validateGroup,
   validateUnicast,
 } from "../lib/address.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { McastRangeError, McastTypeError } from "../lib/errors.ts";
+import { type MulticastGroup, parseGroup } from "../lib/group.ts";
 import { resolveInterface } from "../lib/interface.ts";
 import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 
@@ -120,32 +120,108 @@ Deno.test("multicast ranges: 224.0.0.0/4, ff00::/8 and the SSM ranges", () => {
   assert.equal(addressFamily("ff02::1"), "IPv6");
 });
 
-Deno.test("validateGroup names the bad value and the rule", () => {
-  assert.deepEqual(validateGroup("239.1.2.3"), {
+Deno.test("parseGroup names the bad value and the rule", () => {
+  assert.deepEqual(parseGroup("239.1.2.3"), {
     address: "239.1.2.3",
     family: "IPv4",
+    scope: "admin",
+    ssm: false,
   });
-  assert.deepEqual(validateGroup("ff02::1:3a71"), {
+  assert.deepEqual(parseGroup("ff02::1:3a71"), {
     address: "ff02::1:3a71",
     family: "IPv6",
+    scope: "link-local",
+    ssm: false,
   });
   throwsCoded(
-    () => validateGroup("not-an-ip"),
+    () => parseGroup("not-an-ip"),
     McastTypeError,
     "ERR_INVALID_GROUP",
     '"not-an-ip"',
   );
   throwsCoded(
-    () => validateGroup("10.0.0.1"),
+    () => parseGroup("10.0.0.1"),
     McastRangeError,
     "ERR_INVALID_GROUP",
     "224.0.0.0/4",
   );
   throwsCoded(
-    () => validateGroup("fe80::1"),
+    () => parseGroup("fe80::1"),
     McastRangeError,
     "ERR_INVALID_GROUP",
     '"fe80::1"',
+  );
+  throwsCoded(
+    () => parseGroup(42 as unknown as string),
+    McastTypeError,
+    "ERR_INVALID_GROUP",
+    "42",
+  );
+});
+
+Deno.test("parseGroup tells each group's scope and whether it is in the SSM range", () => {
+  const cases: [string, MulticastGroup["scope"], boolean][] = [
+    ["224.0.0.251", "link-local", false],
+    ["224.0.1.1", "global", false],
+    ["224.3.29.71", "global", false],
+    ["232.1.2.3", "global", true],
+    ["239.192.0.1", "admin", false],
+    ["239.255.255.250", "site-local", false],
+    ["ff01::1", "interface-local", false],
+    ["ff02::fb", "link-local", false],
+    ["ff32::1", "link-local", true],
+    ["ff14::1", "admin", false],
+    ["ff05::2", "site-local", false],
+    ["ff18::1", "admin", false],
+    ["ff0e::101", "global", false],
+    ["FF3E::8000:1", "global", true],
+  ];
+  for (const [address, scope, ssm] of cases) {
+    const group = parseGroup(address);
+    assert.equal(group.scope, scope, address);
+    assert.equal(group.ssm, ssm, address);
+    assert.equal(group.ssm, isSourceSpecific(address), address);
+  }
+});
+
+Deno.test("parseGroup: a source of the group's family, once; a parsed group is not parsed again", () => {
+  const channel = parseGroup("232.1.1.1", { source: "10.0.0.1" });
+  assert.equal(channel.source, "10.0.0.1");
+  assert.ok(Object.isFrozen(channel));
+  // The value made here comes back as it is.
+  assert.equal(parseGroup(channel), channel);
+  assert.equal(parseGroup(channel, { source: "10.0.0.1" }), channel);
+  const group = parseGroup("239.1.1.1");
+  assert.equal(parseGroup(group), group);
+  assert.equal(
+    parseGroup(group, { source: "10.0.0.2" }).source,
+    "10.0.0.2",
+  );
+  throwsCoded(
+    () => parseGroup(channel, { source: "10.0.0.2" }),
+    McastTypeError,
+    "ERR_INVALID_SOURCE",
+    "10.0.0.1",
+  );
+  throwsCoded(
+    () => parseGroup("239.1.1.1", { source: "fd77::1" }),
+    McastTypeError,
+    "ERR_INVALID_SOURCE",
+    "an IPv6 sender cannot send to the IPv4 group 239.1.1.1",
+  );
+  throwsCoded(
+    () => parseGroup("ff3e::1", { source: "239.1.1.1" }),
+    McastTypeError,
+    "ERR_INVALID_SOURCE",
+    '"239.1.1.1"',
+  );
+  // One made by hand is checked as text would be.
+  const forged = { address: "10.0.0.1", family: "IPv4", scope: "global" };
+  throwsCoded(
+    () => parseGroup(forged as unknown as MulticastGroup),
+    McastRangeError,
+    "ERR_INVALID_GROUP",
+    "10.0.0.1",
   );
 });
 

@@ -15,12 +15,12 @@
  * @module
  */
 
-import { validateGroup } from "../address.ts";
+import { addressKey, type Family } from "../address.ts";
 import { McastTypeError } from "../errors.ts";
-import { DEFAULT_PORT } from "../defaults.ts";
+import { DEFAULT_GROUP, DEFAULT_PORT } from "../defaults.ts";
+import { type MulticastGroup, parseGroup } from "../group.ts";
 import type { ListenerStats, Responder } from "../plugin.ts";
-import type { Family } from "../transports/transport.ts";
-import type { Listener } from "./listen.ts";
+import type { Listener } from "./listener.ts";
 import type { ListenOptions } from "./options.ts";
 import { SharedSocket } from "./shared_socket.ts";
 
@@ -33,17 +33,19 @@ export interface GroupCounters {
 }
 
 /**
- * The groups of a listener's options: `groups`, or the one `group`;
- * checked (multicast, no repeats) before any socket opens.
+ * The groups of a listener's options, parsed once (with `source`, when
+ * given): `groups`, or the one `group` (by default
+ * {@linkcode DEFAULT_GROUP}); checked (multicast, no repeats) before any
+ * socket opens.
  *
- * @returns The groups, or `undefined` for a listener of one group.
+ * @returns One group or more.
  * @throws {McastTypeError} for a bad or repeated group, or `group` and `groups` both.
  */
-export function severalGroups(
-  options: ListenOptions,
-): string[] | undefined {
-  const groups = options.groups;
-  if (groups === undefined) return undefined;
+export function listenGroups(options: ListenOptions): MulticastGroup[] {
+  const { groups, source } = options;
+  if (groups === undefined) {
+    return [parseGroup(options.group ?? DEFAULT_GROUP, { source })];
+  }
   if (options.group !== undefined) {
     throw new McastTypeError(
       "ERR_INVALID_OPTION",
@@ -57,17 +59,18 @@ export function severalGroups(
     );
   }
   const seen = new Set<string>();
-  for (const group of groups) {
-    const { address } = validateGroup(group);
-    if (seen.has(address)) {
+  return groups.map((given) => {
+    const group = parseGroup(given, { source });
+    const key = addressKey(group.address);
+    if (seen.has(key)) {
       throw new McastTypeError(
         "ERR_INVALID_GROUP",
-        `Invalid groups: "${group}" is given twice`,
+        `Invalid groups: "${group.address}" is given twice`,
       );
     }
-    seen.add(address);
-  }
-  return groups.length === 1 ? undefined : [...groups];
+    seen.add(key);
+    return group;
+  });
 }
 
 /** The responder, shared: `setup` runs once, `teardown` once at the last close. */
@@ -94,13 +97,13 @@ function shared(responder: Responder, users: number): Responder {
  * options can be asked); fills `sockets` and returns the port to use.
  */
 async function openShared(
-  groups: readonly string[],
+  groups: readonly MulticastGroup[],
   options: ListenOptions,
   sockets: Map<Family, SharedSocket>,
 ): Promise<number | undefined> {
   let port = options.port;
   if (options.transport === undefined) return port;
-  const families = new Set(groups.map((group) => validateGroup(group).family));
+  const families = new Set(groups.map((group) => group.family));
   for (const family of families) {
     const socket = await SharedSocket.open(
       options.transport,
@@ -135,13 +138,13 @@ function summedStats(listeners: readonly Listener[]): ListenerStats {
 
 /** Each group's counters, live. */
 function perGroup(
-  groups: readonly string[],
+  groups: readonly MulticastGroup[],
   listeners: readonly Listener[],
 ): Record<string, GroupCounters> {
   const counters: Record<string, GroupCounters> = {};
   groups.forEach((group, i) => {
     const stats = listeners[i].stats;
-    counters[group] = Object.defineProperties({} as GroupCounters, {
+    counters[group.address] = Object.defineProperties({} as GroupCounters, {
       received: { enumerable: true, get: () => stats.received },
       replied: { enumerable: true, get: () => stats.replied },
     });
@@ -153,15 +156,18 @@ function perGroup(
  * Listens on several groups: one listener per group, on one port, with
  * one responder; the result behaves as one listener.
  *
- * @param groups The checked groups (see {@linkcode severalGroups}).
- * @param options The listener's options (`groups` is not read).
- * @param listenOne `listen()` for one group.
+ * @param groups The parsed groups (see {@linkcode listenGroups}).
+ * @param options The listener's options (`group`, `groups` and `source` are not read).
+ * @param listenOne `listen()` for one parsed group.
  * @returns A listener whose `stats` sum the groups', with `perGroup`.
  */
 export async function listenToGroups(
-  groups: readonly string[],
+  groups: readonly MulticastGroup[],
   options: ListenOptions,
-  listenOne: (options: ListenOptions) => Promise<Listener>,
+  listenOne: (
+    group: MulticastGroup,
+    options: ListenOptions,
+  ) => Promise<Listener>,
 ): Promise<Listener> {
   const responder = shared(options.responder, groups.length);
   const listeners: Listener[] = [];
@@ -171,19 +177,18 @@ export async function listenToGroups(
     port = await openShared(groups, options, sockets);
     for (const group of groups) {
       const onEvent = options.onEvent;
-      const socket = sockets.get(validateGroup(group).family);
-      const listener = await listenOne({
+      const socket = sockets.get(group.family);
+      const listener = await listenOne(group, {
         ...options,
-        groups: undefined,
-        group,
         port,
         responder,
         transport: socket === undefined
           ? options.transport
-          : () => Promise.resolve(socket.view(group)),
+          : () => Promise.resolve(socket.view(group.address)),
         // Each event says which group it came to.
         onEvent: onEvent &&
-          ((event) => onEvent(Object.assign({}, event, { group }))),
+          ((event) =>
+            onEvent(Object.assign({}, event, { group: group.address }))),
       });
       // Port 0: the first group's socket picks one, the others share it.
       port = listener.port;
@@ -203,7 +208,7 @@ export async function listenToGroups(
   const [first] = listeners;
   return {
     group: first.group,
-    groups: [...groups],
+    groups: groups.map((group) => group.address),
     port: first.port,
     interface: first.interface,
     transport: first.transport,

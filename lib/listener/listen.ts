@@ -17,13 +17,16 @@ import {
   newListenerStats,
   type ResponderContext,
 } from "../plugin.ts";
+import type { MulticastGroup } from "../group.ts";
 import type { Transport } from "../transports/transport.ts";
 import { createDrops, type Drops } from "./drops.ts";
 import { createEgress, type Egress } from "./egress.ts";
 import { createIntake, type Intake } from "./intake.ts";
+import type { Listener } from "./listener.ts";
 import { type ListenOptions, type ListenPlan, planListen } from "./options.ts";
-import { listenToGroups, severalGroups } from "./groups.ts";
+import { listenGroups, listenToGroups } from "./groups.ts";
 
+export type { Listener } from "./listener.ts";
 export type { ListenOptions } from "./options.ts";
 export type {
   ListenDropEvent,
@@ -33,36 +36,9 @@ export type {
   ListenReplyEvent,
 } from "./events.ts";
 
-/** A running listener. */
-export interface Listener extends AsyncDisposable {
-  /** The group joined (the first, with several). */
-  readonly group: string;
-  /** Every group joined. */
-  readonly groups: readonly string[];
-  /**
-   * With several groups: per group, the datagrams that arrived for it and
-   * the replies sent to its senders (live; final once closed).
-   */
-  readonly perGroup?: Readonly<
-    Record<string, { received: number; replied: number }>
-  >;
-  /** The UDP port bound (useful when 0 was asked for). */
-  readonly port: number;
-  /** The interface joined on, when one was chosen. */
-  readonly interface: string | undefined;
-  /** The socket layer in use: `deno`, `dgram`, `ffi`, or the custom transport's name. */
-  readonly transport: string;
-  /** Live counters. */
-  readonly stats: Readonly<ListenerStats>;
-  /** Resolves with the final counters once the listener has closed. */
-  readonly closed: Promise<ListenerStats>;
-  /** Leaves the group, closes the socket, runs the responder's teardown (for 500 ms at most); idempotent. */
-  close(): Promise<ListenerStats>;
-}
-
 /** The socket step: open, bind, join, loopback; closed again on failure. */
 async function openAndJoin(plan: ListenPlan): Promise<Transport> {
-  const { group, iface, source } = plan;
+  const { group, iface } = plan;
   const transport = await plan.open({
     family: group.family,
     address: plan.bindAddress,
@@ -71,8 +47,8 @@ async function openAndJoin(plan: ListenPlan): Promise<Transport> {
     receiveBytes: DEFAULT_RECEIVE_BYTES,
   });
   try {
-    if (source === undefined) await transport.join(group.address, iface);
-    else transport.joinSource(source, group.address, iface);
+    if (group.source === undefined) await transport.join(group.address, iface);
+    else transport.joinSource(group.source, group.address, iface);
     transport.setLoopback(plan.loopback);
     // No outgoing interface to set: a listener's replies are unicast.
   } catch (error) {
@@ -138,7 +114,7 @@ function closer(
   stats: ListenerStats,
   steps: { intake: Intake; egress: Egress; drops: Drops },
 ): { close(): Promise<ListenerStats>; closed: Promise<ListenerStats> } {
-  const { group, iface, source, onEvent, signal } = plan;
+  const { group, iface, onEvent, signal } = plan;
   let resolveClosed!: (stats: ListenerStats) => void;
   const closed = new Promise<ListenerStats>((resolve) => {
     resolveClosed = resolve;
@@ -152,8 +128,9 @@ function closer(
       signal?.removeEventListener("abort", abort);
       steps.egress.cancel();
       try {
-        if (source === undefined) await transport.leave(group.address, iface);
-        else transport.leaveSource(source, group.address, iface);
+        if (group.source === undefined) {
+          await transport.leave(group.address, iface);
+        } else transport.leaveSource(group.source, group.address, iface);
       } catch (error) {
         onEvent?.({ event: "error", kind: "leave", message: errorText(error) });
       }
@@ -172,7 +149,8 @@ function closer(
 
 /**
  * Joins a group and answers every datagram with `responder`. All options
- * are checked before any socket opens.
+ * are checked before any socket opens; the group (or each of `groups`) is
+ * parsed once, here, and passed on as a {@linkcode MulticastGroup}.
  *
  * @param options Group, port, interface, responder and codec.
  * @returns The running listener, once it has joined and the responder's `setup` has run.
@@ -195,9 +173,18 @@ function closer(
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  const groups = severalGroups(options);
-  if (groups !== undefined) return listenToGroups(groups, options, listen);
-  const plan = planListen({ ...options, groups: undefined });
+  const groups = listenGroups(options);
+  return await (groups.length === 1
+    ? listenToGroup(groups[0], options)
+    : listenToGroups(groups, options, listenToGroup));
+}
+
+/** Listens on one parsed group: every step after the options. */
+async function listenToGroup(
+  group: MulticastGroup,
+  options: ListenOptions,
+): Promise<Listener> {
+  const plan = planListen(group, options);
   const transport = await openAndJoin(plan);
   const stats = newListenerStats();
   const context: ResponderContext = {

@@ -5,12 +5,7 @@
  * @module
  */
 
-import {
-  addressFamily,
-  type Group,
-  validateGroup,
-  validateUnicast,
-} from "../address.ts";
+import { addressFamily } from "../address.ts";
 import { Authenticator } from "../safety/auth.ts";
 import {
   denoTransportAvailable,
@@ -18,13 +13,13 @@ import {
 } from "../transports/deno_udp.ts";
 import {
   DEFAULT_AUTH_WINDOW_MS,
-  DEFAULT_GROUP,
   DEFAULT_PORT,
   DEFAULT_RESPOND_TIMEOUT_MS,
 } from "../defaults.ts";
 import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
 import { McastRangeError, McastTypeError } from "../errors.ts";
+import type { MulticastGroup } from "../group.ts";
 import { resolveInterface } from "../interface.ts";
 import { validatePort } from "../numbers.ts";
 import type { Codec, Responder } from "../plugin.ts";
@@ -39,8 +34,11 @@ export interface ListenOptions {
   responder: Responder;
   /** Decodes requests and encodes replies; without one, payloads are raw bytes. */
   codec?: Codec;
-  /** The multicast group to join. @default {"224.3.29.71"} */
-  group?: string;
+  /**
+   * The multicast group to join: an address, or a group `parseGroup`
+   * made. @default {"224.3.29.71"}
+   */
+  group?: string | MulticastGroup;
   /**
    * Several groups to join instead of one (give `group` or `groups`), on
    * one port with one responder, like mcjoin: on one socket per address
@@ -52,12 +50,16 @@ export interface ListenOptions {
    * Events carry the `group` they came to. The responder's `setup` and
    * `teardown` run once.
    */
-  groups?: readonly string[];
+  groups?: readonly (string | MulticastGroup)[];
   /** The UDP port to listen on; 0 picks a free one (see `Listener.port`). @default {10000} */
   port?: number;
   /** Join on this interface (address or name). @default the OS's choice */
   interface?: string;
-  /** Source-specific join: accept the group's traffic from this source only. */
+  /**
+   * Source-specific join: accept the group's traffic from this source only
+   * (with `groups`, each group's). A group made by `parseGroup` with a
+   * source carries it already.
+   */
   source?: string;
   /**
    * Local address to bind. The default on Linux is the group address, so
@@ -103,10 +105,10 @@ export interface ListenOptions {
 
 /** A listener's checked options: what the other steps work from. */
 export interface ListenPlan {
-  group: Group;
+  /** The group, and its source for a source-specific join. */
+  group: MulticastGroup;
   port: number;
   iface: string | undefined;
-  source: string | undefined;
   responder: Responder;
   codec: Codec | undefined;
   bindAddress: string;
@@ -128,10 +130,16 @@ export interface ListenPlan {
  * link-local group (ffx1::, ffx2::) can only be bound with a zone, taken
  * from the interface; without one, the wildcard.
  */
-function defaultBindAddress(group: Group, iface: string | undefined): string {
+function defaultBindAddress(
+  group: MulticastGroup,
+  iface: string | undefined,
+): string {
   const any = group.family === "IPv4" ? "0.0.0.0" : "::";
   if (Deno.build.os !== "linux") return any;
-  if (group.family === "IPv6" && /^ff[0-9a-f][12]:/i.test(group.address)) {
+  if (
+    group.family === "IPv6" &&
+    (group.scope === "interface-local" || group.scope === "link-local")
+  ) {
     const zone = iface?.match(/%[^%]+$/)?.[0];
     return zone === undefined ? any : group.address + zone;
   }
@@ -143,25 +151,11 @@ function defaultBindAddress(group: Group, iface: string | undefined): string {
  * is available (`--unstable-net`) and can serve the group (IPv4, no source
  * filter), since it receives several times faster; `node:dgram` otherwise.
  */
-function defaultTransport(
-  group: Group,
-  source: string | undefined,
-): TransportFactory {
-  return group.family === "IPv4" && source === undefined &&
+function defaultTransport(group: MulticastGroup): TransportFactory {
+  return group.family === "IPv4" && group.source === undefined &&
       denoTransportAvailable()
     ? openDenoTransport
     : openDgramTransport;
-}
-
-function checkSource(source: string | undefined, group: Group): void {
-  if (source === undefined) return;
-  const family = validateUnicast(source, "source");
-  if (family !== group.family) {
-    throw new McastTypeError(
-      "ERR_INVALID_SOURCE",
-      `Invalid source "${source}": an ${family} source cannot send to the ${group.family} group ${group.address}`,
-    );
-  }
 }
 
 function checkResponder(responder: Responder): Responder {
@@ -177,7 +171,7 @@ function checkResponder(responder: Responder): Responder {
   return responder;
 }
 
-function checkBindAddress(address: string, group: Group): string {
+function checkBindAddress(address: string, group: MulticastGroup): string {
   if (addressFamily(address) !== group.family) {
     throw new McastTypeError(
       "ERR_INVALID_OPTION",
@@ -198,17 +192,19 @@ function checkMaxReplyBytes(value: number): number {
 }
 
 /**
- * Checks every option of {@linkcode listen} and resolves the defaults,
- * before any socket opens.
+ * Checks every other option of {@linkcode listen} and resolves the
+ * defaults, before any socket opens, for one group already parsed (its
+ * `group`, `groups` and `source` are not read again).
  *
  * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
  */
-export function planListen(options: ListenOptions): ListenPlan {
-  const group = validateGroup(options.group ?? DEFAULT_GROUP);
+export function planListen(
+  group: MulticastGroup,
+  options: ListenOptions,
+): ListenPlan {
   const iface = options.interface === undefined
     ? undefined
     : resolveInterface(options.interface, group.family);
-  checkSource(options.source, group);
   const windowMs = parseDuration(
     options.authWindow ?? DEFAULT_AUTH_WINDOW_MS,
     "auth window",
@@ -217,7 +213,6 @@ export function planListen(options: ListenOptions): ListenPlan {
     group,
     port: validatePort(options.port ?? DEFAULT_PORT, { allowZero: true }),
     iface,
-    source: options.source,
     responder: checkResponder(options.responder),
     codec: options.codec,
     bindAddress: checkBindAddress(
@@ -238,7 +233,7 @@ export function planListen(options: ListenOptions): ListenPlan {
     auth: options.key === undefined
       ? undefined
       : new Authenticator(options.key, { windowMs }),
-    open: options.transport ?? defaultTransport(group, options.source),
+    open: options.transport ?? defaultTransport(group),
     onEvent: options.onEvent,
     signal: options.signal,
   };

@@ -5,9 +5,13 @@
  * @module
  */
 
-import { addressFamily, parseIPv4, parseIPv6 } from "../address.ts";
+import {
+  addressFamily,
+  type Family,
+  parseIPv4,
+  parseIPv6,
+} from "../address.ts";
 import { McastTypeError } from "../errors.ts";
-import type { Family } from "../transports/transport.ts";
 
 /** A parsed CIDR block such as `10.0.0.0/24` or `fe80::/10`. */
 export interface Cidr {

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { validateGroup } from "../address.ts";
 import { Authenticator } from "../safety/auth.ts";
 import {
   DEFAULT_AUTH_WINDOW_MS,
@@ -19,6 +18,7 @@ import {
 import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
 import { McastRangeError, McastTypeError } from "../errors.ts";
+import { type MulticastGroup, parseGroup } from "../group.ts";
 import { resolveInterface } from "../interface.ts";
 import { validateCount, validatePort, validateTtl } from "../numbers.ts";
 import type { Codec } from "../plugin.ts";
@@ -28,8 +28,11 @@ import { Expectation } from "./expectation.ts";
 
 /** How a {@linkcode Sender} reaches its group: fixed for the sender's life. */
 export interface SenderOptions {
-  /** The multicast group. @default {"224.3.29.71"} */
-  group?: string;
+  /**
+   * The multicast group: an address, or a group `parseGroup` made (its
+   * source, if it has one, does not matter to a sender). @default {"224.3.29.71"}
+   */
+  group?: string | MulticastGroup;
   /** The group's UDP port. @default {10000} */
   port?: number;
   /** Multicast TTL (IPv6: hop limit), 0-255. @default {1} */
@@ -179,7 +182,7 @@ export function encodeMessage(
 
 /** The checked, socket-independent part of {@linkcode SenderOptions}. */
 export interface SenderSetup {
-  group: { address: string; family: "IPv4" | "IPv6" };
+  group: MulticastGroup;
   port: number;
   ttl: number;
   iface: string | undefined;
@@ -202,7 +205,7 @@ function checkReplyBufferBytes(value: number): number {
 
 /** Checks a sender's options and resolves the defaults. */
 export function checkSenderOptions(options: SenderOptions): SenderSetup {
-  const group = validateGroup(options.group ?? DEFAULT_GROUP);
+  const group = parseGroup(options.group ?? DEFAULT_GROUP);
   return {
     group,
     port: validatePort(options.port ?? DEFAULT_PORT),

@@ -7,18 +7,10 @@
  * @module
  */
 
-/** Address family of a socket. */
-export type Family = "IPv4" | "IPv6";
+import type { Family, Peer } from "../address.ts";
 
-/** Where a datagram came from. */
-export interface Peer {
-  /** Source address, without zone for IPv4. */
-  address: string;
-  /** Source UDP port. */
-  port: number;
-  /** Address family. */
-  family: Family;
-}
+// Where addresses live; named here too, as the socket layer's types.
+export type { Family, Peer } from "../address.ts";
 
 /**
  * Called once per received datagram. `data` is only valid during the call

@@ -27,7 +27,7 @@ export const LOOPBACK = "127.0.0.1";
  * interface.
  */
 export function listenOnLoopback(
-  options: ListenOptions & { group: string },
+  options: ListenOptions & Required<Pick<ListenOptions, "group">>,
 ): Promise<Listener> {
   return listen({ port: 0, interface: LOOPBACK, ...options });
 }

@@ -42,6 +42,7 @@ import { FfiReceiver } from "./receiver.ts";
 import { FfiSendQueue, isRetryable, sendError } from "./send_queue.ts";
 import { FfiBatchSender } from "./batch_sender.ts";
 import {
+  type FfiSocketOptions,
   openSocket,
   readSocketOptions,
   setMulticastLoopback,
@@ -55,6 +56,8 @@ import type {
   TransportOpenOptions,
 } from "../transport.ts";
 import type { FailedCall } from "../socket_failure.ts";
+
+export type { FfiSocketOptions } from "./socket.ts";
 
 /**
  * Tuning of the FFI transport; every field has a default that suits
@@ -82,31 +85,6 @@ export interface FfiTransportOptions {
    * (`SOCKET_RECEIVE_BUFFER_BYTES` in `lib/defaults.ts`).
    */
   receiveBufferBytes?: number;
-}
-
-/**
- * Socket options of an FFI transport as the kernel reports them
- * (`getsockopt`), for diagnostics and tests.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { FfiSocketOptions } from "./ffi_transport.ts";
- * const seen: FfiSocketOptions = {
- *   ttl: 1, loopback: true, multicastAll: false, receiveBufferBytes: 32 << 20,
- * };
- * assert.equal(seen.multicastAll, false);
- * ```
- */
-export interface FfiSocketOptions {
-  /** `IP_MULTICAST_TTL`, or `IPV6_MULTICAST_HOPS` on an IPv6 socket. */
-  ttl: number;
-  /** `IP_MULTICAST_LOOP`, or `IPV6_MULTICAST_LOOP` on an IPv6 socket. */
-  loopback: boolean;
-  /** `IP_MULTICAST_ALL` (`IPV6_MULTICAST_ALL`); false on these sockets. */
-  multicastAll: boolean;
-  /** `SO_RCVBUF` as the kernel reports it (twice what was granted). */
-  receiveBufferBytes: number;
 }
 
 const DEFAULTS = {

@@ -16,8 +16,32 @@ import { errorText, SocketError } from "../../errors.ts";
 import { checkPort, formatHost, parseHost } from "./address.ts";
 import { Libc, LINUX } from "./libc.ts";
 import { attempt, osCall } from "./os_call.ts";
-import type { FfiSocketOptions } from "./ffi_transport.ts";
 import type { Family, TransportOpenOptions } from "../transport.ts";
+
+/**
+ * Socket options of an FFI transport as the kernel reports them
+ * (`getsockopt`), for diagnostics and tests.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FfiSocketOptions } from "./socket.ts";
+ * const seen: FfiSocketOptions = {
+ *   ttl: 1, loopback: true, multicastAll: false, receiveBufferBytes: 32 << 20,
+ * };
+ * assert.equal(seen.multicastAll, false);
+ * ```
+ */
+export interface FfiSocketOptions {
+  /** `IP_MULTICAST_TTL`, or `IPV6_MULTICAST_HOPS` on an IPv6 socket. */
+  ttl: number;
+  /** `IP_MULTICAST_LOOP`, or `IPV6_MULTICAST_LOOP` on an IPv6 socket. */
+  loopback: boolean;
+  /** `IP_MULTICAST_ALL` (`IPV6_MULTICAST_ALL`); false on these sockets. */
+  multicastAll: boolean;
+  /** `SO_RCVBUF` as the kernel reports it (twice what was granted). */
+  receiveBufferBytes: number;
+}
 
 /** `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast `close()`. */
 const RECEIVE_TIMEOUT_MS = 250;
