@@ -25,12 +25,12 @@
  * @module
  */
 
-import { netnsAvailable } from "../tests/netns/availability.ts";
+import { netnsAvailable } from "../lab/availability.ts";
 import {
   KERNEL_FEATURES,
   type KernelFeature,
   kernelFeatures,
-} from "../tests/netns/kernel_features.ts";
+} from "../lab/kernel_features.ts";
 import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import { EndpointAllocator } from "./addresses.ts";

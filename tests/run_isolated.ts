@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ignoredReport, REPORT_DIR_VARIABLE } from "./netns/kernel_features.ts";
+import { ignoredReport, REPORT_DIR_VARIABLE } from "../lab/kernel_features.ts";
 
 const args = Deno.args;
 const deno = Deno.execPath();

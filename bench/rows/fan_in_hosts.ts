@@ -1,7 +1,7 @@
 /**
  * Row 9: fan-in from namespaced hosts (response implosion). N hosts on one
  * Linux bridge, each a network namespace, answer one multicast request at
- * once (`tests/netns/fan_in_hosts.ts`: one C process holds a socket in
+ * once (`lab/fan_in_hosts.ts`: one C process holds a socket in
  * every host's namespace, the sender's ARP entry set beforehand so no
  * reply waits). From the sender's namespace, each round, every sender
  * sends ONE request (TTL 1) and collects replies for a fixed window:
@@ -22,15 +22,15 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { hasProgram, netnsAvailable } from "../../tests/netns/availability.ts";
+import { hasProgram, netnsAvailable } from "../../lab/availability.ts";
 import {
   FAN_IN_PROGRAMS,
   FAN_IN_SENDER,
   withFanInHosts,
-} from "../../tests/netns/fan_in_hosts.ts";
-import type { Host } from "../../tests/netns/lab.ts";
-import { parseJsonLines } from "../../tests/netns/mcast_cli.ts";
-import type { ProcResult } from "../../tests/netns/process.ts";
+} from "../../lab/fan_in_hosts.ts";
+import type { Host } from "../../lab/lab.ts";
+import { parseJsonLines } from "../../lab/mcast_cli.ts";
+import type { ProcResult } from "../../lab/process.ts";
 import { assertBenchEndpoint, type Endpoint } from "../addresses.ts";
 import { compileC } from "../c_program.ts";
 import { placed, type Role } from "../cpu_placement.ts";

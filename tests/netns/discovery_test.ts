@@ -4,8 +4,8 @@
 // rounds end early, and the responder table has a row per host with its
 // status document's name. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host } from "../../lab/lab.ts";
 import {
   describe,
   groupFlags,
@@ -13,7 +13,7 @@ import {
   send,
   startListener,
   stopListener,
-} from "./mcast_cli.ts";
+} from "../../lab/mcast_cli.ts";
 
 /** `snd` 10.77.1.10, three status listeners .11-.13, and `mute` .14 with none. */
 async function segment(lab: Awaited<ReturnType<typeof createLab>>) {

@@ -6,8 +6,8 @@
 // where the fix is a command, it runs it and checks that doctor then
 // passes. Groups 239.77.13.x, ports 13101-13199; nothing leaves the lab.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host, type Lab, type Node } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host, type Lab, type Node } from "../../lab/lab.ts";
 import {
   groupFlags,
   type Json,
@@ -16,9 +16,9 @@ import {
   send,
   startListener,
   stopListener,
-} from "./mcast_cli.ts";
-import { sysctl } from "./namespaces.ts";
-import { runChecked } from "./process.ts";
+} from "../../lab/mcast_cli.ts";
+import { sysctl } from "../../lab/namespaces.ts";
+import { runChecked } from "../../lab/process.ts";
 
 const LAUNCH = new URL("../../cli/launch.ts", import.meta.url).pathname;
 

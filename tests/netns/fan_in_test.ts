@@ -15,10 +15,10 @@
 
 import assert from "node:assert/strict";
 import { ROOT } from "../support/cli_process.ts";
-import { netnsTest } from "./availability.ts";
-import { FAN_IN_PROGRAMS, withFanInHosts } from "./fan_in_hosts.ts";
-import type { Host } from "./lab.ts";
-import { type Json, parseJsonLines } from "./mcast_cli.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { FAN_IN_PROGRAMS, withFanInHosts } from "../../lab/fan_in_hosts.ts";
+import type { Host } from "../../lab/lab.ts";
+import { type Json, parseJsonLines } from "../../lab/mcast_cli.ts";
 
 const DENO = Deno.execPath();
 const GROUP = "239.77.12.3";

@@ -3,16 +3,16 @@
 // group's datagrams although the host has joined both. Proven across a
 // real (namespaced) segment with the mcast CLI. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab } from "../../lab/lab.ts";
 import {
   assertHeard,
   describe,
   groupFlags,
   send,
   startListener,
-} from "./mcast_cli.ts";
-import { senderAndListener } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { senderAndListener } from "../../lab/topologies.ts";
 
 netnsTest(
   "groups: two listeners on one port, groups 239.77.5.1 and 239.77.5.2, each sees only its own",

@@ -8,8 +8,8 @@
 //   dual is routedSegments' router "r", with routes: []
 //   h1 10.77.1.11 ── seg "left" ── eth0 10.77.1.1 [dual] eth1 10.77.2.1 ── seg "right" ── h2 10.77.2.11
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Lab } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Lab } from "../../lab/lab.ts";
 import {
   assertHeard,
   describe,
@@ -18,8 +18,8 @@ import {
   send,
   type SendRun,
   startListener,
-} from "./mcast_cli.ts";
-import { routedSegments } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { routedSegments } from "../../lab/topologies.ts";
 
 const GROUP = "239.77.7.1";
 const WAIT = ["-w", "600ms"];

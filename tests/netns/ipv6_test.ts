@@ -3,8 +3,8 @@
 // groups, and the hop limit on the wire. Every test builds its own lab;
 // nothing leaves the namespaces. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, linkLocal, waitForDad } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, linkLocal, waitForDad } from "../../lab/lab.ts";
 import {
   assertHeard,
   describe,
@@ -12,8 +12,8 @@ import {
   send,
   startListener,
   unzoned,
-} from "./mcast_cli.ts";
-import { senderAndListener } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { senderAndListener } from "../../lab/topologies.ts";
 
 const WAIT = ["-w", "600ms"];
 

@@ -2,13 +2,13 @@
 // it must agree with the kernel asked another way, and the run's report
 // must name each ignored test under the feature it lacks.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
+import { netnsTest } from "../../lab/availability.ts";
 import {
   describeMissing,
   ignoredReport,
   kernelFeatures,
-} from "./kernel_features.ts";
-import { createLab } from "./lab.ts";
+} from "../../lab/kernel_features.ts";
+import { createLab } from "../../lab/lab.ts";
 
 /** MRT_INIT / MRT6_INIT (200) on a raw IGMP / ICMPv6 socket: what routers do. */
 const MRT_INIT = `

@@ -2,12 +2,12 @@
 // tcpdump modules), with ping, python3 and tcpdump as the traffic tools (no
 // mcast code involved).
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host } from "./lab.ts";
-import { listNamespaces, removeStaleLabs } from "./namespaces.ts";
-import { Proc } from "./process.ts";
-import { parseTcpdump } from "./tcpdump.ts";
-import { routedSegments } from "./topologies.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host } from "../../lab/lab.ts";
+import { listNamespaces, removeStaleLabs } from "../../lab/namespaces.ts";
+import { Proc } from "../../lab/process.ts";
+import { parseTcpdump } from "../../lab/tcpdump.ts";
+import { routedSegments } from "../../lab/topologies.ts";
 
 /** Joins a group, prints "ready", then "got SRC TTL PAYLOAD" per datagram. */
 const RECEIVER = `

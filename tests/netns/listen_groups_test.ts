@@ -5,16 +5,16 @@
 // dgram each group has a socket of its own, with the same counts. Every
 // test builds its own lab; nothing leaves the namespaces.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host } from "../../lab/lab.ts";
 import {
   describe,
   groupFlags,
   send,
   startListener,
   stopListener,
-} from "./mcast_cli.ts";
-import { senderAndListener } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { senderAndListener } from "../../lab/topologies.ts";
 
 /** Sockets bound to `port` in `host`'s namespace: [IPv4, IPv6]. */
 async function socketsOn(host: Host, port: number): Promise<number[]> {

@@ -1,8 +1,8 @@
 // Issue 4: the mcast CLI on a real (namespaced) network. Every test builds
 // its own lab; nothing leaves the namespaces. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host, type Lab } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host, type Lab } from "../../lab/lab.ts";
 import {
   assertHeard,
   assertUnanswered,
@@ -12,8 +12,8 @@ import {
   send,
   startListener,
   stopListener,
-} from "./mcast_cli.ts";
-import { routedSegments, senderAndListener } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { routedSegments, senderAndListener } from "../../lab/topologies.ts";
 
 /** Every send waits 1 s for replies. */
 const WAIT = ["-w", "1s"];

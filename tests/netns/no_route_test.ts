@@ -9,9 +9,9 @@
 //   h  10.77.1.11/24 ── segment "lan"   (no default route, no 224.0.0.0/4 route)
 import assert from "node:assert/strict";
 import { ROOT } from "../support/cli_process.ts";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host, type Lab } from "./lab.ts";
-import { runMcast } from "./mcast_cli.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host, type Lab } from "../../lab/lab.ts";
+import { runMcast } from "../../lab/mcast_cli.ts";
 
 const GROUP = "239.1.1.1";
 const PORT = "5053";

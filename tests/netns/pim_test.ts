@@ -6,15 +6,15 @@
 // by fixed sleeps; nothing leaves the namespaces. IPv6 is not tested: the
 // frr package (8.4) is built without pim6d.
 import assert from "node:assert/strict";
-import { netnsTest, type NetnsTestOptions } from "./availability.ts";
+import { netnsTest, type NetnsTestOptions } from "../../lab/availability.ts";
 import {
   FRR_PROGRAMS,
   pimJoins,
   removeFrrRuntime,
   startFrr,
   waitForPimJoin,
-} from "./frr.ts";
-import { createLab, type Node } from "./lab.ts";
+} from "../../lab/frr.ts";
+import { createLab, type Node } from "../../lab/lab.ts";
 import {
   assertHeard,
   describe,
@@ -26,11 +26,11 @@ import {
   type SendRun,
   startListener,
   stopListener,
-} from "./mcast_cli.ts";
-import { listNamespaces, removeStaleLabs } from "./namespaces.ts";
-import { Proc } from "./process.ts";
-import type { Packet } from "./tcpdump.ts";
-import { pimLine } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { listNamespaces, removeStaleLabs } from "../../lab/namespaces.ts";
+import { Proc } from "../../lab/process.ts";
+import type { Packet } from "../../lab/tcpdump.ts";
+import { pimLine } from "../../lab/topologies.ts";
 
 /** Traffic through the PIM routers: the kernel must route multicast. */
 const NEEDS: NetnsTestOptions = {

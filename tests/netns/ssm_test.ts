@@ -5,8 +5,8 @@
 // report naming the source. Every test builds its own lab; nothing leaves
 // the namespaces. See lab.ts and mcast_cli.ts.
 import assert from "node:assert/strict";
-import { netnsTest } from "./availability.ts";
-import { createLab, type Host } from "./lab.ts";
+import { netnsTest } from "../../lab/availability.ts";
+import { createLab, type Host } from "../../lab/lab.ts";
 import {
   assertHeard,
   assertUnanswered,
@@ -15,8 +15,8 @@ import {
   messagesSoFar,
   send,
   startListener,
-} from "./mcast_cli.ts";
-import { senderAndListener } from "./topologies.ts";
+} from "../../lab/mcast_cli.ts";
+import { senderAndListener } from "../../lab/topologies.ts";
 
 const WAIT = ["-w", "600ms"];
 

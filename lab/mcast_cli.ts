@@ -12,7 +12,7 @@ import type { Node } from "./lab.ts";
 import type { Proc, ProcResult } from "./process.ts";
 
 /** The CLI entry point. */
-const CLI: string = new URL("../../cli.ts", import.meta.url).pathname;
+const CLI: string = new URL("../cli.ts", import.meta.url).pathname;
 /** This Deno binary, so the CLI runs on the version under test. */
 const DENO: string = Deno.execPath();
 /** Deno starts slowly when several start at once: be generous. */
