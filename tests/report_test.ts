@@ -21,23 +21,12 @@ import { reportPage, RunRecorder } from "../cli/report_html.ts";
 import type { Responder } from "../lib/plugin.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+import { CHROMIUM, ON_CI, screenshot } from "./support/chromium.ts";
 import { countPixels, decodePng } from "./support/png.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { denoTask } from "./support/task_process.ts";
 import { tempDir } from "./support/temp_dir.ts";
 
-const CHROMIUM = ["chromium", "chromium-browser"].find((name) => {
-  try {
-    return new Deno.Command("sh", {
-      args: ["-c", `command -v ${name}`],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-});
-const ON_CI = Deno.env.get("CI") === "true";
 if (CHROMIUM === undefined) {
   console.warn(
     `report_test: no chromium on PATH: the browser test is ${
@@ -239,40 +228,6 @@ Deno.test("deno task send --seq --report writes the page of a load run", async (
   assert.match(html, /<td>33\.33%<\/td>/);
   assert.match(html, /mcast send -g 239\.44\.3\.1 -p 44120/);
 });
-
-/** Headless Chromium's screenshot of `url` and its console messages. */
-async function screenshot(
-  url: string,
-  png: string,
-): Promise<{ console: string[]; stderr: string[] }> {
-  await using profile = await tempDir("mcast-chromium-");
-  await using proc = new Subprocess(CHROMIUM!, [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
-    `--user-data-dir=${profile.path}`,
-    "--enable-logging=stderr",
-    "--v=0",
-    "--window-size=1000,1300",
-    `--screenshot=${png}`,
-    url,
-  ], { name: "chromium" });
-  const done = await proc.wait(60_000);
-  assert.equal(done.code, 0, done.stderr.join("\n"));
-  // Every console message a page logs (errors, CSP refusals, uncaught
-  // exceptions) comes out as a CONSOLE line.
-  return {
-    console: done.stderr.filter((line) => /:CONSOLE[:(]/.test(line)),
-    stderr: done.stderr,
-  };
-}
 
 const isBlue = (r: number, g: number, b: number) =>
   b > 180 && r < 90 && g > 70 && g < 160;
