@@ -133,6 +133,30 @@ function opener(
   };
 }
 
+/** A request's payload under its frames, and its sequence number (-1: none). */
+interface Unwrapped {
+  payload: Uint8Array;
+  seq: number;
+}
+
+/**
+ * Takes a request out of its frames: a padded request's datagram (the
+ * padding only buys reply room), a sequenced one's number (the reply
+ * carries it back). `undefined` for an `mcast mesh` probe, answer, row or
+ * goodbye on this port: not a request, so never decoded or answered (a
+ * mesh answers its own).
+ *
+ * @throws {SyntaxError} for padding that claims more than it carries.
+ */
+function unwrapRequest(bytes: Uint8Array): Unwrapped | undefined {
+  if (isMeshFrame(bytes)) return undefined;
+  const unpadded = unpadRequest(bytes);
+  const framed = unframeRequest(unpadded);
+  return framed === undefined
+    ? { payload: unpadded, seq: -1 }
+    : { payload: framed.payload, seq: framed.seq };
+}
+
 /**
  * Builds the receive step of a listener.
  *
@@ -179,27 +203,19 @@ export function createIntake(
       bytes = opened.payload;
       nonce = opened.nonce;
     }
-    // An `mcast mesh` probe, answer, row or goodbye on this port: not a
-    // request, so never decoded or answered (a mesh answers its own).
-    if (isMeshFrame(bytes)) {
-      stats.unanswered++;
-      return;
-    }
-    // A padded request (send --pad): the padding only buys reply room.
+    let request: Unwrapped | undefined;
     try {
-      bytes = unpadRequest(bytes);
+      request = unwrapRequest(bytes);
     } catch (error) {
       undecodable(from, errorText(error));
       return;
     }
-    // A sequenced request (send --seq): the reply carries the number back.
-    let seq = -1;
-    const framed = unframeRequest(bytes);
-    if (framed !== undefined) {
-      seq = framed.seq;
-      bytes = framed.payload;
+    if (request === undefined) {
+      stats.unanswered++;
+      return;
     }
-    const outcome = dispatch(bytes, from, pipeline);
+    const { payload, seq } = request;
+    const outcome = dispatch(payload, from, pipeline);
     if (!(outcome instanceof Promise)) {
       // Only a listener without a key mistakes an envelope for a payload.
       if (
