@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { ack } from "../plugins/responders/ack.ts";
 import { FRAME_BYTES, FrameKind, writeFrame } from "../lib/wire/frame.ts";
-import { listenOnLoopback } from "./support/loopback.ts";
+import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+import { mesh, type MeshEvent, type MeshOptions } from "../mesh.ts";
 import { RawSender } from "./support/raw_sender.ts";
 import { until } from "./support/until.ts";
 import {
@@ -455,4 +456,85 @@ Deno.test("mesh verdict: expected peers that never showed up, and too few nodes"
   assert.ok(
     judge(matrix, { self: A, expect: 2, maxLossPercent: 0, reporters }).ok,
   );
+});
+
+// mesh() on loopback: one node, and a hand-made peer at 127.0.0.2.
+
+/** Runs `mesh()` to its end and returns every event. */
+async function meshEvents(options: MeshOptions): Promise<MeshEvent[]> {
+  const events: MeshEvent[] = [];
+  for await (const event of mesh(options)) events.push(event);
+  return events;
+}
+
+/** A mesh pinned to loopback, counting loopback senders. */
+function loopbackMesh(group: string, port: number): MeshOptions {
+  return {
+    group,
+    port,
+    interface: LOOPBACK,
+    allowFrom: ["127.0.0.0/8"],
+    intervalMs: 50,
+  };
+}
+
+Deno.test("mesh(): bad options are refused before any socket opens, naming the value", async () => {
+  const cases: [MeshOptions, RegExp][] = [
+    [{ group: "10.1.2.3" }, /"10\.1\.2\.3": not a multicast/],
+    [{ group: "232.1.2.3" }, /"232\.1\.2\.3": a source-specific group/],
+    [{ group: "ff02::77" }, /"ff02::77" is link-local: give the interface/],
+    [{ intervalMs: 5 }, /Invalid interval 5/],
+    [{ count: 1.5 }, /Invalid count 1\.5/],
+    [{ durationMs: -1 }, /Invalid duration -1/],
+    [{ ttl: 256 }, /Invalid TTL 256/],
+    [{ port: 70000 }, /Invalid port 70000/],
+    [{ maxLossPercent: 101 }, /Invalid max loss 101/],
+    [{ expect: 0 }, /Invalid expected node count 0/],
+    [{ goneAfterIntervals: 0 }, /Invalid gone-after intervals 0/],
+    [{ peers: ["239.1.1.1"] }, /Invalid peer "239\.1\.1\.1": a multicast/],
+    [{ peers: ["fd77::1"] }, /Invalid peer "fd77::1": an IPv6 address/],
+    [{ peers: ["nonsense"] }, /Invalid peer "nonsense": not an IP/],
+    [{ group: "ff05::77", peers: ["fe80::1"] }, /"fe80::1": a link-local/],
+    [{ key: new Uint8Array(4) }, /Invalid key: 4 bytes/],
+    [
+      { key: "secret" as unknown as Uint8Array },
+      /Invalid key \[object String\]/,
+    ],
+    [{ allowFrom: ["10.0.0.0/33"] }, /"10\.0\.0\.0\/33"/],
+    [{ rateLimit: { perSource: -1 } }, /Invalid per-source rate -1/],
+    [{ interface: "no-such-if0" }, /Unknown interface "no-such-if0"/],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(
+      () => meshEvents({ allowFrom: ["127.0.0.0/8"], ...options }),
+      message,
+      JSON.stringify(options),
+    );
+  }
+});
+
+Deno.test("mesh(): a mesh of one on loopback: ready, a round each interval, goodbye-free matrix last", async () => {
+  const events = await meshEvents({
+    ...loopbackMesh("239.77.21.2", 0),
+    count: 3,
+  });
+  const ready = events[0];
+  assert.equal(ready.event, "ready");
+  if (ready.event !== "ready") return;
+  assert.equal(ready.self, LOOPBACK);
+  assert.ok(ready.port > 0);
+  assert.deepEqual(
+    events.filter((e) => e.event === "interval").map((e) =>
+      e.event === "interval" ? e.probesSent : -1
+    ),
+    [1, 2, 3, 3, 3], // three probes, then the two final rounds
+  );
+  const last = events.at(-1)!;
+  assert.equal(last.event, "matrix");
+  if (last.event !== "matrix") return;
+  assert.deepEqual(
+    { self: last.self, hosts: last.hosts, ok: last.ok, pairs: last.pairs },
+    { self: LOOPBACK, hosts: [LOOPBACK], ok: true, pairs: [] },
+  );
+  assert.equal(events.filter((e) => e.event === "matrix").length, 1);
 });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../address.ts";
 import type { RttPercentiles } from "./rtt_histogram.ts";
 
 /** The mesh has joined the group and is probing (or, with `watch`, listening). */
@@ -122,7 +122,7 @@ export interface MeshDropEvent {
   event: "drop";
   /** When, in ISO-8601. */
   time: string;
-  /** The latest sender dropped (or the one whose answer was). */
+  /** The latest sender dropped (or the one whose answer was, or where a failed send went). */
   from: string;
   /**
    * `refused`: not an allowed sender (on-link by default); `rateLimited`:
@@ -130,7 +130,9 @@ export interface MeshDropEvent {
    * larger than its probe; `unsigned`, `badSignature`, `stale`,
    * `replayed`: with a key, as a listener's; `forged`: row entries for a
    * pair their sender is not the receiver of (the rest of the row is
-   * kept); `malformed`: not a whole mesh datagram of this version.
+   * kept); `malformed`: not a whole mesh datagram of this version;
+   * `sendFailed`: this node's own datagram could not be sent (the
+   * socket's error, such as no route to the group).
    */
   reason:
     | "refused"
@@ -141,7 +143,8 @@ export interface MeshDropEvent {
     | "stale"
     | "replayed"
     | "forged"
-    | "malformed";
+    | "malformed"
+    | "sendFailed";
   /** Drops of this reason since the previous event of this reason. */
   count: number;
   /** What happened, as a sentence. */

@@ -43,8 +43,10 @@ export class PeerStats {
   readonly address: string;
   /** Where unicast to it goes (with an IPv6 zone where it has one). */
   readonly sendAddress: string;
-  /** The peer's run. */
-  readonly runId: string;
+  /** The peer's run (`""` until one of its datagrams names it: a listed peer, or one heard only by its answers). */
+  runId: string;
+  /** When this node first knew of it. */
+  readonly since: number;
   /** The peer's probe interval, in milliseconds. */
   intervalMs: number;
   /** Its probes this node heard. */
@@ -62,7 +64,7 @@ export class PeerStats {
     multicast: new RttHistogram(),
     unicast: new RttHistogram(),
   };
-  /** When anything last came from it. */
+  /** When anything last came from it (-Infinity: nothing yet). */
   lastHeardAt: number;
   /** When it last answered one of this node's probes, per kind (-Infinity: never). */
   readonly lastAnswerAt: PerVia<number> = {
@@ -101,7 +103,8 @@ export class PeerStats {
     this.sendAddress = sendAddress;
     this.runId = runId;
     this.intervalMs = intervalMs;
-    this.lastHeardAt = now;
+    this.since = now;
+    this.lastHeardAt = runId === "" ? -Infinity : now;
   }
 
   /** Notes that something came from the peer (it is not silent). */

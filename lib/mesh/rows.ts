@@ -22,7 +22,7 @@
  */
 
 import { parseIPv4, parseIPv6 } from "../address.ts";
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../address.ts";
 import { canonicalHost, formatIPv4, formatIPv6 } from "./hosts.ts";
 import type { RttPercentiles } from "./rtt_histogram.ts";
 

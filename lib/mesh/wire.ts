@@ -21,7 +21,7 @@
  */
 
 import { FRAME_BYTES, FrameKind, writeFrame } from "../wire/frame.ts";
-import type { Family } from "../transports/transport.ts";
+import type { Family } from "../address.ts";
 import { entryBytes, readEntry, type RowEntry, writeEntry } from "./rows.ts";
 
 /** The version of the mesh datagrams this code speaks. */
