@@ -75,18 +75,21 @@ function ms(value: number | undefined): string {
 
 /**
  * The table as aligned lines: a header, then one line per row. Duplicate
- * and reordering columns appear when a row has any; status columns when
- * a row has them. No lines for no rows.
+ * and reordering columns appear when a row has any, the unmatched column
+ * (replies that answered none of the run's requests) too; status columns
+ * when a row has them. No lines for no rows.
  */
 export function tableLines(rows: readonly ResponderRow[]): string[] {
   if (rows.length === 0) return [];
   const sequenced = rows.some((row) => row.duplicates + row.reordered > 0);
+  const unmatched = rows.some((row) => (row.unmatched ?? 0) > 0);
   const status = rows.some((row) => row.hostname !== undefined);
   const header = [
     "responder",
     "replies",
     "loss",
     ...(sequenced ? ["dup", "reord"] : []),
+    ...(unmatched ? ["unmatched"] : []),
     "rtt min",
     "p50",
     "p99",
@@ -98,6 +101,7 @@ export function tableLines(rows: readonly ResponderRow[]): string[] {
     String(row.replies),
     `${row.lossPercent}%`,
     ...(sequenced ? [String(row.duplicates), String(row.reordered)] : []),
+    ...(unmatched ? [String(row.unmatched ?? 0)] : []),
     ms(row.rttMs?.min),
     ms(row.rttMs?.p50),
     ms(row.rttMs?.p99),

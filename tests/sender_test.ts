@@ -195,7 +195,8 @@ Deno.test("with sequence numbers, a late reply to an earlier run is not counted 
   assert.equal(stale.length, 1, "run 1's reply arrives during run 2");
   assert.equal(stale[0].payload, "ok");
   const [row] = second.summary.perResponder!;
-  assert.equal(row.replies, 1);
+  assert.equal(row.replies, 2, "both replies are its");
+  assert.equal(row.unmatched, 1, "one of them answers no request of run 2");
   assert.equal(row.duplicates, 0, "the late reply is no duplicate");
   assert.equal(row.lossPercent, 0);
 });

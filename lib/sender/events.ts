@@ -15,7 +15,11 @@ export interface SendReply {
   from: string;
   /** The responder's port. */
   port: number;
-  /** Time from the latest send to this reply, in milliseconds. */
+  /**
+   * Time from its request's send to this reply, in milliseconds: with
+   * `sequence`, the request it answers (for one more than 524,288
+   * requests old, a lower bound); else the latest.
+   */
   rttMs: number;
   /** Reply size in bytes. */
   size: number;

@@ -28,7 +28,10 @@ export interface ResponderSummary {
   from: string;
   /** Its port. */
   port: number;
-  /** Replies received, duplicates included. */
+  /**
+   * Replies received: answers, duplicates, and those that answered none of
+   * the run's requests (`unmatched`).
+   */
   replies: number;
   /** Percentage of the requests sent that it never answered. */
   lossPercent: number;
@@ -36,6 +39,13 @@ export interface ResponderSummary {
   duplicates: number;
   /** Replies that arrived after a reply to a later request. */
   reordered: number;
+  /**
+   * Replies that answered none of the run's requests: with sequence
+   * numbers, one without a number (or cut short before it), or with
+   * another run's (a late answer to an earlier run); with a key, one that
+   * did not verify. Absent when none did.
+   */
+  unmatched?: number;
   /** Round-trip times of its first reply to each request. */
   rttMs: RttSummary | null;
 }
@@ -78,6 +88,7 @@ class Responder {
   unique = 0;
   duplicates = 0;
   reordered = 0;
+  unmatched = 0;
   highest = -1;
   bits = new Uint8Array(WINDOW / 8);
   samples: number[] = [];
@@ -169,6 +180,19 @@ export class RoundTripStats {
     responder.sample(rttMs);
   }
 
+  /**
+   * Records one reply that answers none of the run's requests (see
+   * {@linkcode ResponderSummary.unmatched}): counted, never an answer.
+   *
+   * @param from The responder's address.
+   * @param port The responder's port.
+   */
+  unmatched(from: string, port: number): void {
+    const responder = this.#responder(from, port);
+    responder.replies++;
+    responder.unmatched++;
+  }
+
   #responder(from: string, port: number): Responder {
     const key = `${from}\u0000${port}`;
     let responder = this.#responders.get(key);
@@ -198,6 +222,7 @@ export class RoundTripStats {
           : Math.round((missing / sent) * 10000) / 100,
         duplicates: responder.duplicates,
         reordered: responder.reordered,
+        ...(responder.unmatched > 0 ? { unmatched: responder.unmatched } : {}),
         rttMs: summariseRtt(responder.samples.slice()),
       };
     });

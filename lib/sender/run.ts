@@ -17,8 +17,18 @@ import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 import type { Expectation } from "./expectation.ts";
 
-/** Send times remembered to match sequenced replies (a power of two). */
-const SENT_WINDOW = 65_536;
+/**
+ * Send times remembered to time sequenced replies, at first (a power of
+ * two); the window doubles as a run sends more, up to
+ * {@linkcode MAX_SENT_WINDOW}.
+ */
+const FIRST_SENT_WINDOW = 65_536;
+/**
+ * The most send times remembered (524,288: 4 MiB). A reply that comes
+ * more requests than that after its own still counts as its request's,
+ * and is timed from the oldest send time remembered (a lower bound).
+ */
+const MAX_SENT_WINDOW = 1 << 19;
 /** Request nonces a signed reply may answer. */
 const NONCES_KEPT = 256;
 
@@ -46,12 +56,18 @@ export interface RunSetup {
 export class SendRun {
   /** Replies read and not yet yielded, oldest first. */
   readonly queue: SendReply[] = [];
-  /** Requests sent. */
+  /** Requests that left (the transport took them). */
   sent = 0;
+  /**
+   * Requests numbered so far (handed to the transport, or about to be):
+   * the next request's index in the run. A reply can answer any of them,
+   * also one whose send has not returned yet.
+   */
+  issued = 0;
   #setup: RunSetup;
   // Nonces of the latest requests, newest first: a reply must answer one.
   #nonces: Uint8Array[] = [];
-  // With sequence numbers: when each of the latest requests left.
+  // With sequence numbers: when each of the latest requests left (a ring).
   #sentAt: Float64Array;
   #rounds = new RoundTripStats();
   #lastSentAt = 0;
@@ -63,14 +79,18 @@ export class SendRun {
   /** Starts a run. */
   constructor(setup: RunSetup) {
     this.#setup = setup;
-    this.#sentAt = new Float64Array(setup.sequence ? SENT_WINDOW : 0);
+    this.#sentAt = new Float64Array(setup.sequence ? FIRST_SENT_WINDOW : 0);
   }
 
-  /** The next request's datagram: framed, padded and signed as asked. */
+  /**
+   * The next request's datagram (number {@linkcode SendRun.issued}):
+   * framed, padded and signed as asked. {@linkcode SendRun.sending}
+   * numbers the one after.
+   */
   nextRequest(): Uint8Array {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
     let datagram = sequence
-      ? frameRequest((firstSeq + this.sent) >>> 0, bytes)
+      ? frameRequest((firstSeq + this.issued) >>> 0, bytes)
       : bytes;
     if (pad > 0) datagram = padRequest(datagram, pad);
     if (auth === undefined) return datagram;
@@ -82,42 +102,43 @@ export class SendRun {
 
   /**
    * The next `count` requests, noted as leaving at `now` (as
-   * {@linkcode SendRun.sending} and {@linkcode SendRun.nextRequest} one
-   * by one would); `sent` is left as it was, for the caller to add what
-   * left. Without padding or signature nothing is built per request: the
-   * message itself, `count` times, or numbered requests from one reused
-   * buffer ({@linkcode NumberedBurst}), valid until the next call.
+   * {@linkcode SendRun.nextRequest} and {@linkcode SendRun.sending} one
+   * by one would): `issued` grows by `count`, `sent` is left for the
+   * caller to add what left. Without padding or signature nothing is
+   * built per request: the message itself, `count` times, or numbered
+   * requests from one reused buffer ({@linkcode NumberedBurst}), valid
+   * until the next call.
    */
   nextBurst(count: number, now: number): Uint8Array[] {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
-    const first = this.sent;
+    const first = this.issued;
     if (pad === 0 && auth === undefined) {
       // Nothing reads the state between these requests: one round for all.
       this.#setup.expectation?.newRound();
       this.#lastSentAt = now;
+      this.issued = first + count;
       if (!sequence) return new Array<Uint8Array>(count).fill(bytes);
-      const sentAt = this.#sentAt;
-      for (let i = 0; i < count; i++) {
-        sentAt[(first + i) & (SENT_WINDOW - 1)] = now;
-      }
+      this.#remember(first, count, now);
       this.#numbered ??= new NumberedBurst(bytes);
       return this.#numbered.next(firstSeq + first, count);
     }
     const requests: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      this.sent = first + i;
-      this.sending(now);
       requests[i] = this.nextRequest();
+      this.sending(now);
     }
-    this.sent = first;
     return requests;
   }
 
-  /** Notes that a request is about to leave, now. */
+  /**
+   * Notes that the request {@linkcode SendRun.nextRequest} made leaves
+   * now: replies may answer it from here on, even before its send returns.
+   */
   sending(now: number): void {
     this.#setup.expectation?.newRound();
     this.#lastSentAt = now;
-    this.#sentAt[this.sent % SENT_WINDOW] = now;
+    if (this.#setup.sequence) this.#remember(this.issued, 1, now);
+    this.issued++;
   }
 
   /**
@@ -144,19 +165,28 @@ export class SendRun {
     this.queue.push(reply);
   }
 
-  /** Counts a reply as yielded. */
+  /**
+   * Counts a reply as yielded: the summary and its rows count exactly the
+   * replies yielded, each in its responder's row (an answer, a duplicate,
+   * or one that answers none of this run's requests).
+   */
   yielded(reply: SendReply): void {
     this.#replies++;
     this.#responders.add(reply.from);
+    const { sequence, expectation } = this.#setup;
     // With a key, only a verified reply is an answer. Without sequence
     // numbers a reply answers the latest request.
-    if (!this.#setup.sequence) {
+    if (reply.verified === false || (sequence && reply.seq === undefined)) {
+      this.#rounds.unmatched(reply.from, reply.port);
+    } else if (sequence) {
+      this.#rounds.reply(reply.from, reply.port, reply.seq!, reply.rttMs);
+    } else {
       this.#rounds.answer(reply.from, reply.port, reply.rttMs);
     }
     if (reply.verified === false) return;
-    this.#setup.expectation?.answered(
+    expectation?.answered(
       reply.from,
-      reply.seq === undefined || reply.seq === this.sent - 1,
+      reply.seq === undefined || reply.seq === this.issued - 1,
     );
   }
 
@@ -217,15 +247,47 @@ export class SendRun {
     const framed = unframeReply(payload);
     if (framed === undefined) return payload;
     reply.payload = framed.payload;
+    // Any request numbered in this run, also one whose send is still
+    // under way (a reply can come back before its send returns).
     const seq = (framed.seq - this.#setup.firstSeq) >>> 0;
-    if (seq < this.sent && this.sent - seq <= SENT_WINDOW) {
+    if (seq < this.issued) {
       reply.seq = seq;
-      reply.rttMs = Math.round(
-        (arrived - this.#sentAt[seq % SENT_WINDOW]) * 1000,
-      ) / 1000;
-      this.#rounds.reply(reply.from, reply.port, seq, reply.rttMs);
+      reply.rttMs = Math.round((arrived - this.#sentTime(seq)) * 1000) / 1000;
     }
     return framed.payload;
+  }
+
+  /** Notes that requests `first` .. `first + count - 1` leave at `now`. */
+  #remember(first: number, count: number, now: number): void {
+    const end = first + count;
+    while (end > this.#sentAt.length && this.#sentAt.length < MAX_SENT_WINDOW) {
+      this.#growWindow(first);
+    }
+    const sentAt = this.#sentAt;
+    const mask = sentAt.length - 1;
+    for (let i = first; i < end; i++) sentAt[i & mask] = now;
+  }
+
+  /** Doubles the ring of send times, keeping those before `next`. */
+  #growWindow(next: number): void {
+    const old = this.#sentAt;
+    const grown = new Float64Array(old.length * 2);
+    const oldMask = old.length - 1;
+    const mask = grown.length - 1;
+    for (let i = Math.max(0, next - old.length); i < next; i++) {
+      grown[i & mask] = old[i & oldMask];
+    }
+    this.#sentAt = grown;
+  }
+
+  /**
+   * When request `seq` left; for one older than the window remembers, when
+   * the oldest one remembered left (so its round trip is a lower bound).
+   */
+  #sentTime(seq: number): number {
+    const sentAt = this.#sentAt;
+    const oldest = Math.max(0, this.issued - sentAt.length);
+    return sentAt[Math.max(seq, oldest) & (sentAt.length - 1)];
   }
 
   /** Decodes the payload with the codec, noting why when it cannot. */

@@ -182,10 +182,10 @@ export class Sender implements AsyncDisposable {
         this.#throwSocketError();
         if (options.signal?.aborted || this.#closed) break;
         const now = performance.now();
-        const sending = count === 0 || run.sent < count;
+        const sending = count === 0 || run.issued < count;
         // Every expected responder answered the latest request: the
         // round is over (expect, expectFrom).
-        const early = run.sent > 0 && run.roundMet;
+        const early = run.issued > 0 && run.roundMet;
         if (sending && (now >= nextSendAt || early)) {
           // As fast as the socket takes: batches, where the transport can.
           const burst = intervalMs === 0 && expectation === undefined &&
@@ -200,7 +200,7 @@ export class Sender implements AsyncDisposable {
           nextSendAt = now < nextSendAt
             ? sentAt + intervalMs
             : Math.max(nextSendAt + intervalMs, sentAt - 1000);
-          if (run.sent === count) deadline = performance.now() + timeoutMs;
+          if (run.issued === count) deadline = performance.now() + timeoutMs;
           continue;
         }
         if (!sending && (now >= deadline || early)) break;
@@ -321,7 +321,7 @@ export class Sender implements AsyncDisposable {
     count: number,
     sequence: boolean,
   ): Promise<number | undefined> {
-    const size = count === 0 ? BURST : Math.min(BURST, count - run.sent);
+    const size = count === 0 ? BURST : Math.min(BURST, count - run.issued);
     const sentAt = performance.now();
     const datagrams = run.nextBurst(size, sentAt);
     try {
