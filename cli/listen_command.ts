@@ -26,6 +26,15 @@ import type { Transport } from "../lib/transports/transport.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { ListenOutput } from "./listen_output.ts";
 import { READABLE_LINES_PER_SECOND } from "./readable_rate.ts";
+import {
+  METRICS_EXAMPLE_ADDRESS,
+  parseMetricsAddress,
+} from "./metrics/address.ts";
+import { MetricsEndpoint } from "./metrics/endpoint.ts";
+import {
+  type ListenMetricsSource,
+  listenPage,
+} from "./metrics/listen_metrics.ts";
 
 /** Help for `listen`. */
 export const LISTEN_HELP = `Usage: mcast listen [options]
@@ -66,6 +75,9 @@ line per message after a second with ${READABLE_LINES_PER_SECOND} or fewer; --js
                          (--json: an "interval" event)
       --count N          stop after N datagrams have arrived, with the summary
       --duration D       stop after D (such as 30s or 5m), with the summary
+      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
+                         (such as ${METRICS_EXAMPLE_ADDRESS}): datagrams, replies and
+                         drops by reason, read from the counters at each scrape
 
 Safety (defaults are safe; see the README's "Safety" section):
       --allow-from CIDR  answer senders in this range (repeatable; default: the
@@ -112,6 +124,7 @@ const FLAGS: Flags = {
   "report-every": { type: "string" },
   count: { type: "string" },
   duration: { type: "string" },
+  metrics: { type: "string" },
 };
 
 /** `--report-every`, `--duration` or `--count`, checked; undefined when absent. */
@@ -246,6 +259,7 @@ function readyLine(ready: {
   transport: string;
   receiveBufferBytes: number | null;
   pid: number;
+  metrics?: string;
 }): string {
   const source = ready.source === null ? "" : `, source ${ready.source}`;
   const buffer = ready.receiveBufferBytes === null
@@ -255,7 +269,9 @@ function readyLine(ready: {
     (ready.groups ?? [ready.group]).join(", ")
   } port ${ready.port} (interface ${
     ready.interface ?? "chosen by the OS"
-  }${source}), responder ${ready.plugin}, codec ${ready.codec}, transport ${ready.transport}, ${buffer}, pid ${ready.pid}; Ctrl-C to stop`;
+  }${source}), responder ${ready.plugin}, codec ${ready.codec}, transport ${ready.transport}, ${buffer}, pid ${ready.pid}${
+    ready.metrics === undefined ? "" : `, metrics at ${ready.metrics}`
+  }; Ctrl-C to stop`;
 }
 
 /** Runs `listen` until `signal` aborts; returns the exit code. */
@@ -286,6 +302,9 @@ export async function listenCommand(
   const several = groups.length > 1;
   checkGroupInterfaces(groups, text("interface"));
   const port = validatePort(values.port ?? DEFAULT_PORT);
+  const metricsAt = values.metrics === undefined
+    ? undefined
+    : parseMetricsAddress(text("metrics")!);
   const pluginName = text("plugin") ?? "ack";
   const codecName = text("codec") ?? "text";
   const options = keyValues(values.option as string[] | undefined);
@@ -340,6 +359,10 @@ export async function listenCommand(
   });
   // The socket the listener opened, to report what the kernel granted.
   let opened: Transport | undefined;
+  // Bound before the join, so a taken port stops the command at once.
+  const scraped: { source?: ListenMetricsSource } = {};
+  await using metrics = metricsAt &&
+    MetricsEndpoint.start(metricsAt, () => listenPage(scraped.source));
   const listener = await listen({
     group: several ? undefined : group,
     groups: several ? groups : undefined,
@@ -378,6 +401,13 @@ export async function listenCommand(
     transport: listener.transport,
     receiveBufferBytes: opened?.receiveBufferBytes?.() ?? null,
     pid: Deno.pid,
+    ...(metrics ? { metrics: metrics.url } : {}),
+  };
+  scraped.source = {
+    stats: listener.stats,
+    groups: listener.groups,
+    perGroup: listener.perGroup,
+    info: ready,
   };
   output.started(
     () => listener.stats,
