@@ -11,7 +11,17 @@ import assert from "node:assert/strict";
 import { ack } from "../plugins/responders/ack.ts";
 import { FRAME_BYTES, FrameKind, writeFrame } from "../lib/wire/frame.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
-import { mesh, type MeshEvent, type MeshOptions } from "../mesh.ts";
+import {
+  mesh,
+  type MeshDropEvent,
+  type MeshEvent,
+  type MeshMatrixEvent,
+  type MeshOptions,
+  type MeshReadyEvent,
+} from "../mesh.ts";
+import { openDgramTransport } from "../lib/transports/node_dgram.ts";
+import type { Transport } from "../lib/transports/transport.ts";
+import { Authenticator } from "../lib/safety/auth.ts";
 import { RawSender } from "./support/raw_sender.ts";
 import { until } from "./support/until.ts";
 import {
@@ -26,6 +36,7 @@ import {
   encodeProbe,
   encodeRow,
   MAX_MESH_DATAGRAM_BYTES,
+  type MeshDatagram,
   newRunId,
 } from "../lib/mesh/wire.ts";
 import { type RowEntry, splitForged } from "../lib/mesh/rows.ts";
@@ -353,7 +364,7 @@ Deno.test("mesh matrix: multicast-only failure named as such, from the row of th
     from: A,
     to: B,
     reason:
-      `multicast from ${A} does not reach ${B} (0 of 9 probes heard); unicast works (0% lost)`,
+      `multicast from ${A} does not reach ${B} (none of 9 probes heard); unicast works (0% lost)`,
     unicastWorks: true,
   }]);
 });
@@ -537,4 +548,323 @@ Deno.test("mesh(): a mesh of one on loopback: ready, a round each interval, good
     { self: LOOPBACK, hosts: [LOOPBACK], ok: true, pairs: [] },
   );
   assert.equal(events.filter((e) => e.event === "matrix").length, 1);
+});
+
+/**
+ * A hand-made mesh peer at 127.0.0.2 on the mesh's port: it sends
+ * whatever the test says (probes, rows, garbage) and keeps what comes
+ * back (answers, the mesh's unicast probes), decoded.
+ */
+class FakePeer implements AsyncDisposable {
+  static readonly ADDRESS = "127.0.0.2";
+  readonly runId = newRunId();
+  readonly received: MeshDatagram[] = [];
+  readonly raw: Uint8Array[] = [];
+  readonly #transport: Transport;
+  readonly #group: string;
+  readonly #port: number;
+
+  private constructor(transport: Transport, group: string, port: number) {
+    this.#transport = transport;
+    this.#group = group;
+    this.#port = port;
+    transport.onDatagram((data) => {
+      const bytes = data.slice();
+      this.raw.push(bytes);
+      try {
+        this.received.push(decodeMeshDatagram(bytes));
+      } catch {
+        // Signed: the test opens it from `raw`.
+      }
+    });
+  }
+
+  static async open(group: string, port: number): Promise<FakePeer> {
+    const transport = await openDgramTransport({
+      family: "IPv4",
+      address: FakePeer.ADDRESS,
+      port,
+      reuseAddress: true,
+    });
+    transport.setInterface(LOOPBACK);
+    return new FakePeer(transport, group, port);
+  }
+
+  /** Sends to the group (`to` undefined) or to the mesh node at 127.0.0.1. */
+  send(bytes: Uint8Array, to?: "node"): Promise<void> {
+    return this.#transport.send(
+      bytes,
+      this.#port,
+      to === "node" ? LOOPBACK : this.#group,
+    );
+  }
+
+  probe(seq: number, via: "multicast" | "unicast"): Uint8Array {
+    return encodeProbe({ seq, via, runId: this.runId, intervalMs: 50 });
+  }
+
+  /** Answers every unicast probe of the node's it has received since the last call. */
+  async answerProbes(answered: Set<number>): Promise<void> {
+    for (const datagram of this.received) {
+      if (datagram.kind !== "probe" || answered.has(datagram.seq)) continue;
+      answered.add(datagram.seq);
+      await this.send(encodeAnswer({ ...datagram }), "node");
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#transport.close();
+  }
+}
+
+/** Waits for the mesh's `ready` event and hands the rest of the run to `rest`. */
+async function withReady(
+  events: AsyncGenerator<MeshEvent>,
+): Promise<{ ready: MeshReadyEvent; rest: Promise<MeshEvent[]> }> {
+  const first = await events.next();
+  assert.equal(first.value?.event, "ready");
+  const rest = (async () => {
+    const seen: MeshEvent[] = [];
+    for await (const event of events) seen.push(event);
+    return seen;
+  })();
+  return { ready: first.value as MeshReadyEvent, rest };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+for (
+  const [name, transport] of [
+    ["ffi", undefined],
+    ["dgram", openDgramTransport],
+  ] as const
+) {
+  Deno.test(`mesh() (${name}): a peer's loss, duplicates, forged row entries and garbage, counted exactly; the node lives on`, async () => {
+    const group = "239.77.21.3";
+    const port = name === "ffi" ? 21803 : 21804;
+    await using peer = await FakePeer.open(group, port);
+    const { rest } = await withReady(mesh({
+      ...loopbackMesh(group, port),
+      count: 14,
+      transport,
+    }));
+    const answered = new Set<number>();
+    for (let seq = 1; seq <= 10; seq++) {
+      // Multicast probe 3 is lost, probe 5 comes twice.
+      if (seq !== 3) await peer.send(peer.probe(seq, "multicast"));
+      if (seq === 5) await peer.send(peer.probe(seq, "multicast"));
+      await peer.send(peer.probe(seq, "unicast"), "node");
+      await peer.answerProbes(answered);
+      await sleep(15);
+    }
+    const entry = (to: string) => ({
+      from: LOOPBACK,
+      to,
+      multicast: {
+        received: 7,
+        expected: 10,
+        joinMissed: 0,
+        duplicates: 0,
+        reordered: 0,
+      },
+      unicast: { received: 10, expected: 10 },
+      probedSince: 1,
+      rtt: { multicast: null, unicast: null },
+      left: null,
+    });
+    const [row] = encodeRow(
+      {
+        round: 10,
+        runId: peer.runId,
+        intervalMs: 50,
+        family: "IPv4",
+        final: true,
+      },
+      [entry(FakePeer.ADDRESS), entry("127.0.0.9")],
+      MAX_MESH_DATAGRAM_BYTES,
+    );
+    await peer.send(row);
+    await peer.send(new TextEncoder().encode("very important data"));
+    await peer.send(peer.probe(11, "multicast").subarray(0, 15));
+    await peer.send(new Uint8Array(1500));
+    await peer.send(encodeGoodbye({ seq: 10, runId: peer.runId }));
+    const events = await rest;
+    const matrix = events.at(-1) as MeshMatrixEvent;
+    assert.equal(matrix.event, "matrix");
+    assert.deepEqual(matrix.hosts, [LOOPBACK, FakePeer.ADDRESS]);
+    const [out, back] = matrix.pairs;
+    // The peer's probes as the node heard them.
+    assert.deepEqual(
+      [back.from, back.received, back.expected, back.duplicates],
+      [FakePeer.ADDRESS, 9, 10, 1],
+    );
+    assert.equal(back.multicastLossPercent, 10);
+    assert.equal(back.unicastLossPercent, 0);
+    assert.equal(back.state, "lossy");
+    // The node's probes as the peer's row says it heard them, and the
+    // round trips of the unicast probes it answered.
+    assert.equal(out.multicastLossPercent, 30);
+    assert.notEqual(out.unicastRttMs, null);
+    assert.equal(out.multicastRttMs, null); // the peer got no multicast probe to answer
+    assert.equal(matrix.ok, false);
+    assert.deepEqual(
+      matrix.failures.map((f) => [f.from, f.to, f.unicastWorks]),
+      [[LOOPBACK, FakePeer.ADDRESS, true], [FakePeer.ADDRESS, LOOPBACK, true]],
+    );
+    const drops = new Map<string, number>();
+    for (const event of events) {
+      if (event.event === "drop") {
+        drops.set(event.reason, (drops.get(event.reason) ?? 0) + event.count);
+      }
+    }
+    assert.deepEqual(
+      Object.fromEntries(drops),
+      { forged: 1, malformed: 3 },
+    );
+    const forged = events.find((e) =>
+      e.event === "drop" && e.reason === "forged"
+    );
+    assert.match(
+      (forged as MeshDropEvent).detail,
+      /127\.0\.0\.1 -> 127\.0\.0\.9/,
+    );
+    assert.deepEqual(
+      events.filter((e) => e.event === "peer").map((e) =>
+        e.event === "peer" ? [e.peer, e.state, e.firstSeq] : []
+      ),
+      [[FakePeer.ADDRESS, "joined", 1], [
+        FakePeer.ADDRESS,
+        "goodbye",
+        undefined,
+      ]],
+    );
+    // Every probe answered (the duplicate too), no answer larger than its probe.
+    const answers = peer.received.filter((d) => d.kind === "answer");
+    assert.equal(answers.length, 20);
+    assert.ok(answers.every((a) => a.runId === peer.runId));
+    assert.ok(peer.raw.every((bytes) => bytes.byteLength <= 1400));
+  });
+}
+
+Deno.test("mesh(): answers are rate-limited per prober; every probe is still counted", async () => {
+  const group = "239.77.21.4";
+  const port = 21805;
+  await using peer = await FakePeer.open(group, port);
+  const { rest } = await withReady(mesh({
+    ...loopbackMesh(group, port),
+    count: 6,
+    rateLimit: { perSource: 1, perSourceBurst: 5 },
+  }));
+  for (let seq = 1; seq <= 100; seq++) {
+    await peer.send(peer.probe(seq, "multicast"));
+  }
+  const events = await rest;
+  const matrix = events.at(-1) as MeshMatrixEvent;
+  const heard = matrix.pairs.find((p) => p.from === FakePeer.ADDRESS)!;
+  assert.deepEqual([heard.received, heard.expected], [100, 100]);
+  const answers = peer.received.filter((d) => d.kind === "answer").length;
+  assert.ok(answers >= 5 && answers <= 7, `${answers} answers`);
+  const limited = events.filter((e) =>
+    e.event === "drop" && e.reason === "rateLimited"
+  ) as MeshDropEvent[];
+  assert.equal(
+    limited.reduce((sum, e) => sum + e.count, 0),
+    100 - answers,
+  );
+  assert.ok(limited.length <= 2, "at most one event a second");
+  assert.match(limited[0].detail, /one node \(1\/s, burst 5\)/);
+});
+
+Deno.test("mesh(): with a key, unsigned and wrongly signed datagrams are refused, signed ones answered signed", async () => {
+  const group = "239.77.21.5";
+  const port = 21806;
+  const key = new TextEncoder().encode("a shared secret of 16+ bytes");
+  const stranger = new Authenticator(
+    new TextEncoder().encode("another secret of 16+ bytes"),
+  );
+  const friend = new Authenticator(key);
+  await using peer = await FakePeer.open(group, port);
+  const { rest } = await withReady(mesh({
+    ...loopbackMesh(group, port),
+    count: 6,
+    key,
+  }));
+  await peer.send(peer.probe(1, "multicast"));
+  await peer.send(stranger.signRequest(peer.probe(2, "multicast")).datagram);
+  const signed = friend.signRequest(peer.probe(3, "multicast")).datagram;
+  await peer.send(signed);
+  await peer.send(signed); // the same datagram again: a replay
+  const events = await rest;
+  const reasons = events.flatMap((e) => e.event === "drop" ? [e.reason] : []);
+  assert.deepEqual(reasons.sort(), ["badSignature", "replayed", "unsigned"]);
+  const matrix = events.at(-1) as MeshMatrixEvent;
+  const heard = matrix.pairs.find((p) => p.from === FakePeer.ADDRESS)!;
+  assert.deepEqual([heard.received, heard.joinMissed], [1, 2]);
+  // One answer (to probe 3), signed: the peer opens it with the key.
+  const answers = peer.raw.map((bytes) => friend.openRequest(bytes))
+    .flatMap((opened) => opened.ok ? [decodeMeshDatagram(opened.payload)] : [])
+    .filter((d) => d.kind === "answer");
+  assert.deepEqual(answers.map((a) => a.kind === "answer" && a.seq), [3]);
+  // Every datagram the node sent the peer is signed.
+  assert.equal(peer.received.length, 0);
+});
+
+Deno.test("mesh(): a watcher sends nothing at all and shows the rows it hears", async () => {
+  const group = "239.77.21.6";
+  const port = 21807;
+  await using peer = await FakePeer.open(group, port);
+  const { ready, rest } = await withReady(mesh({
+    ...loopbackMesh(group, port),
+    watch: true,
+    count: 4,
+    goneAfterIntervals: 50,
+  }));
+  assert.deepEqual([ready.self, ready.watch], ["", true]);
+  for (let seq = 1; seq <= 3; seq++) {
+    await peer.send(peer.probe(seq, "multicast"));
+    await peer.send(peer.probe(seq, "unicast"), "node");
+  }
+  const [row] = encodeRow(
+    {
+      round: 3,
+      runId: peer.runId,
+      intervalMs: 50,
+      family: "IPv4",
+      final: false,
+    },
+    [entry("127.0.0.3", FakePeer.ADDRESS, { received: 4, expected: 5 })],
+    MAX_MESH_DATAGRAM_BYTES,
+  );
+  await peer.send(row);
+  const events = await rest;
+  assert.deepEqual(peer.raw, [], "the watcher sent something");
+  const matrix = events.at(-1) as MeshMatrixEvent;
+  assert.equal(matrix.self, "");
+  assert.deepEqual(matrix.hosts, [FakePeer.ADDRESS, "127.0.0.3"]);
+  const pair = matrix.pairs.find((p) => p.from === "127.0.0.3")!;
+  assert.deepEqual([pair.multicastLossPercent, pair.state], [20, "lossy"]);
+  assert.equal(
+    events.filter((e) => e.event === "interval").length,
+    6, // 4 rounds and the 2 final ones
+  );
+});
+
+Deno.test("mesh(): abort is a clean stop: goodbye to the peers, then the matrix", async () => {
+  const group = "239.77.21.7";
+  const port = 21808;
+  await using peer = await FakePeer.open(group, port);
+  const controller = new AbortController();
+  const { rest } = await withReady(mesh({
+    ...loopbackMesh(group, port),
+    peers: [FakePeer.ADDRESS],
+    signal: controller.signal,
+  }));
+  await until(() => peer.received.some((d) => d.kind === "probe"), 2000);
+  controller.abort();
+  const events = await rest;
+  assert.equal(events.at(-1)?.event, "matrix");
+  const matrix = events.at(-1) as MeshMatrixEvent;
+  assert.deepEqual(matrix.expected, [LOOPBACK, FakePeer.ADDRESS]);
+  assert.equal(matrix.ok, false); // the listed peer never answered
+  await until(() => peer.received.some((d) => d.kind === "goodbye"), 2000);
 });

@@ -11,7 +11,7 @@
 
 import { addressKey, isMulticast } from "../address.ts";
 import { errorText } from "../errors.ts";
-import { AUTH_OVERHEAD } from "../safety/auth.ts";
+import { AUTH_OVERHEAD, isSignedRequest } from "../safety/auth.ts";
 import type { Peer } from "../address.ts";
 import type { MeshDrops } from "./drops.ts";
 import { canonicalHost } from "./hosts.ts";
@@ -115,7 +115,13 @@ export function createMeshIntake(
     try {
       datagram = decodeMeshDatagram(bytes);
     } catch (error) {
-      drops.report("malformed", source, `From ${source}: ${errorText(error)}`);
+      drops.report(
+        "malformed",
+        source,
+        plan.auth === undefined && isSignedRequest(bytes)
+          ? `From ${source}: a datagram signed with a key (--key-file), and this node has none: give it the same key`
+          : `From ${source}: ${errorText(error)}`,
+      );
       return;
     }
     handle(datagram, from, source, data.byteLength);

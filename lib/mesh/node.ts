@@ -153,11 +153,12 @@ export class MeshNode {
   async #begin(): Promise<void> {
     const plan = this.#plan;
     const state = this.#state;
+    // The first round's probes (a watcher only counts the round).
+    this.#rounds.probe();
     if (!plan.watch) {
       const found = new Promise<void>((resolve) => {
         this.#selfFound = resolve;
       });
-      this.#rounds.probe();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         found,

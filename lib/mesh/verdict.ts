@@ -59,8 +59,10 @@ function failureOf(
   rules: VerdictRules,
 ): string | undefined {
   const { from, to, multicastLossPercent: loss } = pair;
-  const counted = `${pair.received} of ${pair.expected} probes heard` +
-    (pair.joinMissed > 0 ? `, ${pair.joinMissed} before the first` : "");
+  const counted = pair.received === 0
+    ? `none of ${pair.expected} probes heard`
+    : `${pair.received} of ${pair.expected} probes heard` +
+      (pair.joinMissed > 0 ? `, ${pair.joinMissed} before the first` : "");
   if (pair.state === "multicast-fails" || pair.state === "both-fail") {
     return `multicast from ${from} does not reach ${to} (${counted}); ${
       unicastWords(pair)
