@@ -63,7 +63,16 @@ Deno.test("round-trip stats: loss, duplicates, reordering, percentiles", () => {
   assert.equal(a.duplicates, 1);
   assert.equal(a.reordered, 1);
   assert.equal(a.lossPercent, 16.67); // seq 4 never answered
-  assert.deepEqual(a.rttMs, { min: 1, avg: 3.2, p50: 3, p99: 6, max: 6 });
+  assert.deepEqual(a.rttMs, {
+    min: 1,
+    avg: 3.2,
+    p50: 3.001, // the middle of its slot, 3.000-3.001 ms
+    p90: 6,
+    p99: 6,
+    p999: 6,
+    max: 6,
+    stddev: 1.72,
+  });
   assert.equal(b.from, "10.0.0.2");
   assert.equal(b.lossPercent, 83.33);
   assert.equal(summariseRtt([]), null);

@@ -186,7 +186,17 @@ Deno.test("counts agree: the table shows replies that answered no request of the
     lossPercent: 0,
     duplicates: 0,
     reordered: 0,
-    rttMs: { min: 1, avg: 1, p50: 1, p99: 1, max: 1 },
+    rttMs: {
+      min: 1,
+      avg: 1,
+      p50: 1,
+      p90: 1,
+      p99: 1,
+      p999: 1,
+      max: 1,
+      stddev: 0,
+    },
+    jitterMs: null,
   };
   assert.deepEqual(tableLines([row])[0].split(/\s+/).slice(0, 4), [
     "responder",

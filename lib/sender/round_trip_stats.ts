@@ -1,11 +1,21 @@
 /**
  * Per-responder statistics of a sequenced run, as a multicast ping reports
- * them: replies, loss, duplicates, reordering and round-trip times.
+ * them: replies, loss (over the run, and from each responder's first reply
+ * on, as omping's `seq>=N`), duplicates, reordering, round-trip times (the
+ * whole distribution, exact over any length of run:
+ * {@linkcode LatencyHistogram}) and RFC 3550's interarrival jitter; and
+ * which requests' waits ran out without a responder's reply.
  *
  * @module
  */
 
-/** Round-trip time figures in milliseconds. */
+import { LatencyHistogram } from "../stats/latency_histogram.ts";
+
+/**
+ * Round-trip time figures in milliseconds, rounded to the microsecond:
+ * count, min, max, mean and standard deviation exact; the percentiles
+ * from a histogram, each within 0.05% of the true value (nearest rank).
+ */
 export interface RttSummary {
   /** Fastest. */
   min: number;
@@ -13,10 +23,16 @@ export interface RttSummary {
   avg: number;
   /** Median. */
   p50: number;
+  /** 90th percentile. */
+  p90: number;
   /** 99th percentile. */
   p99: number;
+  /** 99.9th percentile. */
+  p999: number;
   /** Slowest. */
   max: number;
+  /** Standard deviation (of the population). */
+  stddev: number;
 }
 
 /**
@@ -46,14 +62,66 @@ export interface ResponderSummary {
    * did not verify. Absent when none did.
    */
   unmatched?: number;
+  /**
+   * With sequence numbers: the request its first reply answered (omping's
+   * `seq>=N`), and the percentage of the requests from that one on that
+   * it never answered: the loss once it was in the tree, apart from the
+   * time the network took to build it. Absent before any answer.
+   */
+  fromFirst?: {
+    /** The first request it answered, counted from 0 in the run. */
+    seq: number;
+    /** Percentage of the requests from `seq` on that it never answered. */
+    lossPercent: number;
+  };
   /** Round-trip times of its first reply to each request. */
   rttMs: RttSummary | null;
+  /**
+   * RFC 3550's interarrival jitter of its round-trip times, milliseconds:
+   * a running mean (gain 1/16) of how much one answer's round trip
+   * differs from the one before it. `null` before two answers.
+   */
+  jitterMs: number | null;
 }
 
-const MAX_SAMPLES = 100_000;
+/** Milliseconds rounded to the microsecond. */
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
 
 /**
- * Summarises a list of numbers (sorted in place).
+ * Summarises a histogram of round-trip times.
+ *
+ * @param rtt The times.
+ * @returns The figures, or `null` when it holds none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LatencyHistogram } from "../stats/latency_histogram.ts";
+ * import { rttSummary } from "./round_trip_stats.ts";
+ * const rtt = new LatencyHistogram();
+ * for (const ms of [3, 1, 2]) rtt.record(ms);
+ * assert.equal(rttSummary(rtt)?.p50, 2);
+ * ```
+ */
+export function rttSummary(rtt: LatencyHistogram): RttSummary | null {
+  if (rtt.count === 0) return null;
+  const [p50, p90, p99, p999] = rtt.percentiles([0.5, 0.9, 0.99, 0.999]);
+  return {
+    min: round(rtt.min),
+    avg: round(rtt.mean),
+    p50: round(p50),
+    p90: round(p90),
+    p99: round(p99),
+    p999: round(p999),
+    max: round(rtt.max),
+    stddev: round(rtt.stddev),
+  };
+}
+
+/**
+ * Summarises a list of numbers.
  *
  * @param samples Round-trip times in milliseconds.
  * @returns The figures, or `null` for an empty list.
@@ -65,20 +133,14 @@ const MAX_SAMPLES = 100_000;
  * assert.equal(summariseRtt([3, 1, 2])?.p50, 2);
  * ```
  */
-export function summariseRtt(samples: number[]): RttSummary | null {
-  if (samples.length === 0) return null;
-  samples.sort((a, b) => a - b);
-  const at = (q: number) =>
-    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    min: round(samples[0]),
-    avg: round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    p50: round(at(0.5)),
-    p99: round(at(0.99)),
-    max: round(samples[samples.length - 1]),
-  };
+export function summariseRtt(samples: readonly number[]): RttSummary | null {
+  const rtt = new LatencyHistogram();
+  for (const sample of samples) rtt.record(sample);
+  return rttSummary(rtt);
 }
+
+/** RFC 3550's gain: each difference moves the jitter 1/16 of the way. */
+const JITTER_GAIN = 1 / 16;
 
 const WINDOW = 65_536;
 
@@ -91,16 +153,34 @@ class Responder {
   unmatched = 0;
   highest = -1;
   bits = new Uint8Array(WINDOW / 8);
-  samples: number[] = [];
+  readonly rtt = new LatencyHistogram();
+  /** The round trip of the answer before, for the jitter (NaN: none yet). */
+  lastRtt = NaN;
+  jitter = 0;
+  /** The first request it answered (-1: none yet), and its answers from there on. */
+  firstSeq = -1;
+  uniqueFromFirst = 0;
+  /** Requests whose wait ran out from its first answer on, and those it had not answered. */
+  due = 0;
+  lost = 0;
 
-  /** Counts one answer and keeps its round-trip time (a uniform sample past the limit). */
+  /** Counts one answer and keeps its round-trip time. */
   sample(rttMs: number): void {
     this.unique++;
-    if (this.samples.length < MAX_SAMPLES) this.samples.push(rttMs);
-    else {
-      const slot = Math.floor(Math.random() * this.unique);
-      if (slot < MAX_SAMPLES) this.samples[slot] = rttMs;
+    this.rtt.record(rttMs);
+    if (this.lastRtt === this.lastRtt) {
+      this.jitter += (Math.abs(rttMs - this.lastRtt) - this.jitter) *
+        JITTER_GAIN;
     }
+    this.lastRtt = rttMs;
+  }
+
+  /** Whether `seq` was answered, as far as the window tells (an older one counts as answered). */
+  answered(seq: number): boolean {
+    if (seq > this.highest) return false;
+    if (this.highest - seq >= WINDOW) return true;
+    const slot = seq % WINDOW;
+    return (this.bits[slot >> 3] & (1 << (slot & 7))) !== 0;
   }
 
   /** Marks `seq` answered; false when it was already (a duplicate). */
@@ -127,8 +207,8 @@ class Responder {
 /**
  * Collects replies of a sequenced run and summarises them per responder.
  * Memory stays bounded: duplicates are told within the last 65,536
- * sequence numbers, and past 100,000 round-trip samples per responder it
- * keeps a uniform random sample.
+ * sequence numbers, and round-trip times go into a histogram per
+ * responder (a few KiB, however long the run).
  *
  * @example
  * ```ts
@@ -162,7 +242,29 @@ export class RoundTripStats {
       return;
     }
     if (later) responder.reordered++;
+    if (responder.firstSeq < 0) responder.firstSeq = seq;
+    if (seq >= responder.firstSeq) responder.uniqueFromFirst++;
     responder.sample(rttMs);
+  }
+
+  /**
+   * The wait for request `seq` ran out: every responder that had answered
+   * an earlier request (or this one) and has not answered it lost it.
+   * Call it once per request, in order, while the request is within the
+   * last 65,536 (the window that tells what was answered).
+   *
+   * @param seq The request, counted from 0 in the run.
+   * @param lost Called for each responder that lost it.
+   */
+  expire(seq: number, lost: (from: string, port: number) => void): void {
+    for (const [key, responder] of this.#responders) {
+      if (responder.firstSeq < 0 || responder.firstSeq > seq) continue;
+      responder.due++;
+      if (responder.answered(seq)) continue;
+      responder.lost++;
+      const at = key.lastIndexOf("\u0000");
+      lost(key.slice(0, at), Number(key.slice(at + 1)));
+    }
   }
 
   /**
@@ -212,19 +314,34 @@ export class RoundTripStats {
   summary(sent: number): ResponderSummary[] {
     return [...this.#responders].map(([key, responder]) => {
       const [from, port] = key.split("\u0000");
-      const missing = Math.max(0, sent - Math.min(sent, responder.unique));
+      const { firstSeq } = responder;
       return {
         from,
         port: Number(port),
         replies: responder.replies,
-        lossPercent: sent === 0
-          ? 0
-          : Math.round((missing / sent) * 10000) / 100,
+        lossPercent: percentMissing(sent, responder.unique),
         duplicates: responder.duplicates,
         reordered: responder.reordered,
         ...(responder.unmatched > 0 ? { unmatched: responder.unmatched } : {}),
-        rttMs: summariseRtt(responder.samples.slice()),
+        ...(firstSeq < 0 ? {} : {
+          fromFirst: {
+            seq: firstSeq,
+            lossPercent: percentMissing(
+              sent - firstSeq,
+              responder.uniqueFromFirst,
+            ),
+          },
+        }),
+        rttMs: rttSummary(responder.rtt),
+        jitterMs: responder.rtt.count < 2 ? null : round(responder.jitter),
       };
     });
   }
+}
+
+/** The percentage of `asked` that `answered` leaves, to two decimals (0 when none was asked). */
+function percentMissing(asked: number, answered: number): number {
+  if (asked <= 0) return 0;
+  const missing = Math.max(0, asked - Math.min(asked, answered));
+  return Math.round((missing / asked) * 10000) / 100;
 }
