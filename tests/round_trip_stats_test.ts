@@ -107,7 +107,10 @@ Deno.test("expire: a request whose wait ran out is lost for each known responder
   const stats = new RoundTripStats();
   const lost: string[] = [];
   const expire = (seq: number) =>
-    stats.expire(seq, (from, port) => lost.push(`${seq} ${from}:${port}`));
+    stats.expire(seq, (lostSeq, from, port) => {
+      assert.equal(lostSeq, seq);
+      lost.push(`${seq} ${from}:${port}`);
+    });
   stats.reply(A, 1, 0, 1);
   stats.reply("10.0.0.2", 2, 1, 1); // known from request 1 on
   expire(0); // A answered; B not known for it

@@ -42,6 +42,11 @@ export interface SendReply {
    * this run (absent when it answers none of this run's requests).
    */
   seq?: number;
+  /**
+   * With `sequence`: true when its responder had answered that request
+   * already (not an answer: its round trip is not counted).
+   */
+  duplicate?: true;
 }
 
 /** The end of a run. */

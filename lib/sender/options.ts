@@ -99,6 +99,14 @@ export interface SendRunOptions {
   expectFrom?: readonly string[];
   /** Called after each send with the number sent so far (for progress displays). */
   onSent?: (sent: number) => void;
+  /**
+   * With `sequence`: called when the wait for a request (`timeout` after
+   * it left) runs out and a responder that had answered it or an earlier
+   * one (from its first reply on) has not answered it, once per request
+   * and responder, in the order of the requests. For monitoring: a reply
+   * that comes later still counts as an answer in the summary.
+   */
+  onLost?: (lost: { seq: number; from: string; port: number }) => void;
   /** Stops sending and waiting; the summary still comes. */
   signal?: AbortSignal;
 }

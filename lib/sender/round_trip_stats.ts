@@ -232,19 +232,21 @@ export class RoundTripStats {
    * @param port The responder's port.
    * @param seq The request's sequence number.
    * @param rttMs The time since that request was sent.
+   * @returns Whether it was an answer (false: a duplicate).
    */
-  reply(from: string, port: number, seq: number, rttMs: number): void {
+  reply(from: string, port: number, seq: number, rttMs: number): boolean {
     const responder = this.#responder(from, port);
     responder.replies++;
     const later = seq < responder.highest;
     if (!responder.mark(seq)) {
       responder.duplicates++;
-      return;
+      return false;
     }
     if (later) responder.reordered++;
     if (responder.firstSeq < 0) responder.firstSeq = seq;
     if (seq >= responder.firstSeq) responder.uniqueFromFirst++;
     responder.sample(rttMs);
+    return true;
   }
 
   /**
@@ -254,16 +256,19 @@ export class RoundTripStats {
    * last 65,536 (the window that tells what was answered).
    *
    * @param seq The request, counted from 0 in the run.
-   * @param lost Called for each responder that lost it.
+   * @param lost Called with `seq` for each responder that lost it.
    */
-  expire(seq: number, lost: (from: string, port: number) => void): void {
+  expire(
+    seq: number,
+    lost: (seq: number, from: string, port: number) => void,
+  ): void {
     for (const [key, responder] of this.#responders) {
       if (responder.firstSeq < 0 || responder.firstSeq > seq) continue;
       responder.due++;
       if (responder.answered(seq)) continue;
       responder.lost++;
       const at = key.lastIndexOf("\u0000");
-      lost(key.slice(0, at), Number(key.slice(at + 1)));
+      lost(seq, key.slice(0, at), Number(key.slice(at + 1)));
     }
   }
 

@@ -31,6 +31,12 @@ const FIRST_SENT_WINDOW = 65_536;
 const MAX_SENT_WINDOW = 1 << 19;
 /** Request nonces a signed reply may answer. */
 const NONCES_KEPT = 256;
+/**
+ * A request's wait runs out at the latest when this many later requests
+ * were numbered: half the window in which `RoundTripStats` tells which
+ * requests a responder answered.
+ */
+const LOST_WINDOW = 32_768;
 
 /** What a run needs from its sender and its options. */
 export interface RunSetup {
@@ -50,6 +56,10 @@ export interface RunSetup {
   replyBytes: number;
   /** Who must answer (`expect`, `expectFrom`), when anyone must. */
   expectation?: Expectation;
+  /** How long a request waits for its replies, milliseconds. */
+  timeoutMs: number;
+  /** Told of each request a known responder did not answer in time (`sequence` only). */
+  onLost?: (lost: { seq: number; from: string; port: number }) => void;
 }
 
 /** The state of one run; the sender drives it. */
@@ -75,6 +85,10 @@ export class SendRun {
   #replies = 0;
   #verified = 0;
   #responders = new Set<string>();
+  /** Requests whose wait has run out (their losses told), from the first. */
+  #expired = 0;
+  readonly #lost = (seq: number, from: string, port: number) =>
+    this.#setup.onLost?.({ seq, from, port });
 
   /** Starts a run. */
   constructor(setup: RunSetup) {
@@ -179,7 +193,11 @@ export class SendRun {
     if (reply.verified === false || (sequence && reply.seq === undefined)) {
       this.#rounds.unmatched(reply.from, reply.port);
     } else if (sequence) {
-      this.#rounds.reply(reply.from, reply.port, reply.seq!, reply.rttMs);
+      if (
+        !this.#rounds.reply(reply.from, reply.port, reply.seq!, reply.rttMs)
+      ) {
+        reply.duplicate = true;
+      }
     } else {
       this.#rounds.answer(reply.from, reply.port, reply.rttMs);
     }
@@ -188,6 +206,34 @@ export class SendRun {
       reply.from,
       reply.seq === undefined || reply.seq === this.issued - 1,
     );
+  }
+
+  /**
+   * With `sequence`: tells the losses (`onLost`) of each request whose
+   * wait ran out by `now` (`timeout` after it left), or that
+   * {@linkcode LOST_WINDOW} later requests were numbered after; in order.
+   * Call it after the replies read so far were yielded.
+   *
+   * @param now `performance.now()`.
+   */
+  expire(now: number): void {
+    const { sequence, timeoutMs } = this.#setup;
+    if (!sequence) return;
+    while (this.#expired < this.issued) {
+      const seq = this.#expired;
+      if (
+        this.issued - seq <= LOST_WINDOW &&
+        now - this.#sentTime(seq) < timeoutMs
+      ) break;
+      this.#rounds.expire(seq, this.#lost);
+      this.#expired++;
+    }
+  }
+
+  /** When the wait of the oldest request still waiting runs out (Infinity: none is). */
+  get nextExpiryAt(): number {
+    if (!this.#setup.sequence || this.#expired >= this.issued) return Infinity;
+    return this.#sentTime(this.#expired) + this.#setup.timeoutMs;
   }
 
   /** Whether the latest request's expected responders have all answered it. */

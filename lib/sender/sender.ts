@@ -167,6 +167,8 @@ export class Sender implements AsyncDisposable {
       firstSeq: this.#nextSeq,
       replyBytes: replyBufferBytes,
       expectation,
+      timeoutMs,
+      onLost: options.onLost,
     });
     const copy = this.#transport.reusesBuffers;
     this.#running = true;
@@ -179,6 +181,7 @@ export class Sender implements AsyncDisposable {
       let deadline = Infinity;
       while (true) {
         yield* this.#drain(run);
+        run.expire(performance.now());
         this.#throwSocketError();
         if (options.signal?.aborted || this.#closed) break;
         const now = performance.now();
@@ -204,10 +207,16 @@ export class Sender implements AsyncDisposable {
           continue;
         }
         if (!sending && (now >= deadline || early)) break;
-        const wakeAt = sending ? nextSendAt : deadline;
+        // Wake for the next send, the end, or the next request's wait
+        // running out (its losses told as they happen).
+        const wakeAt = Math.min(
+          sending ? nextSendAt : deadline,
+          run.nextExpiryAt,
+        );
         await this.#sleep(Math.max(0, wakeAt - now), options.signal);
       }
       yield* this.#drain(run);
+      run.expire(performance.now());
       const summary = run.summary();
       const drops = this.#kernelDrops();
       if (drops > 0) summary.kernelDrops = drops;
