@@ -1,5 +1,5 @@
 /**
- * The `mcast` command line: `send`, `listen`, `demo` and `doctor`. Parses arguments,
+ * The `mcast` command line: `send`, `listen`, `mesh`, `demo` and `doctor`. Parses arguments,
  * prints, and maps errors to one-line messages and exit codes (2 for bad
  * usage, 1 for a runtime failure or no reply).
  *
@@ -13,6 +13,7 @@ import { type Io, processIo } from "./cli/io.ts";
 
 export type { Io } from "./cli/io.ts";
 import { LISTEN_HELP, listenCommand } from "./cli/listen_command.ts";
+import { MESH_HELP, meshCommand } from "./cli/mesh_command.ts";
 import { SEND_HELP, sendCommand } from "./cli/send_command.ts";
 import { UsageError } from "./cli/usage_error.ts";
 import { McastRangeError, McastTypeError, PluginError } from "./lib/errors.ts";
@@ -30,6 +31,8 @@ const HELP = `mcast ${VERSION}: IP multicast messaging
 Usage:
   mcast send [options] [message]   multicast a message, print every reply
   mcast listen [options]           join a group, answer with a responder plugin
+  mcast mesh [options]             on every node: who hears whom, multicast
+                                   beside unicast, the whole matrix
   mcast demo                       listeners and a sender on loopback
   mcast doctor [options]           why multicast does not arrive: checks this host
   mcast help [command]             this help, or a command's
@@ -39,6 +42,7 @@ Run "mcast COMMAND --help" for a command's options.`;
 const TOPICS = {
   send: SEND_HELP,
   listen: LISTEN_HELP,
+  mesh: MESH_HELP,
   demo: DEMO_HELP,
   doctor: DOCTOR_HELP,
 };
@@ -46,6 +50,7 @@ const TOPICS = {
 const COMMANDS = {
   send: sendCommand,
   listen: listenCommand,
+  mesh: meshCommand,
   demo: demoCommand,
   doctor: doctorCommand,
 };
@@ -106,7 +111,7 @@ export async function main(
       : TOPICS[topic as keyof typeof TOPICS];
     if (help === undefined) {
       io.err(
-        `mcast help: no help on "${topic}" (try send, listen, demo or doctor)`,
+        `mcast help: no help on "${topic}" (try send, listen, mesh, demo or doctor)`,
       );
       return 2;
     }
@@ -126,7 +131,7 @@ export async function main(
   try {
     if (run === undefined) {
       throw new UsageError(
-        `Unknown command "${command}" (expected send, listen, demo, doctor or help)`,
+        `Unknown command "${command}" (expected send, listen, mesh, demo, doctor or help)`,
       );
     }
     return await run(rest, io, signal);

@@ -356,8 +356,10 @@ export function meshReportPage(
   info: MeshReportInfo,
   writtenAt: Date = new Date(),
 ): string {
-  const title =
-    `mcast mesh: ${info.group} port ${info.port}, ${matrix.hosts.length} hosts`;
+  const n = matrix.hosts.length;
+  const title = `mcast mesh: ${info.group} port ${info.port}, ${n} ${
+    n === 1 ? "host" : "hosts"
+  }`;
   const hosts = matrix.hosts.map((host, i) =>
     `<tr><td>${i + 1}</td><td>${escape(host)}${
       host === matrix.self ? " (this host)" : ""
