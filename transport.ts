@@ -49,4 +49,9 @@ export {
   type FfiTransportOptions,
   openFfiTransport,
 } from "./lib/transports/ffi/ffi_transport.ts";
-export { type McastErrorCode, SocketError } from "./lib/errors.ts";
+export {
+  type McastErrorCode,
+  SendBatchError,
+  SocketError,
+  type SocketErrorOptions,
+} from "./lib/errors.ts";

@@ -81,30 +81,93 @@ export class McastRangeError extends RangeError {
   }
 }
 
+/** How a {@linkcode SocketError} came about. */
+export interface SocketErrorOptions extends ErrorOptions {
+  /** The errno name the OS gave (`EPERM`, `ENOBUFS`, ...), when it gave one. */
+  errno?: string;
+}
+
 /**
  * A socket operation failed (bind, join, send); the message names the
- * operation, the group and the interface involved.
+ * operation, the group and the interface involved, and `errno` the OS's
+ * reason when it named one.
  *
  * @example Catch by code
  * ```ts
  * import assert from "node:assert/strict";
  * import { SocketError } from "./errors.ts";
- * const error = new SocketError("Cannot bind port 80: EACCES");
+ * const error = new SocketError("Cannot bind port 80: EACCES", { errno: "EACCES" });
  * assert.equal(error.code, "ERR_SOCKET");
+ * assert.equal(error.errno, "EACCES");
  * ```
  */
 export class SocketError extends Error {
   /** Always `ERR_SOCKET`. */
   readonly code: McastErrorCode = "ERR_SOCKET";
   /**
+   * The errno name the OS gave (`EPERM`, `ENOBUFS`, `ENETUNREACH`, ...);
+   * `UNKNOWN` where Deno's `node:dgram` did not say; absent when no OS
+   * call failed (a closed socket) or the transport cannot tell.
+   */
+  readonly errno?: string;
+  /**
    * Creates the error.
    *
    * @param message What failed, naming the group, port or interface.
-   * @param options The underlying error as `cause`.
+   * @param options The underlying error as `cause`, the OS's `errno`.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: SocketErrorOptions) {
     super(message, options);
     this.name = "SocketError";
+    if (options?.errno !== undefined) this.errno = options.errno;
+  }
+}
+
+/**
+ * Some datagrams of a `Transport.sendBatch` call did not leave:
+ * the transport went on with the rest of the batch after each one that
+ * failed, so every datagram is accounted for (`sent` plus the counts in
+ * `failed` is the batch's length). `errors` holds the first error of each
+ * errno, and the message is the first one's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SendBatchError, SocketError } from "./errors.ts";
+ * const refused = new SocketError("Cannot send 5 bytes ...: a firewall rule ...", { errno: "EPERM" });
+ * const error = new SendBatchError(62, { EPERM: 2 }, [refused]);
+ * assert.equal(error.sent, 62);
+ * assert.equal(error.errno, "EPERM");
+ * assert.ok(error instanceof SocketError);
+ * ```
+ */
+export class SendBatchError extends SocketError {
+  /** How many of the batch's datagrams left. */
+  readonly sent: number;
+  /** How many did not, by errno (`UNKNOWN` where none was given). */
+  readonly failed: Readonly<Record<string, number>>;
+  /** The first error of each errno in `failed`, in the order they came. */
+  readonly errors: readonly SocketError[];
+  /**
+   * Creates the error.
+   *
+   * @param sent How many datagrams left.
+   * @param failed How many did not, by errno.
+   * @param errors The first error of each errno (at least one).
+   */
+  constructor(
+    sent: number,
+    failed: Readonly<Record<string, number>>,
+    errors: readonly SocketError[],
+  ) {
+    super(errors[0]?.message ?? "Some datagrams of a batch did not leave", {
+      cause: errors[0],
+      errno: errors[0]?.errno,
+    });
+    this.name = "SendBatchError";
+    this.sent = sent;
+    this.failed = failed;
+    this.errors = errors;
   }
 }
 

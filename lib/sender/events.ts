@@ -53,8 +53,18 @@ export interface SendReply {
 export interface SendSummary {
   /** Always `"summary"`. */
   event: "summary";
-  /** Messages sent. */
+  /**
+   * Messages sent: those that left. Loss figures (`perResponder`) count
+   * only these; `sendErrors` counts those that did not.
+   */
   sent: number;
+  /**
+   * Requests that did not leave, by errno (`{"EPERM": 12}`): the OS
+   * refused them (a firewall rule: `EPERM`; a full queue: `ENOBUFS`; no
+   * route: `ENETUNREACH`, `EHOSTUNREACH`; Deno's node:dgram says
+   * `UNKNOWN`) and the run went on. Absent when every request left.
+   */
+  sendErrors?: Record<string, number>;
   /** Replies received. */
   replies: number;
   /** Distinct responder addresses. */

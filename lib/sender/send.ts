@@ -31,7 +31,9 @@ export interface SendOptions extends SenderOptions, SendRunOptions {}
  * @param options Group, port, TTL, interface, timing and codec.
  * @returns An async iterator of replies followed by one summary.
  * @throws {McastTypeError|McastRangeError} for a bad option, naming the value.
- * @throws {SocketError} when the socket cannot be opened or the send fails.
+ * @throws {SocketError} when the socket cannot be opened, the first send
+ *   fails, or every send fails for a second (a send that fails after the
+ *   first is counted in the summary's `sendErrors`, and the run goes on).
  *
  * @example Ask a group on loopback who is there
  * ```ts ignore

@@ -199,12 +199,13 @@ class DatagramTransport implements Transport {
         port,
         bytes: data.byteLength,
       } as const;
+      const errno = errnoOf(error);
       throw new SocketError(
-        explainSocketFailure(call, errnoOf(error)) ??
+        explainSocketFailure(call, errno) ??
           `Cannot send to ${formatEndpoint(address, port)}: ${
             errorText(error)
           }`,
-        { cause: error },
+        { cause: error, errno },
       );
     }
   }

@@ -305,9 +305,11 @@ class DgramTransport implements Transport {
         };
         sendErrno(error, call).then((errno) => {
           if (!this.#sending.delete(fail)) return;
-          const message = explainSocketFailure(call, errno);
-          if (message === undefined) return fail(error);
-          reject(new SocketError(message, { cause: error }));
+          const message = explainSocketFailure(call, errno) ??
+            `Cannot send to ${formatEndpoint(address, port)}: ${
+              errorText(error)
+            }`;
+          reject(new SocketError(message, { cause: error, errno }));
         });
       });
     });

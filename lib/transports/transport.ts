@@ -86,13 +86,19 @@ export interface Transport {
   setLoopback(on: boolean): void;
   /** Send outgoing multicast through the interface with this address. */
   setInterface(iface: string): void;
-  /** Send one datagram. */
+  /**
+   * Send one datagram; rejects with a `SocketError` (its `errno` the OS's
+   * reason, when it gave one) when the OS refuses it.
+   */
   send(data: Uint8Array, port: number, address: string): Promise<void>;
   /**
    * Send many datagrams to one destination, in order, in as few system
    * calls as the transport can (ffi: `sendmmsg`); resolves once every one
-   * left. Only transports that batch have it: callers fall back to
-   * {@linkcode Transport.send}.
+   * left. When some do not (the OS refused them), it goes on with the
+   * rest and rejects with a `SendBatchError` saying how many left and how
+   * many did not, by errno; a caller takes any other rejection to mean
+   * that none left. Only transports that batch have it: callers fall
+   * back to {@linkcode Transport.send}.
    */
   sendBatch?(
     datagrams: readonly Uint8Array[],

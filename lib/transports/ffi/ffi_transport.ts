@@ -36,11 +36,12 @@ import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../defaults.ts";
 import { McastRangeError, SocketError } from "../../errors.ts";
 import { checkPort, formatHost, parseDestination } from "./address.ts";
 import { setMulticastInterface } from "./interface.ts";
-import { Libc, type RawSocketAddress } from "./libc.ts";
+import { ErrnoError, Libc, type RawSocketAddress } from "./libc.ts";
 import { changeMembership, changeSourceMembership } from "./membership.ts";
 import { FfiReceiver } from "./receiver.ts";
 import { FfiSendQueue, isRetryable, sendError } from "./send_queue.ts";
-import { FfiBatchSender } from "./batch_sender.ts";
+import { FfiBatchSender, SEND_BATCH_SIZE } from "./batch_sender.ts";
+import { BatchTally, sendErrno } from "../batch_tally.ts";
 import {
   type FfiSocketOptions,
   openSocket,
@@ -192,6 +193,13 @@ function bounded(name: string, value: number, max: number): number {
  */
 export const openFfiTransport: TransportFactory = createFfiTransportFactory();
 
+/**
+ * How long `sendBatch` sends one datagram a call after `sendmmsg` stopped
+ * short: `sendmmsg` does not say why it stopped (a refusal or a full send
+ * buffer), `sendto` does, for each datagram, at about half the rate.
+ */
+const ONE_BY_ONE_MS = 1000;
+
 /** Tuning after defaults and checks. */
 type Tuning = Required<FfiTransportOptions>;
 
@@ -233,6 +241,11 @@ export class FfiTransport implements Transport {
   readonly #sends: FfiSendQueue;
   /** `sendmmsg` batches, made on first use. */
   #batches: FfiBatchSender | undefined;
+  /**
+   * Until when `sendBatch` sends datagram by datagram (see
+   * {@linkcode ONE_BY_ONE_MS}); `performance.now()` time.
+   */
+  #oneByOneUntil = -Infinity;
   #interface: string | undefined;
   #handler: DatagramHandler | undefined;
   #errorHandler: ((error: Error) => void) | undefined;
@@ -438,7 +451,16 @@ export class FfiTransport implements Transport {
    * Send many datagrams to one destination, in order: `sendmmsg` batches
    * of up to 64, one system call each. Resolves once the kernel has taken
    * every one; what does not fit in a full send buffer waits (up to 2 s
-   * each, in order) as with {@linkcode FfiTransport.send}.
+   * each, in order) as with {@linkcode FfiTransport.send}. A datagram the
+   * kernel refuses (a firewall rule: `EPERM`, a full queue: `ENOBUFS`) is
+   * counted and the rest go on; then it rejects with a `SendBatchError`
+   * that says how many left and how many did not, by errno.
+   *
+   * `sendmmsg` stops at a datagram the kernel refuses without saying why,
+   * as it stops at a full send buffer: the datagram it stopped at is sent
+   * again, alone, and for {@linkcode ONE_BY_ONE_MS} after that the
+   * datagrams go one `sendto` each, which names every refusal's errno and
+   * tries each datagram once.
    */
   sendBatch(
     datagrams: readonly Uint8Array[],
@@ -446,34 +468,86 @@ export class FfiTransport implements Transport {
     address: string,
   ): Promise<void> {
     checkPort(port);
+    const tally = new BatchTally();
+    const start = this.#closed || !this.#sends.idle
+      ? 0
+      : this.#sendNow(datagrams, address, port, tally);
+    if (start === datagrams.length) return tally.result();
+    // The rest, one by one, through the queue that waits for room.
+    return Promise.allSettled(
+      datagrams.slice(start).map((data) => this.send(data, port, address)),
+    ).then((outcomes) => {
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") tally.sent++;
+        else tally.failed(outcome.reason);
+      }
+      return tally.result();
+    });
+  }
+
+  /**
+   * Sends what the kernel takes now, counting refusals in `tally`;
+   * returns where a full send buffer stopped it (the length when none did).
+   */
+  #sendNow(
+    datagrams: readonly Uint8Array[],
+    address: string,
+    port: number,
+    tally: BatchTally,
+  ): number {
+    const to = this.#destination(address, port);
+    const batches = this.#batches ??= new FfiBatchSender(this.#libc, this.#fd);
     let start = 0;
-    if (!this.#closed && this.#sends.idle) {
-      const to = this.#destination(address, port);
-      this.#batches ??= new FfiBatchSender(this.#libc, this.#fd);
+    while (start < datagrams.length) {
+      const oneByOne = performance.now() < this.#oneByOneUntil;
+      const asked = oneByOne
+        ? 1
+        : Math.min(SEND_BATCH_SIZE, datagrams.length - start);
+      let sent: number;
       try {
-        while (start < datagrams.length) {
-          const sent = this.#batches.send(datagrams, start, to);
-          if (sent === 0) break;
-          start += sent;
-        }
+        sent = oneByOne
+          ? this.#sendAlone(datagrams[start], to)
+          : batches.send(datagrams, start, to);
       } catch (error) {
-        if (!isRetryable(error)) {
-          const bytes = datagrams[start].byteLength;
-          return Promise.reject(
-            sendError(
+        // A failure is reported when it is the first of a call: that
+        // datagram did not leave; the next call starts after it.
+        const bytes = datagrams[start].byteLength;
+        tally.refused(
+          error instanceof ErrnoError ? error.code : sendErrno(error),
+          () => {
+            const failure = sendError(
               this.#describeSend(bytes, address, port),
               error,
               this.#failedSend(bytes, address, port),
-            ),
-          );
-        }
+            );
+            return failure instanceof SocketError
+              ? failure
+              : new SocketError(failure.message, { cause: failure });
+          },
+        );
+        this.#oneByOneUntil = performance.now() + ONE_BY_ONE_MS;
+        start++;
+        continue;
       }
+      if (sent === 0) break; // the send buffer is full
+      if (sent < asked) {
+        this.#oneByOneUntil = performance.now() + ONE_BY_ONE_MS;
+      }
+      tally.sent += sent;
+      start += sent;
     }
-    if (start === datagrams.length) return Promise.resolve();
-    // The rest, one by one, through the queue that waits for room.
-    return Promise.all(
-      datagrams.slice(start).map((data) => this.send(data, port, address)),
-    ).then(() => {});
+    return start;
+  }
+
+  /** `sendto` of one datagram: 1 when it left, 0 when the buffer is full. */
+  #sendAlone(datagram: Uint8Array, to: RawSocketAddress): number {
+    try {
+      this.#libc.sendTo(this.#fd, datagram, to);
+      return 1;
+    } catch (error) {
+      if (isRetryable(error)) return 0;
+      throw error;
+    }
   }
 
   /** A send as `socket_failure.ts` explains its failures. */

@@ -166,6 +166,7 @@ export function isRetryable(error: unknown): boolean {
  * const unreachable = new ErrnoError("sendto", 101); // ENETUNREACH
  * const error = sendError("3 bytes to 239.1.2.3:5000", unreachable);
  * assert.equal(error.message, "Cannot send 3 bytes to 239.1.2.3:5000: ENETUNREACH");
+ * assert.equal((error as { errno?: string }).errno, "ENETUNREACH");
  * ```
  */
 export function sendError(
@@ -177,7 +178,7 @@ export function sendError(
     const explained = call && explainSocketFailure(call, error.code);
     return new SocketError(
       explained ?? `Cannot send ${description}: ${error.detail}`,
-      { cause: error },
+      { cause: error, errno: error.code },
     );
   }
   return error instanceof Error ? error : new SocketError(String(error));
