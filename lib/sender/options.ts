@@ -17,11 +17,7 @@ import {
 } from "../defaults.ts";
 import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
-import {
-  McastRangeError,
-  McastTypeError,
-  type SocketError,
-} from "../errors.ts";
+import { McastRangeError, McastTypeError } from "../errors.ts";
 import { type MulticastGroup, parseGroup } from "../group.ts";
 import { resolveInterface } from "../interface.ts";
 import { validateCount, validatePort, validateTtl } from "../numbers.ts";
@@ -104,6 +100,31 @@ export interface SendRunOptions {
   /** Called after each send with the number sent so far (for progress displays). */
   onSent?: (sent: number) => void;
   /**
+   * Called once as the run starts, with a live view of it, read in place
+   * whenever the caller looks (`send --metrics` does at each scrape):
+   * requests that left so far, and each responder heard so far (in order
+   * of first reply) with its counters and the round-trip times of its
+   * answers (milliseconds, as histogram slots). With sequence numbers,
+   * `lost` counts the requests whose wait ran out without its reply, from
+   * its first answer on. Nothing is copied or added per reply for it.
+   */
+  onStart?: (run: {
+    readonly sent: number;
+    responders(): Iterable<{
+      readonly from: string;
+      readonly port: number;
+      readonly replies: number;
+      readonly answered: number;
+      readonly duplicates: number;
+      readonly lost: number;
+      readonly rtt: {
+        readonly count: number;
+        readonly mean: number;
+        buckets(): Iterable<{ fromMs: number; toMs: number; count: number }>;
+      };
+    }>;
+  }) => void;
+  /**
    * With `sequence`: called when the wait for a request (`timeout` after
    * it left) runs out and a responder that had answered it or an earlier
    * one (from its first reply on) has not answered it, once per request
@@ -111,20 +132,6 @@ export interface SendRunOptions {
    * that comes later still counts as an answer in the summary.
    */
   onLost?: (lost: { seq: number; from: string; port: number }) => void;
-  /**
-   * Called when sends fail and the run goes on: a send the OS refuses
-   * after the first one (a firewall rule: `EPERM`, a full queue:
-   * `ENOBUFS`, no route: `ENETUNREACH`) is counted by errno in the
-   * summary's `sendErrors`, and the run goes on. It gets the error (its
-   * message the errno's sentence, its `errno` the name) and the counts so
-   * far. Only a failure of the run's first send (at interval 0: when
-   * nothing of the first burst left), or every send failing for a whole
-   * second, ends the run: `send` then throws the `SocketError`.
-   */
-  onSendError?: (
-    error: SocketError,
-    counts: Readonly<Record<string, number>>,
-  ) => void;
   /** Stops sending and waiting; the summary still comes. */
   signal?: AbortSignal;
 }

@@ -139,6 +139,34 @@ export function summariseRtt(samples: readonly number[]): RttSummary | null {
   return rttSummary(rtt);
 }
 
+/**
+ * One responder's counters as they are at the moment they are read (see
+ * {@linkcode RoundTripStats.live}): views of the run's own state, to read
+ * and let go, not to keep or change.
+ */
+export interface ResponderCounters {
+  /** Its address. */
+  readonly from: string;
+  /** Its port. */
+  readonly port: number;
+  /** Replies received, duplicates and unmatched ones included. */
+  readonly replies: number;
+  /** Requests it answered (each once, the first reply). */
+  readonly answered: number;
+  /** Replies for a request it had answered already. */
+  readonly duplicates: number;
+  /**
+   * With sequence numbers: requests whose wait ran out without its reply,
+   * from its first answer on (0 without them).
+   */
+  readonly lost: number;
+  /** The round-trip times of its answers, milliseconds. */
+  readonly rtt: Pick<
+    LatencyHistogram,
+    "count" | "mean" | "min" | "max" | "buckets" | "percentile"
+  >;
+}
+
 /** RFC 3550's gain: each difference moves the jitter 1/16 of the way. */
 const JITTER_GAIN = 1 / 16;
 
@@ -298,6 +326,28 @@ export class RoundTripStats {
     const responder = this.#responder(from, port);
     responder.replies++;
     responder.unmatched++;
+  }
+
+  /**
+   * Each responder's counters as they are now, in order of first reply,
+   * read in place: for a reader that looks now and then (metrics at
+   * scrape time), at no cost per reply.
+   *
+   * @returns One {@linkcode ResponderCounters} per responder.
+   */
+  *live(): Generator<ResponderCounters, void, undefined> {
+    for (const [key, responder] of this.#responders) {
+      const at = key.lastIndexOf("\u0000");
+      yield {
+        from: key.slice(0, at),
+        port: Number(key.slice(at + 1)),
+        replies: responder.replies,
+        answered: responder.unique,
+        duplicates: responder.duplicates,
+        lost: responder.lost,
+        rtt: responder.rtt,
+      };
+    }
   }
 
   #responder(from: string, port: number): Responder {
