@@ -17,7 +17,11 @@ import {
 } from "../defaults.ts";
 import { openDgramTransport } from "../transports/node_dgram.ts";
 import { type Duration, parseDuration } from "../duration.ts";
-import { McastRangeError, McastTypeError } from "../errors.ts";
+import {
+  McastRangeError,
+  McastTypeError,
+  type SocketError,
+} from "../errors.ts";
 import { type MulticastGroup, parseGroup } from "../group.ts";
 import { resolveInterface } from "../interface.ts";
 import { validateCount, validatePort, validateTtl } from "../numbers.ts";
@@ -132,6 +136,20 @@ export interface SendRunOptions {
    * that comes later still counts as an answer in the summary.
    */
   onLost?: (lost: { seq: number; from: string; port: number }) => void;
+  /**
+   * Called when sends fail and the run goes on: a send the OS refuses
+   * after the first one (a firewall rule: `EPERM`, a full queue:
+   * `ENOBUFS`, no route: `ENETUNREACH`) is counted by errno in the
+   * summary's `sendErrors`, and the run goes on. It gets the error (its
+   * message the errno's sentence, its `errno` the name) and the counts so
+   * far. Only a failure of the run's first send (at interval 0: when
+   * nothing of the first burst left), or every send failing for a whole
+   * second, ends the run: `send` then throws the `SocketError`.
+   */
+  onSendError?: (
+    error: SocketError,
+    counts: Readonly<Record<string, number>>,
+  ) => void;
   /** Stops sending and waiting; the summary still comes. */
   signal?: AbortSignal;
 }

@@ -13,6 +13,7 @@ import { RoundTripStats } from "./round_trip_stats.ts";
 import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
 import { NumberedBurst } from "./numbered_burst.ts";
+import { type SendErrorHandler, SendFailures } from "./send_failures.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 import type { Expectation } from "./expectation.ts";
@@ -61,6 +62,8 @@ export interface RunSetup {
   timeoutMs: number;
   /** Told of each request a known responder did not answer in time (`sequence` only). */
   onLost?: (lost: { seq: number; from: string; port: number }) => void;
+  /** Told of each failed send the run goes on after. */
+  onSendError?: SendErrorHandler;
 }
 
 /** The state of one run; the sender drives it. */
@@ -69,6 +72,8 @@ export class SendRun {
   readonly queue: SendReply[] = [];
   /** Requests that left (the transport took them). */
   sent = 0;
+  /** Requests that did not leave, by errno; when they end the run. */
+  readonly failures: SendFailures;
   /**
    * Requests numbered so far (handed to the transport, or about to be):
    * the next request's index in the run. A reply can answer any of them,
@@ -104,6 +109,7 @@ export class SendRun {
       responders: () => this.#rounds.live(),
     };
     this.#setup = setup;
+    this.failures = new SendFailures(setup.onSendError);
     this.#sentAt = new Float64Array(setup.sequence ? FIRST_SENT_WINDOW : 0);
   }
 
@@ -261,6 +267,9 @@ export class SendRun {
       responders: this.#responders.size,
     };
     if (this.#setup.auth !== undefined) summary.verified = this.#verified;
+    if (this.failures.total > 0) {
+      summary.sendErrors = { ...this.failures.counts };
+    }
     summary.perResponder = this.#rounds.summary(this.sent);
     const { expectation } = this.#setup;
     if (expectation !== undefined) summary.expect = expectation.summary();

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { McastTypeError } from "../errors.ts";
+import { McastTypeError, SendBatchError, SocketError } from "../errors.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
 import type { SendEvent, SendReply } from "./events.ts";
 import {
@@ -133,7 +133,8 @@ export class Sender implements AsyncDisposable {
    * With `expect` or `expectFrom`, a round (a request and the wait after
    * it) ends as soon as the expected responders answered it: the next
    * request leaves at once, and after the last one the run ends. Breaking
-   * out of the loop ends the run; the socket stays open.
+   * out of the loop ends the run; the socket stays open. A request the OS
+   * refuses after the first is counted and the run goes on.
    *
    * @param message A value for the codec, or a string / bytes without one.
    * @param options Count, interval or rate, timeout, sequence numbers, abort signal.
@@ -141,7 +142,10 @@ export class Sender implements AsyncDisposable {
    * @throws {McastTypeError} `ERR_SENDER_BUSY` while another run is going
    *   on, `ERR_SENDER_CLOSED` after {@linkcode Sender.close}, or a bad
    *   option or message.
-   * @throws {SocketError} when a send fails or the socket reports an error.
+   * @throws {SocketError} when the run's first send fails, when every send
+   *   fails for a second, or when the socket reports an error. A send that
+   *   fails after the first is counted (`sendErrors` in the summary, and
+   *   `onSendError`) and the run goes on.
    *
    * @example One request, the replies that come within 200 ms
    * ```ts ignore
@@ -167,6 +171,7 @@ export class Sender implements AsyncDisposable {
       firstSeq: this.#nextSeq,
       replyBytes: replyBufferBytes,
       expectation,
+      onSendError: options.onSendError,
       timeoutMs,
       onLost: options.onLost,
     });
@@ -322,9 +327,10 @@ export class Sender implements AsyncDisposable {
 
   /**
    * Sends the run's next {@linkcode BURST} requests (fewer at the end) in
-   * one `sendBatch` call; returns when they left, or `undefined` when the
-   * sender was closed meanwhile. At most every {@linkcode TURN_MS} it lets
-   * the event loop run (replies, signals, timers) before sending on.
+   * one `sendBatch` call; returns when they left (or failed: see
+   * `#failed`), or `undefined` when the sender was closed
+   * meanwhile. At most every {@linkcode TURN_MS} it lets the event loop
+   * run (replies, signals, timers) before sending on.
    */
   async #sendBurst(
     run: SendRun,
@@ -334,14 +340,15 @@ export class Sender implements AsyncDisposable {
     const size = count === 0 ? BURST : Math.min(BURST, count - run.issued);
     const sentAt = performance.now();
     const datagrams = run.nextBurst(size, sentAt);
+    if (sequence) this.#nextSeq = (this.#nextSeq + size) >>> 0;
     try {
       await this.#transport.sendBatch!(datagrams, this.port, this.group);
+      run.sent += size;
+      run.failures.left(size);
     } catch (error) {
       if (this.#closed) return undefined;
-      throw error;
+      this.#failed(run, error, size);
     }
-    run.sent += size;
-    if (sequence) this.#nextSeq = (this.#nextSeq + size) >>> 0;
     if (sentAt - this.#lastTurn >= TURN_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       this.#lastTurn = performance.now();
@@ -350,21 +357,35 @@ export class Sender implements AsyncDisposable {
   }
 
   /**
-   * Sends the run's next request; returns when it left, or `undefined`
-   * when the sender was closed meanwhile.
+   * Sends the run's next request; returns when it left (or failed: see
+   * `#failed`), or `undefined` when the sender was
+   * closed meanwhile.
    */
   async #sendOne(run: SendRun, sequence: boolean): Promise<number | undefined> {
     const datagram = run.nextRequest();
     const sentAt = performance.now();
     run.sending(sentAt);
+    if (sequence) this.#nextSeq = (this.#nextSeq + 1) >>> 0;
     try {
       await this.#transport.send(datagram, this.port, this.group);
+      run.sent++;
+      run.failures.left(1);
     } catch (error) {
       if (this.#closed) return undefined;
-      throw error;
+      this.#failed(run, error, 1);
     }
-    run.sent++;
-    if (sequence) this.#nextSeq = (this.#nextSeq + 1) >>> 0;
     return sentAt;
+  }
+
+  /**
+   * Counts `count` sends that failed with `error` and goes on, or throws
+   * when they end the run (the first send failed, or every send for a
+   * second: `SendFailures`); an error that is no `SocketError` is no
+   * refusal of the OS and is thrown as it is.
+   */
+  #failed(run: SendRun, error: unknown, count: number): void {
+    if (!(error instanceof SocketError)) throw error;
+    if (error instanceof SendBatchError) run.sent += error.sent;
+    run.failures.failed(error, count, performance.now());
   }
 }
