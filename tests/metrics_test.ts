@@ -12,6 +12,14 @@ import {
 } from "../cli/metrics/endpoint.ts";
 import { Exposition } from "../cli/metrics/exposition.ts";
 import { listenPage } from "../cli/metrics/listen_metrics.ts";
+import { meshPage } from "../cli/metrics/mesh_metrics.ts";
+import {
+  MAX_RESPONDERS_TRACKED,
+  RTT_BOUNDS_SECONDS,
+  sendPage,
+} from "../cli/metrics/send_metrics.ts";
+import type { MeshIntervalEvent, MeshPair } from "../lib/mesh/events.ts";
+import { RoundTripStats } from "../lib/sender/round_trip_stats.ts";
 import { permissionsFor } from "../cli/launch.ts";
 import { UsageError } from "../cli/usage_error.ts";
 import { newListenerStats } from "../lib/plugin.ts";
@@ -270,5 +278,166 @@ Deno.test({
     const page = await (await fetch(ready.metrics as string)).text();
     const check = await promtoolCheck(page);
     assert.ok(check.ok, `${check.output}\n${page}`);
+  },
+});
+
+/** A live run over a real RoundTripStats, as `send` hands it out. */
+function liveRun(stats: RoundTripStats, sent: number) {
+  return { sent, responders: () => stats.live() };
+}
+
+Deno.test("metrics: send's page reads the run's counters and histogram: replies, losses, RTT buckets per responder", () => {
+  const stats = new RoundTripStats();
+  // 10.0.0.2 answers requests 0-9 in 2 ms; 10.0.0.3 answers 0-4 in 30 ms
+  // and one twice, then loses 5-9.
+  for (let seq = 0; seq < 10; seq++) stats.reply("10.0.0.2", 10000, seq, 2);
+  for (let seq = 0; seq < 5; seq++) stats.reply("10.0.0.3", 10000, seq, 30);
+  stats.reply("10.0.0.3", 10000, 4, 31);
+  for (let seq = 0; seq < 10; seq++) stats.expire(seq, () => {});
+  const page = sendPage([{ group: "239.64.1.1", live: liveRun(stats, 10) }]);
+  const value = (series: string) => {
+    const line = page.split("\n").find((l) => l.startsWith(`${series} `));
+    assert.ok(line, `${series} in\n${page}`);
+    return Number(line.split(" ")[1]);
+  };
+  const of = (responder: string) =>
+    `group="239.64.1.1",responder="${responder}"`;
+  assert.equal(value('mcast_send_requests_total{group="239.64.1.1"}'), 10);
+  assert.equal(value(`mcast_send_replies_total{${of("10.0.0.2:10000")}}`), 10);
+  assert.equal(value(`mcast_send_replies_total{${of("10.0.0.3:10000")}}`), 6);
+  assert.equal(value(`mcast_send_lost_total{${of("10.0.0.2:10000")}}`), 0);
+  assert.equal(value(`mcast_send_lost_total{${of("10.0.0.3:10000")}}`), 5);
+  assert.equal(
+    value(`mcast_send_duplicates_total{${of("10.0.0.3:10000")}}`),
+    1,
+  );
+  // 2 ms is in le=0.002 and above; 30 ms in le=0.03 and above.
+  const two = of("10.0.0.2:10000");
+  assert.equal(value(`mcast_send_rtt_seconds_bucket{${two},le="0.0015"}`), 0);
+  assert.equal(value(`mcast_send_rtt_seconds_bucket{${two},le="0.002"}`), 10);
+  assert.equal(value(`mcast_send_rtt_seconds_bucket{${two},le="+Inf"}`), 10);
+  assert.equal(value(`mcast_send_rtt_seconds_count{${two}}`), 10);
+  assert.equal(value(`mcast_send_rtt_seconds_sum{${two}}`), 0.02);
+  const thirty = of("10.0.0.3:10000");
+  assert.equal(value(`mcast_send_rtt_seconds_bucket{${thirty},le="0.02"}`), 0);
+  assert.equal(value(`mcast_send_rtt_seconds_bucket{${thirty},le="0.03"}`), 5);
+  assert.equal(value('mcast_send_responders{group="239.64.1.1"}'), 2);
+  assert.equal(value('mcast_send_responders_left_out{group="239.64.1.1"}'), 0);
+  assert.deepEqual(
+    RTT_BOUNDS_SECONDS.slice(0, 7),
+    [0.00001, 0.000015, 0.00002, 0.00003, 0.00005, 0.00007, 0.0001],
+  );
+});
+
+Deno.test('metrics: past 100 responders the rest are summed as responder="other" and counted as left out', () => {
+  const stats = new RoundTripStats();
+  const responders = MAX_RESPONDERS_TRACKED + 5;
+  for (let i = 0; i < responders; i++) {
+    stats.reply(`10.1.${i >> 8}.${i & 255}`, 10000, 0, 1 + i / 100);
+  }
+  const page = sendPage([{ group: "239.64.1.2", live: liveRun(stats, 1) }]);
+  const replies = page.split("\n").filter((l) =>
+    l.startsWith("mcast_send_replies_total{")
+  );
+  assert.equal(replies.length, MAX_RESPONDERS_TRACKED + 1);
+  assert.equal(
+    replies.at(-1),
+    'mcast_send_replies_total{group="239.64.1.2",responder="other"} 5',
+  );
+  assert.match(
+    page,
+    /^mcast_send_responders_left_out\{group="239.64.1.2"\} 5$/m,
+  );
+  assert.match(page, /^mcast_send_responders\{group="239.64.1.2"\} 105$/m);
+  assert.match(
+    page,
+    /^mcast_send_rtt_seconds_count\{group="239.64.1.2",responder="other"\} 5$/m,
+  );
+});
+
+/** A mesh interval event of three nodes, one pair failing over multicast. */
+function meshInterval(): MeshIntervalEvent {
+  const hosts = ["10.77.1.1", "10.77.1.2", "10.77.1.3"];
+  const pairs: MeshPair[] = [];
+  for (const from of hosts) {
+    for (const to of hosts) {
+      if (from === to) continue;
+      const fails = from === "10.77.1.3" && to === "10.77.1.1";
+      pairs.push({
+        from,
+        to,
+        multicastLossPercent: fails ? 100 : 2.5,
+        unicastLossPercent: 0,
+        multicastRttMs: fails ? null : { p50: 1.5, p99: 4 },
+        unicastRttMs: { p50: 1, p99: 2 },
+        joinMissed: 0,
+        duplicates: 0,
+        reordered: 0,
+        received: fails ? 0 : 39,
+        expected: 40,
+        state: fails ? "multicast-fails" : "ok",
+      });
+    }
+  }
+  return {
+    event: "interval",
+    time: new Date(0).toISOString(),
+    probesSent: 40,
+    hosts,
+    pairs,
+  };
+}
+
+Deno.test("metrics: mesh's page is the latest matrix: loss ratio and RTT per pair and kind", () => {
+  const page = meshPage({ self: "10.77.1.1", latest: meshInterval() });
+  assert.match(
+    page,
+    /^mcast_mesh_loss_ratio\{from="10.77.1.3",to="10.77.1.1",kind="multicast"\} 1$/m,
+  );
+  assert.match(
+    page,
+    /^mcast_mesh_loss_ratio\{from="10.77.1.1",to="10.77.1.2",kind="multicast"\} 0.025$/m,
+  );
+  assert.match(
+    page,
+    /^mcast_mesh_loss_ratio\{from="10.77.1.3",to="10.77.1.1",kind="unicast"\} 0$/m,
+  );
+  assert.doesNotMatch(
+    page,
+    /mcast_mesh_rtt_p50_seconds\{from="10.77.1.3",to="10.77.1.1",kind="multicast"\}/,
+  );
+  assert.match(
+    page,
+    /^mcast_mesh_rtt_p50_seconds\{from="10.77.1.1",to="10.77.1.2",kind="multicast"\} 0.0015$/m,
+  );
+  assert.match(
+    page,
+    /^mcast_mesh_pair_ok\{from="10.77.1.3",to="10.77.1.1",state="multicast-fails"\} 0$/m,
+  );
+  assert.match(page, /^mcast_mesh_hosts 3$/m);
+  assert.match(page, /^mcast_mesh_probes_sent_total 40$/m);
+});
+
+Deno.test({
+  name: "metrics: promtool check metrics passes send's and mesh's pages",
+  ...needsPrometheus,
+  async fn() {
+    const stats = new RoundTripStats();
+    for (let i = 0; i < MAX_RESPONDERS_TRACKED + 2; i++) {
+      stats.reply(`fd77::${i.toString(16)}`, 10000, 0, 0.2 * (i + 1));
+    }
+    for (
+      const page of [
+        sendPage([
+          { group: "ff05::64", live: liveRun(stats, 1) },
+          { group: "239.64.1.3" },
+        ]),
+        meshPage({ self: "10.77.1.1", latest: meshInterval() }),
+        meshPage({ self: "" }),
+      ]
+    ) {
+      const check = await promtoolCheck(page);
+      assert.ok(check.ok, `${check.output}\n${page.slice(0, 2000)}`);
+    }
   },
 });
