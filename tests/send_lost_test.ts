@@ -37,7 +37,13 @@ Deno.test("onLost: each request a known responder left unanswered, once its wait
     port: listener.port,
     interface: LOOPBACK,
   });
-  const lost: { seq: number; from: string; port: number; sent: number }[] = [];
+  const lost: {
+    seq: number;
+    from: string;
+    port: number;
+    waitedMs: number;
+    sent: number;
+  }[] = [];
   const replies: number[] = [];
   let summary;
   let sent = 0;
@@ -63,6 +69,8 @@ Deno.test("onLost: each request a known responder left unanswered, once its wait
   // Told as its wait ran out (request 4 left at 240 ms, its wait ran out
   // at 390 ms), before request 7 left (420 ms), not at the end of the run.
   assert.ok(lost[0].sent < 8, `told after ${lost[0].sent} sent`);
+  // ... with how long ago it left: at least its wait.
+  assert.ok(lost[0].waitedMs >= 150, String(lost[0].waitedMs));
   const [row] = summary!.perResponder!;
   assert.equal(row.lossPercent, 50); // 4 of 8
   assert.deepEqual(row.fromFirst, { seq: 2, lossPercent: 33.33 }); // 2 of 6

@@ -213,6 +213,11 @@ export async function listenToGroups(
     interface: first.interface,
     transport: first.transport,
     stats,
+    get firstDatagramAfterMs() {
+      const times = listeners.map((l) => l.firstDatagramAfterMs)
+        .filter((ms) => ms !== undefined);
+      return times.length === 0 ? undefined : Math.min(...times);
+    },
     perGroup: perGroup(groups, listeners),
     closed: Promise.all(listeners.map((listener) => listener.closed)).then(
       snapshot,

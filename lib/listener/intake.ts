@@ -47,6 +47,8 @@ export interface Intake {
   receive(data: Uint8Array, from: Peer, truncated?: boolean): void;
   /** Stops taking datagrams and finishing outcomes (the listener is closing). */
   stop(): void;
+  /** When the first datagram arrived (`performance.now()`), whatever became of it. */
+  readonly firstAt: number | undefined;
 }
 
 /** Counts a datagram that cannot be read, and says why. */
@@ -181,10 +183,11 @@ export function createIntake(
   const finish = finisher(plan, stats, egress, undecodable);
   const open = auth === undefined ? undefined : opener(auth, stats, drops);
   let stopped = false;
+  let firstAt: number | undefined;
 
   const receive = (data: Uint8Array, from: Peer, truncated?: boolean) => {
     if (stopped) return;
-    stats.received++;
+    if (stats.received++ === 0) firstAt = performance.now();
     if (!filter.allows(from.address)) {
       stats.refused++;
       drops.report("refused", from);
@@ -239,6 +242,9 @@ export function createIntake(
     receive,
     stop() {
       stopped = true;
+    },
+    get firstAt() {
+      return firstAt;
     },
   };
 }

@@ -186,6 +186,7 @@ async function listenToGroup(
 ): Promise<Listener> {
   const plan = planListen(group, options);
   const transport = await openAndJoin(plan);
+  const joinedAt = performance.now();
   const stats = newListenerStats();
   const context: ResponderContext = {
     group: plan.group.address,
@@ -223,6 +224,12 @@ async function listenToGroup(
     interface: plan.iface,
     transport: transport.name ?? "custom",
     stats,
+    get firstDatagramAfterMs() {
+      const { firstAt } = intake;
+      return firstAt === undefined
+        ? undefined
+        : Math.round((firstAt - joinedAt) * 1000) / 1000;
+    },
     closed,
     close,
     async [Symbol.asyncDispose]() {

@@ -30,6 +30,14 @@ export interface Listener extends AsyncDisposable {
   readonly transport: string;
   /** Live counters. */
   readonly stats: Readonly<ListenerStats>;
+  /**
+   * How long after the join the first datagram arrived, in ms (to the
+   * microsecond), whatever became of it: the time the network took to
+   * deliver the group here (IGMP/MLD, the multicast tree). `undefined`
+   * until one did. With several groups, the shortest of theirs, each from
+   * its own join.
+   */
+  readonly firstDatagramAfterMs?: number;
   /** Resolves with the final counters once the listener has closed. */
   readonly closed: Promise<ListenerStats>;
   /** Leaves the group, closes the socket, runs the responder's teardown (for 500 ms at most); idempotent. */

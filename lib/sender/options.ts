@@ -132,10 +132,13 @@ export interface SendRunOptions {
    * With `sequence`: called when the wait for a request (`timeout` after
    * it left) runs out and a responder that had answered it or an earlier
    * one (from its first reply on) has not answered it, once per request
-   * and responder, in the order of the requests. For monitoring: a reply
-   * that comes later still counts as an answer in the summary.
+   * and responder, in the order of the requests, with how long ago the
+   * request left. For monitoring: a reply that comes later still counts
+   * as an answer in the summary.
    */
-  onLost?: (lost: { seq: number; from: string; port: number }) => void;
+  onLost?: (
+    lost: { seq: number; from: string; port: number; waitedMs: number },
+  ) => void;
   /**
    * Called when sends fail and the run goes on: a send the OS refuses
    * after the first one (a firewall rule: `EPERM`, a full queue:

@@ -61,7 +61,9 @@ export interface RunSetup {
   /** How long a request waits for its replies, milliseconds. */
   timeoutMs: number;
   /** Told of each request a known responder did not answer in time (`sequence` only). */
-  onLost?: (lost: { seq: number; from: string; port: number }) => void;
+  onLost?: (
+    lost: { seq: number; from: string; port: number; waitedMs: number },
+  ) => void;
   /** Told of each failed send the run goes on after. */
   onSendError?: SendErrorHandler;
 }
@@ -94,7 +96,12 @@ export class SendRun {
   /** Requests whose wait has run out (their losses told), from the first. */
   #expired = 0;
   readonly #lost = (seq: number, from: string, port: number) =>
-    this.#setup.onLost?.({ seq, from, port });
+    this.#setup.onLost?.({
+      seq,
+      from,
+      port,
+      waitedMs: performance.now() - this.#sentTime(seq),
+    });
 
   /** The run as it goes, read in place (`SendRunOptions.onStart`). */
   readonly live: LiveRun;

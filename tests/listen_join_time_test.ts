@@ -1,0 +1,69 @@
+/**
+ * A listener tells how long after its join the first datagram arrived
+ * (`Listener.firstDatagramAfterMs`, per group with several): real sockets
+ * on 127.0.0.1.
+ *
+ * Network safety: loopback only, groups 239.231.1.x.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { listen } from "../lib/listener/listen.ts";
+import { ack } from "../plugins/responders/ack.ts";
+import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+
+/** Sends one datagram to `group:port` out of 127.0.0.1. */
+async function sendOne(group: string, port: number): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, LOOPBACK, resolve));
+  socket.setMulticastInterface(LOOPBACK);
+  await new Promise<void>((resolve, reject) =>
+    socket.send("hi", port, group, (error) => error ? reject(error) : resolve())
+  );
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+}
+
+/** Waits until `ready()` or 2 s. */
+async function until(ready: () => boolean): Promise<void> {
+  const end = performance.now() + 2000;
+  while (!ready() && performance.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test("firstDatagramAfterMs: undefined until a datagram came, then its time after the join", async () => {
+  await using listener = await listenOnLoopback({
+    group: "239.231.1.1",
+    responder: ack(),
+    allowFrom: ["127.0.0.0/8"],
+  });
+  assert.equal(listener.firstDatagramAfterMs, undefined);
+  const joined = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  await sendOne("239.231.1.1", listener.port);
+  await until(() => listener.stats.received > 0);
+  const after = listener.firstDatagramAfterMs!;
+  // The join came before listen() resolved, the datagram 120 ms after it.
+  assert.ok(after >= 120, String(after));
+  assert.ok(after <= performance.now() - joined + 1, String(after));
+  await sendOne("239.231.1.1", listener.port);
+  await until(() => listener.stats.received > 1);
+  assert.equal(listener.firstDatagramAfterMs, after, "the first one's, kept");
+});
+
+Deno.test("firstDatagramAfterMs with several groups: the group that got one", async () => {
+  await using listener = await listen({
+    groups: ["239.231.1.2", "239.231.1.3"],
+    port: 0,
+    interface: LOOPBACK,
+    responder: ack(),
+    allowFrom: ["127.0.0.0/8"],
+  });
+  assert.equal(listener.firstDatagramAfterMs, undefined);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sendOne("239.231.1.3", listener.port);
+  await until(() => listener.stats.received > 0);
+  assert.ok(listener.firstDatagramAfterMs! >= 50);
+});
