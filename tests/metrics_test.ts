@@ -441,3 +441,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("metrics: listen's page says how long after the join the first datagram came, once one did", () => {
+  const source = {
+    stats: newListenerStats(),
+    groups: ["239.64.0.2"],
+    info: { port: 64002, plugin: "ack", codec: "text", transport: "deno" },
+  };
+  const joined: { ms?: number } = {};
+  const page = () =>
+    listenPage({ ...source, firstDatagramAfterMs: () => joined.ms });
+  assert.doesNotMatch(page(), /^mcast_listen_first_datagram_seconds /m);
+  joined.ms = 250;
+  assert.match(page(), /^mcast_listen_first_datagram_seconds 0.25$/m);
+});

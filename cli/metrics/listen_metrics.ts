@@ -33,6 +33,11 @@ export interface ListenMetricsSource {
   groups: readonly string[];
   /** With several groups: each one's live counters. */
   perGroup?: Readonly<Record<string, { received: number; replied: number }>>;
+  /**
+   * How long after the join the first datagram arrived, ms, read at
+   * scrape time (`Listener.firstDatagramAfterMs`; undefined until one did).
+   */
+  firstDatagramAfterMs?: () => number | undefined;
   /** The port, responder, codec and transport, for `mcast_listen_info`. */
   info: { port: number; plugin: string; codec: string; transport: string };
 }
@@ -100,6 +105,12 @@ function writeListener(page: Exposition, source: ListenMetricsSource): void {
     "mcast_listen_pending_replies",
     "Datagrams still being answered (an asynchronous responder, a jitter delay, a send under way).",
     stats.pending,
+  );
+  const joined = source.firstDatagramAfterMs?.();
+  page.gauge(
+    "mcast_listen_first_datagram_seconds",
+    "How long after the join the first datagram arrived, seconds (no sample until one did).",
+    joined === undefined ? [] : [{ value: joined / 1000 }],
   );
   page.gauge("mcast_listen_info", "What this listener runs.", [{
     labels: {
