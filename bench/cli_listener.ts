@@ -63,25 +63,60 @@ export function readSummary(
   return { received: Number(human[1]), kernelDrops: Number(drops?.[1] ?? 0) };
 }
 
-/** The CLI's stdout, read to the end: lines counted, the tail kept. */
+/**
+ * The CLI's stdout, read to the end: lines counted, the tail kept. Cheap
+ * per chunk, as a C reader would be (`listen --json` writes ~90 MB for a
+ * million datagrams, and this process may share a CPU with the
+ * listener): newlines found with `indexOf`, the text decoded only until
+ * the ready line and, at the end, the last {@linkcode TAIL_CHARS} bytes.
+ */
 class OutputTail {
-  text = "";
   lines = 0;
   readonly ready: Promise<void>;
   readonly done: Promise<void>;
+  #tail: Uint8Array[] = [];
+  #tailBytes = 0;
 
   constructor(stdout: ReadableStream<Uint8Array>) {
-    let ready: () => void = () => {};
+    let ready: (() => void) | undefined;
     this.ready = new Promise<void>((resolve) => ready = resolve);
     this.done = (async () => {
-      const decoder = new TextDecoder();
       for await (const chunk of stdout) {
-        for (const byte of chunk) if (byte === 10) this.lines++;
-        this.text = (this.text + decoder.decode(chunk, { stream: true }))
-          .slice(-TAIL_CHARS);
-        if (/listening on |"event":"ready"/.test(this.text)) ready();
+        for (
+          let at = chunk.indexOf(10);
+          at >= 0;
+          at = chunk.indexOf(10, at + 1)
+        ) {
+          this.lines++;
+        }
+        this.#keep(chunk);
+        if (
+          ready !== undefined && /listening on |"event":"ready"/.test(this.text)
+        ) {
+          ready();
+          ready = undefined;
+        }
       }
     })();
+  }
+
+  /** The last {@linkcode TAIL_CHARS} bytes of the output, as text. */
+  get text(): string {
+    const bytes = new Uint8Array(this.#tailBytes);
+    let at = 0;
+    for (const chunk of this.#tail) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return new TextDecoder().decode(bytes.subarray(-TAIL_CHARS));
+  }
+
+  #keep(chunk: Uint8Array): void {
+    this.#tail.push(chunk);
+    this.#tailBytes += chunk.byteLength;
+    while (this.#tailBytes - this.#tail[0].byteLength >= TAIL_CHARS) {
+      this.#tailBytes -= this.#tail.shift()!.byteLength;
+    }
   }
 }
 
