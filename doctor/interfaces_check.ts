@@ -30,6 +30,32 @@ export function interfaceFix(
   return `ip address add ADDRESS/PREFIX dev ${iface.name} (it has no ${family} address)`;
 }
 
+/**
+ * The way to other hosts from a host whose `-i` named loopback: the
+ * candidates for `-i`, else what would make one (an interface that is
+ * down or has multicast off), else that there is none.
+ */
+function toOtherHosts(
+  interfaces: InterfaceFact[],
+  family: DoctorTarget["family"],
+): string {
+  const usable = candidates(interfaces, family);
+  if (usable.length > 0) {
+    return `to reach other hosts pass -i with one of: ${
+      choicesText(usable, family)
+    }`;
+  }
+  const fixable = interfaces.filter((i) =>
+    !i.loopback && i.addresses.some((a) => a.family === family)
+  );
+  if (fixable.length > 0) {
+    return `to reach other hosts: ${
+      fixable.map((i) => interfaceFix(i, family)).join("; ")
+    }`;
+  }
+  return `to reach other hosts this host needs an interface on their network: it has none with an ${family} address but loopback`;
+}
+
 function namedInterface(
   interfaces: InterfaceFact[],
   target: DoctorTarget,
@@ -61,7 +87,7 @@ function namedInterface(
       `-i ${spec}: ${
         describeInterface(iface, target.family)
       } is loopback: only this host's own listeners and senders meet there`,
-      `to reach other hosts pass -i with one of: ${choices}`,
+      toOtherHosts(interfaces, target.family),
     );
   }
   return finding(

@@ -12,10 +12,15 @@
 import { errnoName } from "../lib/transports/ffi/libc.ts";
 import { type Read, readFailed, readOk } from "./facts.ts";
 
-/** The only places doctor reads: network sysctls and the network's /proc files. */
+/**
+ * The only places doctor reads: network sysctls, the network's /proc
+ * files, and its own status (its capabilities: may a listener it starts
+ * pass net.core.rmem_max).
+ */
 export const SYSTEM_FILE_PREFIXES: readonly string[] = [
   "/proc/sys/net/",
   "/proc/net/",
+  "/proc/self/status",
 ];
 
 const SYMBOLS = {

@@ -30,6 +30,7 @@ import { parseMemberships } from "../doctor/proc_files.ts";
 import { reversePathCheck } from "../doctor/reverse_path_check.ts";
 import { routeCheck } from "../doctor/route_check.ts";
 import { interfacesCheck } from "../doctor/interfaces_check.ts";
+import { receiveBufferCheck } from "../doctor/receive_buffer_check.ts";
 import { selfTestCheck } from "../doctor/self_test_check.ts";
 import { ttlCheck } from "../doctor/ttl_check.ts";
 import { ROOT } from "./support/cli_process.ts";
@@ -714,6 +715,11 @@ Deno.test("doctor: deno task doctor on 127.0.0.1 runs every check with least pri
     /^on lo: joined 239\.13\.0\.2, sent to port 13002 with TTL 0/,
   );
   assert.equal(checks[0].verdict, "warn", "lo reaches this host only");
+  if (Deno.uid() === 0) {
+    // Read through the launcher's grants: root is not told "unless root".
+    const rmem = checks.find((c) => c.check === "rmem");
+    assert.doesNotMatch(rmem.found, /unless run as root/, report);
+  }
   // /proc was read through the launcher's grants (FFI), not refused.
   assert.doesNotMatch(report, /cannot read \/proc/);
   assert.deepEqual(
@@ -723,5 +729,74 @@ Deno.test("doctor: deno task doctor on 127.0.0.1 runs every check with least pri
       works: summary.works,
     },
     { event: "summary", interface: "127.0.0.1", works: true },
+  );
+});
+
+Deno.test("doctor: -i lo names the way to other hosts only when there is one (issue 22, item 7)", () => {
+  const onLo = (interfaces: InterfaceFact[]) =>
+    interfacesCheck({ interfaces: { ok: true, value: interfaces } }, {
+      ...TARGET,
+      iface: "lo",
+    });
+  // Only lo: no -i reaches another host, and doctor says so.
+  const alone = onLo([LO]);
+  assert.equal(alone.verdict, "warn");
+  assert.equal(
+    alone.fix,
+    "to reach other hosts this host needs an interface on their network: it has none with an IPv4 address but loopback",
+  );
+  assert.doesNotMatch(alone.fix!, /pass -i/);
+  // An interface that could: what it takes.
+  assert.equal(
+    onLo([LO, iface("eth0", "10.77.1.10", { up: false })]).fix,
+    "to reach other hosts: ip link set eth0 up",
+  );
+  assert.equal(
+    onLo([LO, iface("eth0", "10.77.1.10", { multicast: false })]).fix,
+    "to reach other hosts: ip link set eth0 multicast on",
+  );
+  // Candidates: those, and never lo itself.
+  assert.equal(
+    onLo([LO, ETH0, iface("eth1", "10.77.2.10", { multicast: false })]).fix,
+    "to reach other hosts pass -i with one of: eth0 10.77.1.10",
+  );
+});
+
+Deno.test("doctor: the rmem hint says what a user with CAP_NET_ADMIN gets, and never 'unless run as root' to root (issue 22, item 7)", () => {
+  const facts = (capEff: string | undefined) => ({
+    files: {
+      "/proc/sys/net/core/rmem_max": { ok: true as const, value: "212992\n" },
+      "/proc/sys/net/core/rmem_default": {
+        ok: true as const,
+        value: "212992\n",
+      },
+      ...(capEff === undefined ? {} : {
+        "/proc/self/status": {
+          ok: true as const,
+          value: `Name:\tdeno\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\n`,
+        },
+      }),
+    },
+  });
+  // Root (every capability): listen gets what it asks for.
+  const root = receiveBufferCheck(facts("000001ffffffffff"));
+  assert.equal(root.verdict, "ok");
+  assert.match(root.found, /this user has CAP_NET_ADMIN \(root does\)/);
+  assert.match(root.found, /gets the 32 MiB it asks for/);
+  assert.doesNotMatch(root.found, /unless run as root/);
+  // CAP_NET_ADMIN alone (bit 12) is what counts.
+  assert.equal(receiveBufferCheck(facts("0000000000001000")).verdict, "ok");
+  // Without it: capped, and said so.
+  const user = receiveBufferCheck(facts("0000000000000000"));
+  assert.equal(user.verdict, "warn");
+  assert.match(
+    user.found,
+    /gets 208 KiB \(this user has no CAP_NET_ADMIN to pass it\)/,
+  );
+  assert.equal(user.fix, "sysctl -w net.core.rmem_max=33554432");
+  // Status unreadable: both cases named.
+  assert.match(
+    receiveBufferCheck(facts(undefined)).found,
+    /unless run as root \(CAP_NET_ADMIN\)/,
   );
 });
