@@ -171,6 +171,14 @@ export function joinWindowLine(pairs: readonly MeshPair[]): string | undefined {
     byReceiver.set(pair.to, missed);
   }
   if (byReceiver.size === 0) return undefined;
+  if (byReceiver.size > MATRIX_MAX_HOSTS) {
+    const all = [...byReceiver.values()].flat();
+    return `probes missed while joining (not counted as loss): ${
+      Math.min(...all)
+    }-${
+      Math.max(...all)
+    } per sender at ${byReceiver.size} receivers (--json has each pair's)`;
+  }
   const parts = [...byReceiver].map(([to, missed]) => {
     const low = Math.min(...missed);
     const high = Math.max(...missed);

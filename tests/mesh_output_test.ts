@@ -231,9 +231,19 @@ Deno.test("mesh matrix: gone and never-heard cells; a mesh too wide is not drawn
   assert.deepEqual(row(3), ["0/0", "?", "."]);
 
   const wide = MATRIX_MAX_HOSTS + 1;
-  const big = matrixLines(matrixOf(wide, pairsOf(wide)), LINES);
+  const big = matrixLines(
+    matrixOf(
+      wide,
+      pairsOf(wide, (pair) => ({ ...pair, joinMissed: pair.from.length })),
+    ),
+    LINES,
+  );
   assert.match(big[1], /^\(21 hosts: too wide to draw here/);
   assert.ok(!big.some((line) => line.includes("0/0")));
+  assert.equal(
+    big[2],
+    "probes missed while joining (not counted as loss): 9-10 per sender at 21 receivers (--json has each pair's)",
+  );
 });
 
 Deno.test("mesh failure words: unicast unknown falls back on the library's reason", () => {
