@@ -22,6 +22,9 @@ import type { Io } from "./io.ts";
 import { MATRIX_MAX_HOSTS } from "./mesh_matrix_text.ts";
 import { MESH_FLAGS, meshFlags } from "./mesh_flags.ts";
 import { MeshOutput } from "./mesh_output.ts";
+import { METRICS_EXAMPLE_ADDRESS } from "./metrics/address.ts";
+import { MetricsEndpoint } from "./metrics/endpoint.ts";
+import { type MeshMetricsSource, meshPage } from "./metrics/mesh_metrics.ts";
 import { MeshRecorder, meshReportPage } from "./mesh_report_html.ts";
 import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
 import { UsageError } from "./usage_error.ts";
@@ -63,6 +66,9 @@ Options:
                          final "matrix" line with hosts and pairs
       --report FILE.html write one self-contained HTML page: a heatmap of both
                          matrices and each pair's round-trip times over the run
+      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
+                         (such as ${METRICS_EXAMPLE_ADDRESS}): each pair's loss ratio
+                         and round trips as of the latest interval
 ${SEND_TRANSPORT_HELP}
   -h, --help             show this help
 
@@ -131,6 +137,11 @@ export async function meshCommand(
   output.intervalMs = flags.intervalMs;
   const recorder = new MeshRecorder();
   let matrix: MeshMatrixEvent | undefined;
+  // The latest interval, read at each scrape; bound before the join.
+  const scraped: MeshMetricsSource = { self: "" };
+  await using metrics = flags.metrics &&
+    MetricsEndpoint.start(flags.metrics, () => meshPage(scraped));
+  if (metrics) io.err(`metrics at ${metrics.url}`);
   const events = mesh({
     group: flags.group,
     port: flags.port,
@@ -149,6 +160,8 @@ export async function meshCommand(
     signal,
   });
   for await (const event of events) {
+    if (event.event === "ready") scraped.self = event.self;
+    if (event.event === "interval") scraped.latest = event;
     if (event.event === "interval" && report !== undefined) {
       recorder.interval(event);
     }

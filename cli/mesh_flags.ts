@@ -12,6 +12,7 @@ import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { validatePort, validateTtl } from "../lib/numbers.ts";
 import { type Flags, numberFlag, type Parsed } from "./args.ts";
+import { type MetricsAddress, parseMetricsAddress } from "./metrics/address.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The flags of `mesh`. */
@@ -33,6 +34,7 @@ export const MESH_FLAGS: Flags = {
   report: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   transport: { type: "string" },
+  metrics: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -77,6 +79,8 @@ export interface MeshFlags {
   quiet: boolean;
   /** `--transport`, as given. */
   transport?: string;
+  /** `--metrics`, checked. */
+  metrics?: MetricsAddress;
 }
 
 /**
@@ -174,5 +178,8 @@ export function meshFlags(values: Parsed["values"]): MeshFlags {
     report: text("report"),
     quiet: values.quiet === true,
     transport: text("transport"),
+    metrics: text("metrics") === undefined
+      ? undefined
+      : parseMetricsAddress(text("metrics")!),
   };
 }
