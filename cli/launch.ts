@@ -15,7 +15,8 @@
  *   URL;
  * - what the user names with `--allow-read PATH` and `--allow-import
  *   HOST[:PORT]` (repeatable), for a plugin's other files and hosts;
- * - `--allow-write` only for the file `send --report FILE` names;
+ * - `--allow-write` only for the files `send --report FILE` and
+ *   `send --rtt-log FILE` name;
  * - for `doctor`, only `--allow-run` for the programs it runs and
  *   `--allow-ffi` (see {@linkcode permissionsFor});
  * - `--allow-ffi` with `--transport ffi`; and for `listen` and `send`
@@ -135,7 +136,7 @@ export function permissionsFor(
       read.add(path(value));
       return;
     }
-    if (flag === "report") {
+    if (flag === "report" || flag === "rtt-log") {
       // send --report FILE.html: the one file the child may write.
       write.add(path(value));
       return;
@@ -167,7 +168,7 @@ export function permissionsFor(
     "codec",
     "key-file",
     "transport",
-    ...(command === "send" ? ["report"] : []),
+    ...(command === "send" ? ["report", "rtt-log"] : []),
     ...GRANT_FLAGS,
   ];
   for (let i = 0; i < args.length; i++) {

@@ -242,12 +242,18 @@ function table(rows: readonly ResponderRow[]): string {
     "responder",
     "replies",
     "loss",
+    "since 1st",
     "dup",
     "reord",
     "rtt min",
     "p50",
+    "p90",
     "p99",
-    "max ms",
+    "p99.9",
+    "max",
+    "avg",
+    "stddev",
+    "jitter ms",
     ...(status ? ["name", "hostname", "version"] : []),
   ];
   const body = rows.map((row) =>
@@ -255,22 +261,30 @@ function table(rows: readonly ResponderRow[]): string {
       formatEndpoint(row.from, row.port),
       row.replies,
       `${row.lossPercent}%`,
+      row.fromFirst === undefined
+        ? "-"
+        : `${row.fromFirst.lossPercent}% (>=${row.fromFirst.seq})`,
       row.duplicates,
       row.reordered,
       row.rttMs?.min ?? "-",
       row.rttMs?.p50 ?? "-",
+      row.rttMs?.p90 ?? "-",
       row.rttMs?.p99 ?? "-",
+      row.rttMs?.p999 ?? "-",
       row.rttMs?.max ?? "-",
+      row.rttMs?.avg ?? "-",
+      row.rttMs?.stddev ?? "-",
+      row.jitterMs ?? "-",
       ...(status
         ? [row.name ?? "-", row.hostname ?? "-", row.version ?? "-"]
         : []),
     ].map((cell, column) =>
-      `<td${column >= 9 ? ' class="text"' : ""}>${escape(String(cell))}</td>`
+      `<td${column >= 15 ? ' class="text"' : ""}>${escape(String(cell))}</td>`
     ).join("")
   );
   return `<table><thead><tr>${
     head.map((title, column) =>
-      `<th${column >= 9 ? ' class="text"' : ""}>${title}</th>`
+      `<th${column >= 15 ? ' class="text"' : ""}>${title}</th>`
     ).join("")
   }</tr></thead><tbody>${
     body.map((cells) => `<tr>${cells}</tr>`).join("")

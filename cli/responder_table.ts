@@ -1,6 +1,8 @@
 /**
  * The responder table at the end of a `send` run: one row per responder
- * (address, port, replies, loss, RTT min/p50/p99/max), and, when its
+ * (address, port, replies, loss, with `--seq` the loss from its first
+ * reply on, RTT min/p50/p90/p99/p99.9/max/avg/stddev and jitter), and,
+ * when its
  * replies are `status` documents, the name, hostname and version they
  * carry. People get it aligned; `--json` gets the rows in the summary.
  *
@@ -76,36 +78,56 @@ function ms(value: number | undefined): string {
 /**
  * The table as aligned lines: a header, then one line per row. Duplicate
  * and reordering columns appear when a row has any, the unmatched column
- * (replies that answered none of the run's requests) too; status columns
- * when a row has them. No lines for no rows.
+ * (replies that answered none of the run's requests) too, the loss from
+ * the first reply on (`since 1st`: `0% (>=3)`, omping's `seq>=N`) when a
+ * row has it; status columns when a row has them. No lines for no rows.
  */
 export function tableLines(rows: readonly ResponderRow[]): string[] {
   if (rows.length === 0) return [];
   const sequenced = rows.some((row) => row.duplicates + row.reordered > 0);
   const unmatched = rows.some((row) => (row.unmatched ?? 0) > 0);
   const status = rows.some((row) => row.hostname !== undefined);
+  const fromFirst = rows.some((row) => row.fromFirst !== undefined);
   const header = [
     "responder",
     "replies",
     "loss",
+    ...(fromFirst ? ["since 1st"] : []),
     ...(sequenced ? ["dup", "reord"] : []),
     ...(unmatched ? ["unmatched"] : []),
     "rtt min",
     "p50",
+    "p90",
     "p99",
-    "max ms",
+    "p99.9",
+    "max",
+    "avg",
+    "stddev",
+    "jitter ms",
     ...(status ? ["name", "hostname", "version"] : []),
   ];
   const body = rows.map((row) => [
     formatEndpoint(row.from, row.port),
     String(row.replies),
     `${row.lossPercent}%`,
+    ...(fromFirst
+      ? [
+        row.fromFirst === undefined
+          ? "-"
+          : `${row.fromFirst.lossPercent}% (>=${row.fromFirst.seq})`,
+      ]
+      : []),
     ...(sequenced ? [String(row.duplicates), String(row.reordered)] : []),
     ...(unmatched ? [String(row.unmatched ?? 0)] : []),
     ms(row.rttMs?.min),
     ms(row.rttMs?.p50),
+    ms(row.rttMs?.p90),
     ms(row.rttMs?.p99),
+    ms(row.rttMs?.p999),
     ms(row.rttMs?.max),
+    ms(row.rttMs?.avg),
+    ms(row.rttMs?.stddev),
+    ms(row.jitterMs ?? undefined),
     ...(status
       ? [row.name ?? "-", row.hostname ?? "-", row.version ?? "-"]
       : []),

@@ -42,6 +42,10 @@ import {
   tableLines,
 } from "./responder_table.ts";
 import { UsageError } from "./usage_error.ts";
+import { parseDuration } from "../lib/duration.ts";
+import { RunMonitor } from "./send_monitor.ts";
+import { RttLog } from "./rtt_log.ts";
+import { stamped } from "./wall_clock.ts";
 import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
 
 /** Help for `send`. */
@@ -63,8 +67,12 @@ Options:
                          socket takes them (ffi: sendmmsg batches), for load
       --rate R           messages per second (instead of --interval); max is
                          --interval 0
-      --seq              number the requests: per-responder loss, duplicates,
-                         reordering and RTT min/avg/p50/p99/max in the summary
+      --seq              number the requests: per-responder loss (over the run,
+                         and from its first reply on, as omping's seq>=N),
+                         duplicates, reordering, RTT min/p50/p90/p99/p99.9/
+                         max/avg/stddev and jitter in the summary; a request
+                         whose wait (-w) ran out without a known responder's
+                         reply is a "lost" event with --json
       --pad N            pad each request to N bytes (0-65507): a listener
                          answers with at most 3x its request's size, so ask for
                          a larger reply (status: --pad 512) by padding
@@ -77,6 +85,15 @@ Options:
       --report FILE.html write one self-contained HTML page of the run: per
                          responder, RTT over time with lost requests marked, an
                          RTT histogram, and the responder table (best with --seq)
+      --report-every D   a line per interval D (such as 1s) per responder, the
+                         most lossy first (past 20 responders, the 10 most
+                         lossy and a count of the rest): requests, replies,
+                         lost (with --seq), RTT p50/p99/max in the interval
+                         (--json: an "interval" event)
+      --rtt-log FILE.csv write a row per request and responder as the run goes
+                         (seq, send time, responder, RTT; the RTT empty when
+                         the wait ran out, with --seq), like sockperf's
+                         --full-log; one group only
   -q, --quiet            print only the summary (and the progress line); without
                          it a line per reply while at most 20 come a second,
                          then a line a second (sent, replies) until fewer do
@@ -117,6 +134,8 @@ const FLAGS: Flags = {
   expect: { type: "string" },
   "expect-from": { type: "string", multiple: true },
   report: { type: "string" },
+  "report-every": { type: "string" },
+  "rtt-log": { type: "string" },
   quiet: { type: "boolean", short: "q" },
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
@@ -149,6 +168,8 @@ interface GroupRun {
   met: boolean;
   table: ResponderTable;
   recorder: RunRecorder;
+  /** Its lost events, interval lines and RTT log rows. */
+  monitor: RunMonitor;
   rows: ResponderRow[];
   summary?: SendSummary;
 }
@@ -206,6 +227,14 @@ export async function sendCommand(
   }
   const report = text("report");
   if (report !== undefined) prepareReport(resolve(io.cwd, report));
+  const reportEveryMs = reportEvery(text("report-every"));
+  const sequence = values.seq === true;
+  const rttLogPath = text("rtt-log");
+  if (rttLogPath !== undefined && groups.length > 1) {
+    throw new UsageError(
+      `--rtt-log takes one group (${groups.length} given): run a send per group`,
+    );
+  }
   const recvBuffer = text("recv-buffer");
   // One factory for every group's socket.
   const transport = chooseTransport(text("transport"), "send", {
@@ -214,6 +243,9 @@ export async function sendCommand(
       : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
   });
   const progress = new Progress(io, !json && io.isTerminal);
+  const rttLog = rttLogPath === undefined
+    ? undefined
+    : openRttLog(resolve(io.cwd, rttLogPath));
   const paint = painter(!json && io.colourOut === true);
   const manyGroups = several(groups);
   const sentBy = groups.map(() => 0);
@@ -221,16 +253,31 @@ export async function sendCommand(
   const sentSoFar = () => sentBy.reduce((a, b) => a + b, 0);
   const replyLines = new ReplyLines(
     (line) => progress.print(line),
-    () => ({ sent: sentSoFar(), replies }),
+    () => ({
+      sent: sentSoFar(),
+      replies,
+      lost: sequence
+        ? runs.reduce((sum, run) => sum + run.monitor.lostCount, 0)
+        : undefined,
+    }),
   );
   const runs: GroupRun[] = groups.map((group, index) => {
     const recorder = new RunRecorder();
+    const monitor = new RunMonitor({
+      json,
+      sequence,
+      reportEveryMs,
+      rttLog,
+      group: manyGroups ? group.address : undefined,
+      print: (line) => progress.print(line),
+    });
     return {
       group: group.address,
       answers: 0,
       met: true,
       table: new ResponderTable(),
       recorder,
+      monitor,
       rows: [],
       events: send(message, {
         group,
@@ -243,7 +290,7 @@ export async function sendCommand(
           : validateCount(values.count),
         interval: maxRate ? 0 : text("interval"),
         rate,
-        sequence: values.seq === true,
+        sequence,
         pad: numberFlag("pad", text("pad"), true),
         expect: numberFlag("expect", text("expect"), true),
         expectFrom: values["expect-from"] as string[] | undefined,
@@ -262,12 +309,15 @@ export async function sendCommand(
         onSent: (sent) => {
           sentBy[index] = sent;
           recorder.sent(sent);
+          monitor.onSent(sent);
           progress.sent(sentSoFar());
         },
+        onLost: (lost) => monitor.lost(lost),
       }),
     };
   });
   const tag = (run: GroupRun) => manyGroups ? { group: run.group } : {};
+  for (const run of runs) run.monitor.start();
   try {
     for await (const { index, event } of mergeRuns(runs.map((r) => r.events))) {
       const run = runs[index];
@@ -278,15 +328,23 @@ export async function sendCommand(
         run.recorder.reply(event);
         progress.reply();
         replies++;
-        if (json) io.out(replyJson(event, show, tag(run)));
+        run.monitor.reply(event);
+        if (json) io.out(stamped(replyJson(event, show, tag(run))));
         else if (!quiet) {
           const line = replyLine(event, show);
-          replyLines.reply(paint(
-            event.decodeError === undefined && event.verified !== false
-              ? "good"
-              : "warn",
-            manyGroups ? `[${run.group}] ${line}` : line,
-          ));
+          // The line a second under load times answers only.
+          const answer = event.duplicate !== true &&
+            event.verified !== false &&
+            (!sequence || event.seq !== undefined);
+          replyLines.reply(
+            paint(
+              event.decodeError === undefined && event.verified !== false
+                ? "good"
+                : "warn",
+              manyGroups ? `[${run.group}] ${line}` : line,
+            ),
+            answer ? event.rttMs : undefined,
+          );
         }
         continue;
       }
@@ -295,6 +353,8 @@ export async function sendCommand(
       run.summary = event;
     }
   } finally {
+    for (const run of runs) run.monitor.stop();
+    rttLog?.close();
     replyLines.stop();
     progress.stop();
   }
@@ -304,12 +364,12 @@ export async function sendCommand(
     if (event === undefined) continue;
     if (json) {
       const { event: name, ...rest } = event;
-      io.out(ndjson({
+      io.out(stamped(ndjson({
         event: name,
         ...tag(run),
         ...rest,
         perResponder: run.rows,
-      }));
+      })));
     } else {
       for (const line of summaryLines(event, run.group, port, run.rows)) {
         io.out(line);
@@ -350,6 +410,29 @@ function prepareReport(path: string): void {
   } catch (error) {
     throw new UsageError(
       `Invalid --report "${path}": cannot write it (${errorText(error)})`,
+    );
+  }
+}
+
+/** `--report-every`, checked: at least 100 ms; undefined when absent. */
+function reportEvery(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value, "--report-every");
+  if (ms < 100) {
+    throw new UsageError(
+      `Invalid --report-every "${value}": must be at least 100ms`,
+    );
+  }
+  return ms;
+}
+
+/** Opens `--rtt-log`'s file before anything is sent, so a path that cannot be written is refused at once. */
+function openRttLog(path: string): RttLog {
+  try {
+    return RttLog.create(path);
+  } catch (error) {
+    throw new UsageError(
+      `Invalid --rtt-log "${path}": cannot write it (${errorText(error)})`,
     );
   }
 }

@@ -60,7 +60,8 @@ Deno.test("send: more than 20 replies a second switch the human output to a line
   assert.ok(notice >= 20, lines.slice(0, 30).join("\n"));
   assert.match(
     lines.find((line) => /^\[ *\d+\.\d- *\d+\.\d s\] /.test(line)) ?? "",
-    /^\[ *\d+\.\d- *\d+\.\d s\] \d+ sent \(\d+\/s\), \d+ replies \(\d+\/s\)$/,
+    // Counts, and the round trips of that second (issue 23: not only counts).
+    /^\[ *\d+\.\d- *\d+\.\d s\] \d+ sent \(\d+\/s\), \d+ replies \(\d+\/s\), rtt p50 [\d.]+ p99 [\d.]+ max [\d.]+ ms$/,
   );
   assert.ok(
     lines.includes(`${REQUESTS} sent, ${REQUESTS} replies from 1 responder`),
