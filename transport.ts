@@ -32,6 +32,7 @@
 export type {
   DatagramHandler,
   Family,
+  KernelClock,
   Peer,
   Transport,
   TransportFactory,

@@ -17,14 +17,36 @@ export type { Family, Peer } from "../address.ts";
  * when the transport reuses its receive buffers (`reusesBuffers`): copy it
  * to keep it. `truncated` is true when the datagram was larger than the
  * transport's receive buffer and `data` holds only its first bytes (see
- * `TransportOpenOptions.receiveBytes`).
+ * `TransportOpenOptions.receiveBytes`). `receivedAt` is when the kernel
+ * received it, on the transport's {@linkcode KernelClock}, where the
+ * transport reads it (opened with `timestamps`).
  */
 export type DatagramHandler = (
   data: Uint8Array,
   from: Peer,
   truncated?: boolean,
   to?: string,
+  receivedAt?: number,
 ) => void;
+
+/**
+ * The kernel's clock, on a transport that reads it (ffi, opened with
+ * `timestamps`): the time the kernel stamped on each datagram it received
+ * (the handler's `receivedAt`) and the time just before a send's system
+ * call, in milliseconds on one clock, so that a round trip timed with
+ * them leaves out the event loop at both ends. Only differences mean
+ * something (its origin is arbitrary).
+ */
+export interface KernelClock {
+  /** Now, on this clock. */
+  now(): number;
+  /**
+   * When the latest `send` or `sendBatch` call made its (first) system
+   * call, read just before it; for a send that waited for room in a full
+   * send buffer, when it was queued.
+   */
+  sentAt(): number;
+}
 
 /** What a transport needs to open a socket. */
 export interface TransportOpenOptions {
@@ -51,6 +73,13 @@ export interface TransportOpenOptions {
    * reuse one buffer ignore it and never cut. @default {65536} (nothing is cut)
    */
   receiveBytes?: number;
+  /**
+   * Stamp each received datagram with the kernel's receive time
+   * (`receivedAt`, `SO_TIMESTAMPNS` on ffi) and note when each send left
+   * (`kernelClock`). Transports that can say so with `kernelClock`; the
+   * others ignore it. @default {false}
+   */
+  timestamps?: boolean;
 }
 
 /**
@@ -66,6 +95,8 @@ export interface Transport {
   readonly reusesBuffers: boolean;
   /** True when the handler gets each datagram's destination (`to`), as asked with `destinations`. */
   readonly reportsDestination?: boolean;
+  /** The kernel's clock, when opened with `timestamps` on a transport that reads it. */
+  readonly kernelClock?: KernelClock;
   /** The bound local address and port. */
   localAddress(): { address: string; port: number };
   /**
@@ -124,6 +155,21 @@ export interface Transport {
    * (`SO_RCVBUF`); only transports that can read it have it.
    */
   receiveBufferBytes?(): number;
+  /**
+   * Waits on the calling thread, blocking it, at most `timeoutMs` for
+   * datagrams, and hands those that came to the handler before it
+   * returns: the kernel wakes the caller itself, as it wakes a C program
+   * blocked in `recvfrom`, with no other thread and no turn of the event
+   * loop in between. For a caller with nothing else to do meanwhile (a
+   * ping-pong), in short slices with turns of the event loop between
+   * them. Returns how many it handed over, or -1 when it cannot wait
+   * here yet (the transport's own wait is still under way: wait as
+   * usual); {@linkcode Transport.receiveInBackground} ends it. Only
+   * transports that can have it (ffi).
+   */
+  waitHere?(timeoutMs: number): number;
+  /** Receiving goes back to the transport's own wait after `waitHere`. */
+  receiveInBackground?(): void;
 }
 
 /**

@@ -52,6 +52,7 @@ import {
 import type {
   DatagramHandler,
   Family,
+  KernelClock,
   Transport,
   TransportFactory,
   TransportOpenOptions,
@@ -232,6 +233,12 @@ export class FfiTransport implements Transport {
   readonly reusesBuffers = true;
   /** True when opened with `destinations`: the handler gets each datagram's destination. */
   readonly reportsDestination: boolean;
+  /**
+   * With `timestamps`: the kernel's clock (`CLOCK_REALTIME`), of each
+   * datagram's `receivedAt` (`SO_TIMESTAMPNS`) and of each send, read
+   * just before its system call.
+   */
+  readonly kernelClock?: KernelClock;
 
   readonly #libc: Libc;
   readonly #fd: number;
@@ -254,6 +261,9 @@ export class FfiTransport implements Transport {
   /** The kernel's drop count as last read. */
   #drops = 0;
   #closing: Promise<void> | undefined;
+  /** With `timestamps`: the latest send's time on the kernel clock. */
+  #sentAt = 0;
+  readonly #timestamps: boolean;
   #lastDestination:
     | { address: string; port: number; raw: RawSocketAddress }
     | undefined;
@@ -274,6 +284,7 @@ export class FfiTransport implements Transport {
       local,
       tuning,
       options.destinations === true,
+      options.timestamps === true,
     );
   }
 
@@ -284,8 +295,16 @@ export class FfiTransport implements Transport {
     local: { address: string; port: number },
     tuning: Tuning,
     destinations: boolean,
+    timestamps: boolean,
   ) {
     this.reportsDestination = destinations;
+    this.#timestamps = timestamps;
+    if (timestamps) {
+      this.kernelClock = {
+        now: () => libc.kernelNow(),
+        sentAt: () => this.#sentAt,
+      };
+    }
     this.#libc = libc;
     this.#fd = fd;
     this.family = family;
@@ -423,6 +442,7 @@ export class FfiTransport implements Transport {
       );
     }
     const to = this.#destination(address, port);
+    if (this.#timestamps) this.#sentAt = this.#libc.kernelNow();
     if (this.#sends.idle) {
       try {
         this.#libc.sendTo(this.#fd, data, to);
@@ -469,6 +489,7 @@ export class FfiTransport implements Transport {
   ): Promise<void> {
     checkPort(port);
     const tally = new BatchTally();
+    if (this.#timestamps) this.#sentAt = this.#libc.kernelNow();
     const start = this.#closed || !this.#sends.idle
       ? 0
       : this.#sendNow(datagrams, address, port, tally);
@@ -597,6 +618,22 @@ export class FfiTransport implements Transport {
     return Math.max(this.#drops, reported);
   }
 
+  /**
+   * Waits on this thread, blocking it, at most `timeoutMs` for datagrams,
+   * and hands them to the handler before returning (see
+   * {@linkcode Transport.waitHere}): -1 until the background wait (a pool
+   * thread's `recvmmsg`) has stopped, after its next datagram or within
+   * its 250 ms `SO_RCVTIMEO`; -1 too before a handler is installed.
+   */
+  waitHere(timeoutMs: number): number {
+    return this.#receiver?.waitHere(timeoutMs) ?? -1;
+  }
+
+  /** Receiving goes back to the background wait after `waitHere`. */
+  receiveInBackground(): void {
+    this.#receiver?.receiveInBackground();
+  }
+
   /** Install the handler for asynchronous receive errors. */
   onError(handler: (error: Error) => void): void {
     this.#errorHandler = handler;
@@ -612,8 +649,9 @@ export class FfiTransport implements Transport {
       formatIPv6: (ip, scopeId) =>
         formatHost(this.#libc, { family: "IPv6", ip, port: 0, scopeId }),
       destinations: this.reportsDestination,
-      onDatagram: (data, from, truncated, to) =>
-        this.#handler!(data, from, truncated, to),
+      timestamps: this.#timestamps,
+      onDatagram: (data, from, truncated, to, receivedAt) =>
+        this.#handler!(data, from, truncated, to, receivedAt),
       onError: (error) => this.#report(error),
       describe: () => this.#describeLocal(),
     });

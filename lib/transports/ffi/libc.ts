@@ -14,6 +14,7 @@
  */
 
 import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
+import { timespecMs } from "./kernel_clock.ts";
 import type { Family } from "../transport.ts";
 
 /**
@@ -50,6 +51,7 @@ export const LINUX = {
   SO_REUSEPORT: 15,
   SO_RCVTIMEO: 20,
   SO_RCVBUFFORCE: 33,
+  SO_TIMESTAMPNS: 35,
   SO_RXQ_OVFL: 40,
   SO_MEMINFO: 55,
   IPPROTO_IP: 0,
@@ -74,6 +76,8 @@ export const LINUX = {
   MCAST_JOIN_SOURCE_GROUP: 46,
   MCAST_LEAVE_SOURCE_GROUP: 47,
   SHUT_RD: 0,
+  POLLIN: 1,
+  CLOCK_REALTIME: 0,
   MSG_DONTWAIT: 0x40,
   MSG_TRUNC: 0x20,
   MSG_WAITFORONE: 0x10000,
@@ -174,6 +178,8 @@ export const LIBC_SYMBOLS = {
     nonblocking: true,
   },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   inet_pton: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   inet_ntop: {
@@ -308,6 +314,8 @@ export interface RawSocketAddress {
 // Layout of the scratch buffer (one per library handle, main thread only;
 // every call is synchronous, so one buffer serves them all).
 const OPT = 0; // option values and multicast request structs (<= 264 bytes)
+const POLLFD = 384; // a struct pollfd (poll)
+const TIMESPEC = 400; // a struct timespec (clock_gettime)
 const LEN = 512; // socklen_t in/out
 const ADDR = 576; // a sockaddr (bind, sendto, getsockname)
 const STR_IN = 640; // a C string handed to libc (255 bytes + NUL)
@@ -367,6 +375,8 @@ export class Libc {
   readonly #strInPtr: Deno.PointerObject;
   readonly #strOutPtr: Deno.PointerObject;
   readonly #dataPtr: Deno.PointerObject;
+  readonly #pollPtr: Deno.PointerObject;
+  readonly #timespecPtr: Deno.PointerObject;
   readonly #encoder = new TextEncoder();
 
   private constructor(library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>) {
@@ -385,6 +395,8 @@ export class Libc {
     this.#strInPtr = this.#at(STR_IN);
     this.#strOutPtr = this.#at(STR_OUT);
     this.#dataPtr = this.#at(DATA);
+    this.#pollPtr = this.#at(POLLFD);
+    this.#timespecPtr = this.#at(TIMESPEC);
   }
 
   #at(offset: number): Deno.PointerObject {
@@ -623,6 +635,32 @@ export class Libc {
     const errno = this.#errno.getInt32();
     if (errno === LINUX.EAGAIN) return 0;
     throw new ErrnoError("sendmmsg", errno, this.describe(errno));
+  }
+
+  /**
+   * Blocks this thread until `fd` has a datagram to read or `timeoutMs`
+   * passed (`poll`).
+   *
+   * @returns Whether a read will not wait: a datagram came, or the
+   *   socket has an error or was shut down (the read says which); false
+   *   after the timeout or a signal (`EINTR`).
+   */
+  waitReadable(fd: number, timeoutMs: number): boolean {
+    const view = this.#view;
+    view.setInt32(POLLFD, fd, true);
+    view.setInt16(POLLFD + 4, LINUX.POLLIN, true);
+    view.setInt16(POLLFD + 6, 0, true);
+    return this.#fn.poll(this.#pollPtr, 1n, timeoutMs) > 0;
+  }
+
+  /**
+   * Now on the kernel clock (`clock_gettime(CLOCK_REALTIME)`), in
+   * milliseconds as `kernel_clock.ts` counts them: the clock of the
+   * kernel's receive time stamps.
+   */
+  kernelNow(): number {
+    this.#fn.clock_gettime(LINUX.CLOCK_REALTIME, this.#timespecPtr);
+    return timespecMs(this.#view, TIMESPEC);
   }
 
   /** `shutdown(fd, how)`; errors are returned, not thrown. */

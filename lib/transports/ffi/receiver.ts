@@ -22,16 +22,18 @@
 import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
 import { SocketError } from "../../errors.ts";
 import { ErrnoError, type Libc, LINUX, MMSG } from "./libc.ts";
+import { timespecMs } from "./kernel_clock.ts";
 import type { DatagramHandler, Family, Peer } from "../transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
 const SLOT_SIZE = MAX_DATAGRAM_BYTES;
 /**
  * Control data per datagram: room for an `SO_RXQ_OVFL` message
- * (`CMSG_SPACE(4)`, 24 bytes) and an `IP_PKTINFO` or `IPV6_PKTINFO` one
- * (`CMSG_SPACE(12)`, 32; `CMSG_SPACE(20)`, 40).
+ * (`CMSG_SPACE(4)`, 24 bytes), an `IP_PKTINFO` or `IPV6_PKTINFO` one
+ * (`CMSG_SPACE(12)`, 32; `CMSG_SPACE(20)`, 40) and an `SCM_TIMESTAMPNS`
+ * one (`CMSG_SPACE(16)`, 32).
  */
-const CONTROL_SLOT = 64;
+const CONTROL_SLOT = 128;
 /** `struct cmsghdr`: `cmsg_len` (8), `cmsg_level` (4), `cmsg_type` (4), then the data. */
 const CMSG_LEVEL = 8;
 const CMSG_TYPE = 12;
@@ -73,6 +75,12 @@ export interface FfiReceiverOptions {
   formatIPv6: (ip: Uint8Array, scopeId: number) => string;
   /** Whether to read each datagram's destination (`IP_PKTINFO`, set by the transport) and pass it as `to`. */
   destinations?: boolean;
+  /**
+   * Whether to read each datagram's receive time stamp (`SO_TIMESTAMPNS`,
+   * set by the transport) and pass it as `receivedAt`, in milliseconds on
+   * the kernel clock (`kernel_clock.ts`).
+   */
+  timestamps?: boolean;
   /** Called per datagram; `data` is valid only during the call. */
   onDatagram: DatagramHandler;
   /** Called for a receive error; `fatal` ones end the loop. */
@@ -108,7 +116,15 @@ export class FfiReceiver {
   readonly #peers6 = new Map<string, Peer>();
   readonly #destinations = new Map<string, string>();
   #used = 0;
+  /** The latest datagram's receive time stamp, while it is delivered. */
+  #receivedAt: number | undefined;
   #stopping = false;
+  /** The owner asked to receive on its own thread ({@linkcode FfiReceiver.waitHere}). */
+  #parkAsked = false;
+  /** No background wait is in flight: the owner receives. */
+  #parked = false;
+  /** Ends the park: the background wait goes on. */
+  #unpark: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
   /**
@@ -185,13 +201,68 @@ export class FfiReceiver {
       // ENOTCONN on an unconnected UDP socket, yet the receive side is
       // shut and a waiting recvmmsg returns at once.
       this.#options.libc.shutdown(this.#options.fd, LINUX.SHUT_RD);
+      this.#unpark?.();
     }
     return this.#loop;
+  }
+
+  /**
+   * Waits on this thread, blocking it, at most `timeoutMs` for datagrams,
+   * and delivers those that came before it returns: the kernel wakes this
+   * thread itself, with no pool thread and no turn of the event loop in
+   * between, as it wakes a C program blocked in `recvfrom`. For an owner
+   * that has nothing else to do meanwhile (a ping-pong), in short slices
+   * with turns of the event loop between them. The first call asks the
+   * background wait to stop after its next datagram (or its
+   * `SO_RCVTIMEO`); until it has, this returns -1 at once, and the owner
+   * waits as usual (that datagram comes the usual way).
+   * {@linkcode FfiReceiver.receiveInBackground} gives receiving back.
+   *
+   * @param timeoutMs The longest wait, milliseconds (rounded up).
+   * @returns How many datagrams were delivered (0: none came in time, or
+   *   a signal ended the wait), or -1: not yet.
+   */
+  waitHere(timeoutMs: number): number {
+    if (this.#stopping) return 0;
+    if (!this.#parked) {
+      this.#parkAsked = true;
+      return -1;
+    }
+    const { libc, fd, batchSize, batchesPerTurn } = this.#options;
+    if (!libc.waitReadable(fd, Math.max(0, Math.ceil(timeoutMs)))) return 0;
+    let delivered = 0;
+    for (let turn = 0; turn < batchesPerTurn && !this.#stopping; turn++) {
+      this.#reset();
+      const count = this.#receiveQueued();
+      if (count <= 0) break;
+      this.#used = count;
+      this.#deliver(count);
+      delivered += count;
+      // A short batch emptied the queue: no call to learn that again.
+      if (count < batchSize) break;
+    }
+    return delivered;
+  }
+
+  /**
+   * Gives receiving back to the background wait after
+   * {@linkcode FfiReceiver.waitHere} (or cancels its request); idempotent.
+   */
+  receiveInBackground(): void {
+    this.#parkAsked = false;
+    this.#unpark?.();
   }
 
   async #run(): Promise<void> {
     const { libc, fd, batchSize, batchesPerTurn } = this.#options;
     while (!this.#stopping) {
+      if (this.#parkAsked) {
+        this.#parked = true;
+        await new Promise<void>((resolve) => this.#unpark = resolve);
+        this.#parked = false;
+        this.#unpark = undefined;
+        continue;
+      }
       this.#reset();
       // SO_RCVTIMEO bounds the wait: -1 with EAGAIN when nothing came.
       let count = await libc.receiveWaiting(fd, this.#headers, batchSize);
@@ -276,6 +347,7 @@ export class FfiReceiver {
           this.#peer(this.#names + i * MMSG.SOCKADDR_SLOT),
           undefined,
           to,
+          this.#receivedAt,
         );
       } catch (error) {
         failure ??= { error };
@@ -288,11 +360,13 @@ export class FfiReceiver {
 
   /**
    * Reads a datagram's control messages (`cmsghdr`s, each padded to 8
-   * bytes): keeps the kernel's drop count (`SO_RXQ_OVFL`) and returns the
+   * bytes): keeps the kernel's drop count (`SO_RXQ_OVFL`) and the receive
+   * time stamp (`SCM_TIMESTAMPNS`, in `#receivedAt`), and returns the
    * destination address (`IP_PKTINFO`'s `ipi_addr`, `IPV6_PKTINFO`'s
    * `ipi6_addr`) when the transport asked for it.
    */
   #control(header: number, control: number): string | undefined {
+    this.#receivedAt = undefined;
     const view = this.#view;
     // size_t fields, little-endian: their low 32 bits are the value here.
     const end = control +
@@ -308,6 +382,8 @@ export class FfiReceiver {
       const type = view.getInt32(at + CMSG_TYPE, true);
       if (level === LINUX.SOL_SOCKET && type === LINUX.SO_RXQ_OVFL) {
         this.#drops = view.getUint32(at + CMSG_DATA, true);
+      } else if (level === LINUX.SOL_SOCKET && type === LINUX.SO_TIMESTAMPNS) {
+        this.#receivedAt = timespecMs(view, at + CMSG_DATA);
       } else if (this.#options.destinations) {
         if (level === LINUX.IPPROTO_IP && type === LINUX.IP_PKTINFO) {
           to = this.#destination(at + CMSG_DATA + 8, 4);

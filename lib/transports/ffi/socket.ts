@@ -6,7 +6,9 @@
  * Options every socket gets: `IP_MULTICAST_ALL` cleared (a socket bound
  * to `0.0.0.0` receives only the groups it joined itself), a large
  * receive buffer, `SO_RXQ_OVFL` (kernel drop counts) and a receive
- * timeout that bounds how long closing can wait for a blocked receive.
+ * timeout that bounds how long closing can wait for a blocked receive;
+ * on request each datagram's destination (`IP_PKTINFO`) and receive time
+ * (`SO_TIMESTAMPNS`).
  *
  * @module
  */
@@ -160,6 +162,13 @@ function configure(
   setReceiveBuffer(libc, fd, receiveBufferBytes);
   // Kernel drops reported with the next datagram (droppedByKernel).
   attempt(() => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_RXQ_OVFL, 1));
+  // Each datagram's receive time, on request (a sender's round trips).
+  if (options.timestamps === true) {
+    osCall(
+      `Cannot ask for receive time stamps on ${where}`,
+      () => libc.setInt(fd, LINUX.SOL_SOCKET, LINUX.SO_TIMESTAMPNS, 1),
+    );
+  }
   // Each datagram's destination (the group it was sent to), on request.
   if (options.destinations === true) {
     osCall(
