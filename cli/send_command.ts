@@ -47,6 +47,12 @@ import { RunMonitor } from "./send_monitor.ts";
 import { RttLog } from "./rtt_log.ts";
 import { stamped } from "./wall_clock.ts";
 import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
+import {
+  METRICS_EXAMPLE_ADDRESS,
+  parseMetricsAddress,
+} from "./metrics/address.ts";
+import { MetricsEndpoint } from "./metrics/endpoint.ts";
+import { type SendMetricsSource, sendPage } from "./metrics/send_metrics.ts";
 
 /** Help for `send`. */
 export const SEND_HELP = `Usage: mcast send [options] [message]
@@ -94,6 +100,10 @@ Options:
                          (seq, send time, responder, RTT; the RTT empty when
                          the wait ran out, with --seq), like sockperf's
                          --full-log; one group only
+      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
+                         (such as ${METRICS_EXAMPLE_ADDRESS}) while the run goes on
+                         (-c 0 or a long --count): requests, and per responder
+                         replies, losses and the RTT histogram
   -q, --quiet            print only the summary (and the progress line); without
                          it a line per reply while at most 20 come a second,
                          then a line a second (sent, replies) until fewer do
@@ -136,6 +146,7 @@ const FLAGS: Flags = {
   report: { type: "string" },
   "report-every": { type: "string" },
   "rtt-log": { type: "string" },
+  metrics: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   codec: { type: "string" },
   "no-loopback": { type: "boolean" },
@@ -227,6 +238,9 @@ export async function sendCommand(
   }
   const report = text("report");
   if (report !== undefined) prepareReport(resolve(io.cwd, report));
+  const metricsAt = text("metrics") === undefined
+    ? undefined
+    : parseMetricsAddress(text("metrics")!);
   const reportEveryMs = reportEvery(text("report-every"));
   const sequence = values.seq === true;
   const rttLogPath = text("rtt-log");
@@ -242,6 +256,13 @@ export async function sendCommand(
       ? undefined
       : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
   });
+  // Each group's live run, read at each scrape; bound before anything is sent.
+  const scraped: SendMetricsSource[] = groups.map((group) => ({
+    group: group.address,
+  }));
+  await using metrics = metricsAt &&
+    MetricsEndpoint.start(metricsAt, () => sendPage(scraped));
+  if (metrics) io.err(`metrics at ${metrics.url}`);
   const progress = new Progress(io, !json && io.isTerminal);
   const rttLog = rttLogPath === undefined
     ? undefined
@@ -313,6 +334,7 @@ export async function sendCommand(
           progress.sent(sentSoFar());
         },
         onLost: (lost) => monitor.lost(lost),
+        onStart: (live) => scraped[index].live = live,
       }),
     };
   });

@@ -23,7 +23,8 @@ import { RoundTripStats } from "../lib/sender/round_trip_stats.ts";
 import { permissionsFor } from "../cli/launch.ts";
 import { UsageError } from "../cli/usage_error.ts";
 import { newListenerStats } from "../lib/plugin.ts";
-import { onLoopback, runMcast } from "./support/cli_process.ts";
+import { onLoopback, runMcast, startListener } from "./support/cli_process.ts";
+import { tempDir } from "./support/temp_dir.ts";
 import {
   freeTcpPort,
   HAS_PROMETHEUS,
@@ -454,4 +455,79 @@ Deno.test("metrics: listen's page says how long after the join the first datagra
   assert.doesNotMatch(page(), /^mcast_listen_first_datagram_seconds /m);
   joined.ms = 250;
   assert.match(page(), /^mcast_listen_first_datagram_seconds 0.25$/m);
+});
+
+/** A responder that answers "ack" after `delayMs`. */
+function slowResponder(delayMs: number): string {
+  return `export default {
+  name: "slow",
+  async respond() {
+    await new Promise((resolve) => setTimeout(resolve, ${delayMs}));
+    return "ack";
+  },
+};
+`;
+}
+
+Deno.test({
+  name:
+    "metrics: Prometheus scrapes deno task send -c 40 --seq --metrics: requests and replies as sent, histogram_quantile(0.5) of the RTT in the bucket of a responder that takes 40 ms",
+  ...needsPrometheus,
+  async fn() {
+    const group = "239.64.0.3";
+    const port = 64003;
+    await using dir = await tempDir("mcast-slow-");
+    await Deno.writeTextFile(`${dir.path}/slow.ts`, slowResponder(40));
+    await using listener = await startListener(group, port, [
+      "--plugin",
+      `${dir.path}/slow.ts`,
+      "--rate-limit",
+      "0",
+    ], { readyTimeoutMs: 20_000 });
+    const metricsPort = freeTcpPort();
+    await using prometheus = await PrometheusServer.start([
+      `127.0.0.1:${metricsPort}`,
+    ]);
+    // 40 numbered requests 50 ms apart, then a long wait: the run stays up
+    // (and scraped) until the test has asked Prometheus.
+    await using sender = new TaskRun(
+      denoTask("send", [
+        ...onLoopback(group, port),
+        ...["-c", "40", "--interval", "50ms", "--seq", "-w", "30s", "--json"],
+        ...["--metrics", `127.0.0.1:${metricsPort}`],
+      ]),
+      { marker: group },
+    );
+    const value = (samples: { value: number }[]) => samples[0]?.value;
+    const responder = `127.0.0.1:${port}`;
+    const exactly = (expression: string, expected: number) =>
+      prometheus.waitFor(
+        expression,
+        (samples) => value(samples) === expected,
+        20_000,
+      );
+    await exactly(`mcast_send_requests_total{group="${group}"}`, 40);
+    await exactly(`mcast_send_replies_total{responder="${responder}"}`, 40);
+    await exactly(`mcast_send_lost_total{responder="${responder}"}`, 0);
+    await exactly(`mcast_send_rtt_seconds_count{responder="${responder}"}`, 40);
+    // Every answer took 40 ms and a little more: all in (0.03, 0.05], where
+    // the quantile is read by linear interpolation.
+    const [p50] = await prometheus.query(
+      `histogram_quantile(0.5, mcast_send_rtt_seconds_bucket{responder="${responder}"})`,
+    );
+    assert.ok(p50.value >= 0.03 && p50.value <= 0.05, `p50 ${p50.value}`);
+    const page = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`))
+      .text();
+    const check = await promtoolCheck(page);
+    assert.ok(check.ok, check.output);
+    // The summary's exact median is in that bucket too.
+    sender.proc.child.kill("SIGINT");
+    const done = await sender.proc.wait(20_000);
+    assert.equal(done.code, 0, done.stderr.join("\n"));
+    const summary = JSON.parse(done.stdout.at(-1)!);
+    assert.equal(summary.event, "summary");
+    const { p50: exactMs } = summary.perResponder[0].rttMs;
+    assert.ok(exactMs > 30 && exactMs <= 50, `summary p50 ${exactMs} ms`);
+    assert.ok(listener.proc.exited === false);
+  },
 });
