@@ -25,6 +25,7 @@ import { painter, type Tone } from "./colour.ts";
 import type { Transport } from "../lib/transports/transport.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { ListenOutput } from "./listen_output.ts";
+import { stamped } from "./wall_clock.ts";
 import { READABLE_LINES_PER_SECOND } from "./readable_rate.ts";
 import {
   METRICS_EXAMPLE_ADDRESS,
@@ -422,7 +423,13 @@ export async function listenCommand(
   const perGroup = listener.perGroup;
   if (json) {
     io.out(
-      ndjson({ event: "summary", ...stats, ...(perGroup && { perGroup }) }),
+      stamped(ndjson({
+        event: "summary",
+        ...stats,
+        // How long after the join the first datagram arrived (null: none did).
+        firstDatagramAfterMs: listener.firstDatagramAfterMs ?? null,
+        ...(perGroup && { perGroup }),
+      })),
     );
   } else {
     io.out(`--- ${listener.groups.join(", ")} port ${listener.port} ---`);

@@ -3,7 +3,7 @@
  * (`Listener.firstDatagramAfterMs`, per group with several): real sockets
  * on 127.0.0.1.
  *
- * Network safety: loopback only, groups 239.231.1.x.
+ * Network safety: loopback only, groups 239.231.1.x, ports 23141-23142.
  *
  * @module
  */
@@ -12,7 +12,10 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { listen } from "../lib/listener/listen.ts";
 import { ack } from "../plugins/responders/ack.ts";
+import { startListener } from "./support/cli_process.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Sends one datagram to `group:port` out of 127.0.0.1. */
 async function sendOne(group: string, port: number): Promise<void> {
@@ -66,4 +69,25 @@ Deno.test("firstDatagramAfterMs with several groups: the group that got one", as
   await sendOne("239.231.1.3", listener.port);
   await until(() => listener.stats.received > 0);
   assert.ok(listener.firstDatagramAfterMs! >= 50);
+});
+
+Deno.test("listen --json: the summary (with its time) says when the first datagram came after the join", async () => {
+  const group = "239.231.1.4";
+  await using listener = await startListener(group, 23141, ["--count", "1"], {
+    readyTimeoutMs: 20_000,
+  });
+  const port = Number(listener.ready.port);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sendOne(group, port);
+  const { stdout } = await listener.proc.wait(20_000);
+  const events = stdout.map((line) => JSON.parse(line));
+  for (const event of events) {
+    assert.match(event.time, ISO, String(event.event));
+  }
+  const summary = events.at(-1);
+  assert.equal(summary.event, "summary");
+  assert.ok(
+    summary.firstDatagramAfterMs >= 50,
+    String(summary.firstDatagramAfterMs),
+  );
 });
