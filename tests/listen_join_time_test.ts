@@ -81,11 +81,9 @@ Deno.test("listen --json: the summary (with its time) says when the first datagr
   await sendOne(group, port);
   const { stdout } = await listener.proc.wait(20_000);
   const events = stdout.map((line) => JSON.parse(line));
-  for (const event of events) {
-    assert.match(event.time, ISO, String(event.event));
-  }
   const summary = events.at(-1);
   assert.equal(summary.event, "summary");
+  assert.match(summary.time, ISO);
   assert.ok(
     summary.firstDatagramAfterMs >= 50,
     String(summary.firstDatagramAfterMs),
