@@ -43,6 +43,8 @@ import { type RowEntry, splitForged } from "../lib/mesh/rows.ts";
 import { PeerStats } from "../lib/mesh/peer_stats.ts";
 import { buildMatrix, type Report } from "../lib/mesh/matrix.ts";
 import { judge } from "../lib/mesh/verdict.ts";
+import { MAX_MESH_HOSTS, MeshState } from "../lib/mesh/state.ts";
+import { planMesh } from "../lib/mesh/options.ts";
 
 Deno.test("listen: a mesh datagram is counted unanswered, never answered", async () => {
   await using listener = await listenOnLoopback({
@@ -867,4 +869,32 @@ Deno.test("mesh(): abort is a clean stop: goodbye to the peers, then the matrix"
   assert.deepEqual(matrix.expected, [LOOPBACK, FakePeer.ADDRESS]);
   assert.equal(matrix.ok, false); // the listed peer never answered
   await until(() => peer.received.some((d) => d.kind === "goodbye"), 2000);
+});
+
+Deno.test("mesh state: a flood of sources or of names in rows stops at 512 nodes known", () => {
+  const state = new MeshState(
+    planMesh({ group: "239.77.21.1", allowFrom: ["10.0.0.0/8"] }),
+    () => {},
+  );
+  state.self = "10.77.0.1";
+  let tracked = 0;
+  for (let i = 0; i < 600; i++) {
+    const address = `10.77.${1 + (i >> 8)}.${i & 255}`;
+    if (state.peer(address, address, newRunId(), 1000, 0)) tracked++;
+  }
+  assert.equal(tracked, MAX_MESH_HOSTS);
+  // A row from a known peer naming unknown nodes: those entries are left out.
+  const reporter = "10.77.1.0";
+  assert.equal(
+    state.keepRow(reporter, {
+      runId: "0123456789abcdef",
+      round: 1,
+      final: false,
+      entries: [entry("10.77.9.9", reporter), entry("10.77.1.1", reporter)],
+    }),
+    false,
+  );
+  const { hosts } = state.matrix();
+  assert.equal(hosts.includes("10.77.9.9"), false);
+  assert.equal(hosts.length, MAX_MESH_HOSTS + 1); // and this node
 });

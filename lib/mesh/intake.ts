@@ -17,7 +17,7 @@ import type { MeshDrops } from "./drops.ts";
 import { canonicalHost } from "./hosts.ts";
 import type { MeshPlan } from "./options.ts";
 import { splitForged } from "./rows.ts";
-import { MAX_MESH_PEERS, type MeshState } from "./state.ts";
+import { MAX_MESH_HOSTS, type MeshState } from "./state.ts";
 import {
   decodeMeshDatagram,
   encodeAnswer,
@@ -168,7 +168,7 @@ function handler(
     steps.drops.report(
       "refused",
       source,
-      `Ignored ${source}: this node already tracks ${MAX_MESH_PEERS} peers`,
+      `Ignored ${source} (or a node its row names): this node already knows ${MAX_MESH_HOSTS} nodes, as many as it keeps`,
     );
   return (datagram, from, source, size) => {
     const now = performance.now();

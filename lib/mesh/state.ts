@@ -16,8 +16,12 @@ import type { PeerLeft, RowEntry } from "./rows.ts";
 import { judge, type Verdict } from "./verdict.ts";
 import { newRunId, type ProbeVia } from "./wire.ts";
 
-/** Peers (and reporters) a node keeps at most: a flood of sources cannot grow it further. */
-export const MAX_MESH_PEERS = 1024;
+/**
+ * Nodes a mesh node knows at most: its peers and every node the rows it
+ * keeps name. A flood of sources or of forged names cannot grow its
+ * memory further (at most this many squared row entries).
+ */
+export const MAX_MESH_HOSTS = 512;
 
 /** Probes whose send time is kept to time their answers: answers later than this many rounds are ignored. */
 const SENT_RING = 64;
@@ -43,6 +47,8 @@ export class MeshState {
   /** Peers by canonical address. */
   readonly peers: Map<string, PeerStats> = new Map();
   readonly #plan: MeshPlan;
+  /** Every node known: peers, reporters, and the nodes their rows name. */
+  readonly #hosts = new Set<string>();
   readonly #reports = new Map<string, StoredReport>();
   readonly #sentAt: PerVia<Float64Array> = {
     multicast: new Float64Array(SENT_RING),
@@ -65,6 +71,7 @@ export class MeshState {
     this.#plan = plan;
     this.#onPeer = onPeer;
     for (const [address, sendTo] of plan.peers) {
+      this.#hosts.add(address);
       this.peers.set(
         address,
         new PeerStats(address, sendTo, "", plan.intervalMs, 0),
@@ -113,9 +120,7 @@ export class MeshState {
       this.#say(address, "joined", firstSeq);
       return this.#renew(known, intervalMs, now);
     }
-    if (known === undefined && this.peers.size >= MAX_MESH_PEERS) {
-      return undefined;
-    }
+    if (known === undefined && !this.#know(address)) return undefined;
     const fresh = new PeerStats(
       address,
       sendTo,
@@ -127,6 +132,14 @@ export class MeshState {
     this.peers.set(address, fresh);
     if (runId !== "") this.#say(address, "joined", firstSeq);
     return fresh;
+  }
+
+  /** Whether `address` is known, or now is (false when the table is full). */
+  #know(address: string): boolean {
+    if (this.#hosts.has(address)) return true;
+    if (this.#hosts.size >= MAX_MESH_HOSTS) return false;
+    this.#hosts.add(address);
+    return true;
   }
 
   /** A known peer heard again: back from `gone` if it fell silent. */
@@ -184,7 +197,7 @@ export class MeshState {
    *
    * @param reporter The row's sender (canonical address).
    * @param row The chunk's run, round, finality and entries (forged ones already set apart).
-   * @returns False when the table of reporters is full.
+   * @returns False when some entry names a node past {@linkcode MAX_MESH_HOSTS} (it is left out).
    */
   keepRow(
     reporter: string,
@@ -192,22 +205,18 @@ export class MeshState {
   ): boolean {
     let report = this.#reports.get(reporter);
     if (report === undefined || report.runId !== row.runId) {
-      if (report === undefined && this.#reports.size >= MAX_MESH_PEERS) {
-        return false;
-      }
       report = { runId: row.runId, round: 0, final: false, entries: new Map() };
       this.#reports.set(reporter, report);
     }
     if (row.round < report.round) return true;
     report.round = row.round;
     report.final = row.final;
+    let kept = true;
     for (const entry of row.entries) {
-      if (
-        report.entries.has(entry.from) ||
-        report.entries.size < MAX_MESH_PEERS
-      ) report.entries.set(entry.from, entry);
+      if (this.#know(entry.from)) report.entries.set(entry.from, entry);
+      else kept = false;
     }
-    return true;
+    return kept;
   }
 
   /** This node's row: an entry for every peer it knows. */
