@@ -1,8 +1,10 @@
 /**
  * `mcast mesh`, the library half (lib/mesh/): the wire, the per-peer
- * counts, the rows, the matrix and the verdict driven in memory, and a
- * real mesh on loopback; a listener's intake ignoring mesh datagrams.
- * The multi-node runs are in tests/netns/mesh_test.ts.
+ * counts, the rows, the matrix and the verdict driven in memory; real
+ * meshes on loopback, one node against a hand-made peer at 127.0.0.2
+ * (its probes, answers, rows, garbage, a key, a flood); a listener's
+ * intake ignoring mesh datagrams. Meshes of many nodes run through the
+ * command line in the namespace tests (tests/netns/).
  *
  * @module
  */

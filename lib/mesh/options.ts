@@ -64,9 +64,10 @@ export interface MeshOptions {
   /** Shared key (16 bytes or more): every datagram is signed; unsigned or badly signed ones are refused. */
   key?: Uint8Array;
   /**
-   * Limits on answers, per prober and in total. @default 4 answers a round
-   * per prober (burst 8), 1,000 a round in total (burst 2,000): a mesh of
-   * 500 nodes is never limited, a flood is
+   * Limits on answers, per prober and in total, per second (as a
+   * listener's). @default 4 answers a round per prober (burst 8), 1,024 a
+   * round in total (burst 2,048): a mesh of 512 nodes (the most a node
+   * keeps), each sending two probes a round, is never limited; a flood is
    */
   rateLimit?: RateLimitOptions;
   /** A peer silent for this many of its rounds is gone. @default {5} */
@@ -103,8 +104,8 @@ export interface MeshPlan {
   signal: AbortSignal | undefined;
 }
 
-/** The default answers a round per prober, and in total (500 nodes, two probes each). */
-const ANSWERS_PER_ROUND = { perSource: 4, global: 1000 } as const;
+/** The default answers a round per prober (two probes, twice over), and in total (512 nodes, two probes each). */
+const ANSWERS_PER_ROUND = { perSource: 4, global: 1024 } as const;
 
 function checkGroup(given: string | MulticastGroup): MulticastGroup {
   const group = parseGroup(given);
