@@ -42,6 +42,7 @@ function reply(seq: number, rttMs: number) {
     from: "10.0.0.7",
     port: 10000,
     rttMs,
+    clock: "kernel" as const,
     size: 3,
     payload: "ack",
     seq,

@@ -21,6 +21,14 @@ export interface SendReply {
    * requests old, a lower bound); else the latest.
    */
   rttMs: number;
+  /**
+   * Which clock timed `rttMs`: `"kernel"` when the transport stamps
+   * (ffi): from just before the request's send system call to the
+   * kernel's receive time stamp of the reply, so the event loop at either
+   * end is left out; `"user"` (`dgram`, `deno`, or a reply that came
+   * without a stamp): from the send call to when the run read the reply.
+   */
+  clock: "kernel" | "user";
   /** Reply size in bytes. */
   size: number;
   /** The decoded reply, or raw bytes when there is no codec or it did not decode. */
@@ -69,6 +77,11 @@ export interface SendSummary {
   replies: number;
   /** Distinct responder addresses. */
   responders: number;
+  /**
+   * The clock of the run's round-trip times: `"kernel"` on a transport
+   * that stamps (ffi), else `"user"` (each reply says its own).
+   */
+  clock: "kernel" | "user";
   /** With a key: replies whose signature verified. */
   verified?: number;
   /**

@@ -61,6 +61,17 @@ export interface SenderOptions {
   replyBufferBytes?: number;
   /** Opens the socket. @default the `node:dgram` transport */
   transport?: TransportFactory;
+  /**
+   * Wait for replies by blocking this thread, in slices of at most 10 ms
+   * with a turn of the event loop between them, on transports that can
+   * (`waitHere`: ffi): a reply wakes the run itself, as it wakes a C
+   * client blocked in `recvfrom`, and with `expect` the next request
+   * leaves before the reply is yielded: round trips at a C client's rate
+   * (`send --expect 1 --seq -c N`). For a process that has nothing else
+   * to do meanwhile, such as a command-line tool: its timers and other
+   * I/O wait up to a slice. @default {false}
+   */
+  blockingWait?: boolean;
 }
 
 /** How one run of {@linkcode Sender.send} sends and how long it waits. */
@@ -245,6 +256,7 @@ export interface SenderSetup {
   auth: Authenticator | undefined;
   replyBufferBytes: number;
   open: TransportFactory;
+  blockingWait: boolean;
 }
 
 function checkReplyBufferBytes(value: number): number {
@@ -282,6 +294,7 @@ export function checkSenderOptions(options: SenderOptions): SenderSetup {
       options.replyBufferBytes ?? DEFAULT_RECEIVE_BYTES,
     ),
     open: options.transport ?? openDgramTransport,
+    blockingWait: options.blockingWait === true,
   };
 }
 

@@ -13,11 +13,11 @@ import { RoundTripStats } from "./round_trip_stats.ts";
 import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
 import { NumberedBurst } from "./numbered_burst.ts";
-import { type SendErrorHandler, SendFailures } from "./send_failures.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
 import type { Expectation } from "./expectation.ts";
 import type { LiveRun } from "./live_run.ts";
+import { type SendErrorHandler, SendFailures } from "./send_failures.ts";
 
 /**
  * Send times remembered to time sequenced replies, at first (a power of
@@ -66,6 +66,14 @@ export interface RunSetup {
   ) => void;
   /** Told of each failed send the run goes on after. */
   onSendError?: SendErrorHandler;
+  /**
+   * The clock of every time the run is given and keeps (`performance.now`,
+   * or the transport's kernel clock: then replies' `receivedAt` time
+   * their round trips).
+   */
+  now: () => number;
+  /** Which clock `now` is. */
+  clock: "kernel" | "user";
 }
 
 /** The state of one run; the sender drives it. */
@@ -100,7 +108,7 @@ export class SendRun {
       seq,
       from,
       port,
-      waitedMs: performance.now() - this.#sentTime(seq),
+      waitedMs: this.#setup.now() - this.#sentTime(seq),
     });
 
   /** The run as it goes, read in place (`SendRunOptions.onStart`). */
@@ -180,25 +188,51 @@ export class SendRun {
   }
 
   /**
-   * Reads one reply into the queue.
+   * With the kernel clock: the latest request left at `at` (the
+   * transport's stamp just before its system call), not when
+   * {@linkcode SendRun.sending} was told.
+   */
+  stamped(at: number): void {
+    this.#lastSentAt = at;
+    if (this.#setup.sequence) this.#remember(this.issued - 1, 1, at);
+  }
+
+  /**
+   * Reads one reply into the queue. A reply that completes the latest
+   * request's expected answers ends its round here, before it is yielded
+   * ({@linkcode SendRun.roundMet}): the next request may leave at once.
    *
    * @param data The datagram (a copy when the transport reuses buffers).
    * @param from Who sent it.
    * @param truncated Whether the transport cut it.
+   * @param receivedAt The kernel's receive time, on the run's kernel clock.
    */
-  read(data: Uint8Array, from: Peer, truncated: boolean): void {
-    const arrived = performance.now();
+  read(
+    data: Uint8Array,
+    from: Peer,
+    truncated: boolean,
+    receivedAt?: number,
+  ): void {
+    const kernel = receivedAt !== undefined && this.#setup.clock === "kernel";
+    const arrived = kernel ? receivedAt : this.#setup.now();
     const reply: SendReply = {
       event: "reply",
       from: from.address,
       port: from.port,
       rttMs: Math.round((arrived - this.#lastSentAt) * 1000) / 1000,
+      clock: kernel ? "kernel" : "user",
       size: data.byteLength,
       payload: data,
     };
     const payload = this.#open(reply, data, truncated);
     if (payload !== undefined) {
       this.#decode(reply, this.#unframe(reply, payload, arrived));
+    }
+    if (reply.verified !== false) {
+      this.#setup.expectation?.answered(
+        reply.from,
+        reply.seq === undefined || reply.seq === this.issued - 1,
+      );
     }
     this.queue.push(reply);
   }
@@ -211,7 +245,7 @@ export class SendRun {
   yielded(reply: SendReply): void {
     this.#replies++;
     this.#responders.add(reply.from);
-    const { sequence, expectation } = this.#setup;
+    const { sequence } = this.#setup;
     // With a key, only a verified reply is an answer. Without sequence
     // numbers a reply answers the latest request.
     if (reply.verified === false || (sequence && reply.seq === undefined)) {
@@ -225,11 +259,6 @@ export class SendRun {
     } else {
       this.#rounds.answer(reply.from, reply.port, reply.rttMs);
     }
-    if (reply.verified === false) return;
-    expectation?.answered(
-      reply.from,
-      reply.seq === undefined || reply.seq === this.issued - 1,
-    );
   }
 
   /**
@@ -238,7 +267,7 @@ export class SendRun {
    * {@linkcode LOST_WINDOW} later requests were numbered after; in order.
    * Call it after the replies read so far were yielded.
    *
-   * @param now `performance.now()`.
+   * @param now Now, on the run's clock (`RunSetup.now`).
    */
   expire(now: number): void {
     const { sequence, timeoutMs } = this.#setup;
@@ -272,6 +301,7 @@ export class SendRun {
       sent: this.sent,
       replies: this.#replies,
       responders: this.#responders.size,
+      clock: this.#setup.clock,
     };
     if (this.#setup.auth !== undefined) summary.verified = this.#verified;
     if (this.failures.total > 0) {

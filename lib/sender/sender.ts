@@ -15,6 +15,7 @@ import {
   checkSenderOptions,
   encodeMessage,
   planRun,
+  type RunPlan,
   type SenderOptions,
   type SenderSetup,
   type SendRunOptions,
@@ -33,6 +34,11 @@ const BURST = 256;
  * and timers (`setImmediate` gives it one turn, in about 5 µs).
  */
 const TURN_MS = 2;
+/**
+ * The longest a blocking wait (`blockingWait`) holds this thread before
+ * the event loop gets a turn (signals, timers, other I/O).
+ */
+const SLICE_MS = 10;
 export type { SendEvent, SendReply, SendSummary } from "./events.ts";
 
 /**
@@ -63,8 +69,15 @@ export class Sender implements AsyncDisposable {
   #setup: SenderSetup;
   #transport: Transport;
   #deliver:
-    | ((data: Uint8Array, from: Peer, truncated: boolean) => void)
+    | ((
+      data: Uint8Array,
+      from: Peer,
+      truncated: boolean,
+      receivedAt: number | undefined,
+    ) => void)
     | undefined;
+  /** Now, on the clock of the run's times: the kernel's where it stamps. */
+  readonly #now: () => number;
   #socketError: Error | undefined;
   #wake: (() => void) | undefined;
   #running = false;
@@ -85,9 +98,13 @@ export class Sender implements AsyncDisposable {
       this.#socketError = error;
       this.#wake?.();
     });
-    transport.onDatagram((data, from, truncated) =>
-      this.#deliver?.(data, from, truncated === true)
+    transport.onDatagram((data, from, truncated, _to, receivedAt) =>
+      this.#deliver?.(data, from, truncated === true, receivedAt)
     );
+    const clock = transport.kernelClock;
+    this.#now = clock === undefined
+      ? () => performance.now()
+      : () => clock.now();
   }
 
   /**
@@ -114,6 +131,8 @@ export class Sender implements AsyncDisposable {
       port: 0,
       reuseAddress: false,
       receiveBytes: setup.replyBufferBytes,
+      // Round trips from the kernel's clock, where the transport has it.
+      timestamps: true,
     });
     try {
       transport.setTtl(setup.ttl);
@@ -159,70 +178,54 @@ export class Sender implements AsyncDisposable {
     options: SendRunOptions = {},
   ): AsyncGenerator<SendEvent, void, undefined> {
     this.#checkIdle();
-    const { count, intervalMs, timeoutMs, sequence, pad, expectation } =
-      planRun(options);
-    const { codec, auth, replyBufferBytes } = this.#setup;
-    const run = new SendRun({
-      bytes: encodeMessage(message, codec),
-      codec,
-      auth,
-      sequence,
-      pad,
-      firstSeq: this.#nextSeq,
-      replyBytes: replyBufferBytes,
-      expectation,
-      onSendError: options.onSendError,
-      timeoutMs,
-      onLost: options.onLost,
-    });
-    options.onStart?.(run.live);
+    const plan = planRun(options);
+    const { count, intervalMs, timeoutMs } = plan;
+    const run = this.#startRun(message, plan, options);
+    const now = this.#now;
     const copy = this.#transport.reusesBuffers;
+    const direct = this.#setup.blockingWait &&
+      this.#transport.waitHere !== undefined;
     this.#running = true;
-    this.#deliver = (data, from, truncated) => {
-      run.read(copy ? data.slice() : data, from, truncated);
+    this.#deliver = (data, from, truncated, receivedAt) => {
+      run.read(copy ? data.slice() : data, from, truncated, receivedAt);
       this.#wake?.();
     };
     try {
-      let nextSendAt = performance.now();
+      let nextSendAt = now();
       let deadline = Infinity;
       while (true) {
-        yield* this.#drain(run);
-        run.expire(performance.now());
-        this.#throwSocketError();
-        if (options.signal?.aborted || this.#closed) break;
-        const now = performance.now();
-        const sending = count === 0 || run.issued < count;
-        // Every expected responder answered the latest request: the
-        // round is over (expect, expectFrom).
-        const early = run.issued > 0 && run.roundMet;
-        if (sending && (now >= nextSendAt || early)) {
-          // As fast as the socket takes: batches, where the transport can.
-          const burst = intervalMs === 0 && expectation === undefined &&
-            this.#transport.sendBatch !== undefined;
-          const sentAt = burst
-            ? await this.#sendBurst(run, count, sequence)
-            : await this.#sendOne(run, sequence);
+        // The next request leaves as soon as it is due, before the replies
+        // that made it due are yielded (a round answered: expect).
+        const dueAt = now();
+        if (this.#due(run, count, dueAt >= nextSendAt, options.signal)) {
+          const sentAt = await this.#sendNext(run, plan, options);
           if (sentAt === undefined) break;
-          options.onSent?.(run.sent);
           // On schedule, not from the last send: no drift at high rates;
           // but after a stall, no burst of more than a second's worth.
-          nextSendAt = now < nextSendAt
+          nextSendAt = dueAt < nextSendAt
             ? sentAt + intervalMs
             : Math.max(nextSendAt + intervalMs, sentAt - 1000);
-          if (run.issued === count) deadline = performance.now() + timeoutMs;
-          continue;
+          if (run.issued === count) deadline = now() + timeoutMs;
         }
-        if (!sending && (now >= deadline || early)) break;
+        yield* this.#drain(run);
+        run.expire(now());
+        this.#throwSocketError();
+        if (options.signal?.aborted || this.#closed) break;
+        const sending = count === 0 || run.issued < count;
+        const early = run.issued > 0 && run.roundMet;
+        const at = now();
+        if (sending && (at >= nextSendAt || early)) continue;
+        if (!sending && (at >= deadline || early)) break;
         // Wake for the next send, the end, or the next request's wait
         // running out (its losses told as they happen).
         const wakeAt = Math.min(
           sending ? nextSendAt : deadline,
           run.nextExpiryAt,
         );
-        await this.#sleep(Math.max(0, wakeAt - now), options.signal);
+        await this.#wait(Math.max(0, wakeAt - at), options.signal, direct);
       }
       yield* this.#drain(run);
-      run.expire(performance.now());
+      run.expire(now());
       const summary = run.summary();
       const drops = this.#kernelDrops();
       if (drops > 0) summary.kernelDrops = drops;
@@ -230,7 +233,93 @@ export class Sender implements AsyncDisposable {
     } finally {
       this.#deliver = undefined;
       this.#running = false;
+      if (direct) this.#transport.receiveInBackground?.();
     }
+  }
+
+  /** A run of `message` as `plan` says, told to `options.onStart`. */
+  #startRun(
+    message: unknown,
+    plan: RunPlan,
+    options: SendRunOptions,
+  ): SendRun {
+    const { codec, auth, replyBufferBytes } = this.#setup;
+    const run = new SendRun({
+      bytes: encodeMessage(message, codec),
+      codec,
+      auth,
+      sequence: plan.sequence,
+      pad: plan.pad,
+      firstSeq: this.#nextSeq,
+      replyBytes: replyBufferBytes,
+      expectation: plan.expectation,
+      onSendError: options.onSendError,
+      timeoutMs: plan.timeoutMs,
+      onLost: options.onLost,
+      now: this.#now,
+      clock: this.#transport.kernelClock === undefined ? "user" : "kernel",
+    });
+    options.onStart?.(run.live);
+    return run;
+  }
+
+  /**
+   * Whether the next request is due: requests are left, it is time
+   * (`onTime`) or the latest round was answered, and nothing stops the
+   * run.
+   */
+  #due(
+    run: SendRun,
+    count: number,
+    onTime: boolean,
+    signal: AbortSignal | undefined,
+  ): boolean {
+    if (this.#socketError !== undefined || signal?.aborted || this.#closed) {
+      return false;
+    }
+    if (count !== 0 && run.issued >= count) return false;
+    return onTime || (run.issued > 0 && run.roundMet);
+  }
+
+  /**
+   * Sends the next request, or burst of requests at interval 0 where the
+   * transport batches; returns when it left (on the run's clock), or
+   * `undefined` when the sender was closed meanwhile.
+   */
+  async #sendNext(
+    run: SendRun,
+    plan: RunPlan,
+    options: SendRunOptions,
+  ): Promise<number | undefined> {
+    // As fast as the socket takes: batches, where the transport can.
+    const burst = plan.intervalMs === 0 && plan.expectation === undefined &&
+      this.#transport.sendBatch !== undefined;
+    const sentAt = burst
+      ? await this.#sendBurst(run, plan.count, plan.sequence)
+      : await this.#sendOne(run, plan.sequence);
+    if (sentAt !== undefined) options.onSent?.(run.sent);
+    return sentAt;
+  }
+
+  /**
+   * Waits `ms` at most for replies: with `direct`, on this thread for a
+   * slice ({@linkcode SLICE_MS}), the event loop getting a turn at most
+   * every {@linkcode TURN_MS}; else (or until the transport can) on a
+   * timer that a reply, an error or `signal` cuts short.
+   */
+  async #wait(
+    ms: number,
+    signal: AbortSignal | undefined,
+    direct: boolean,
+  ): Promise<void> {
+    if (direct && this.#transport.waitHere!(Math.min(ms, SLICE_MS)) >= 0) {
+      if (performance.now() - this.#lastTurn >= TURN_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        this.#lastTurn = performance.now();
+      }
+      return;
+    }
+    await this.#sleep(ms, signal);
   }
 
   /**
@@ -338,7 +427,7 @@ export class Sender implements AsyncDisposable {
     sequence: boolean,
   ): Promise<number | undefined> {
     const size = count === 0 ? BURST : Math.min(BURST, count - run.issued);
-    const sentAt = performance.now();
+    const sentAt = this.#now();
     const datagrams = run.nextBurst(size, sentAt);
     if (sequence) this.#nextSeq = (this.#nextSeq + size) >>> 0;
     try {
@@ -349,7 +438,7 @@ export class Sender implements AsyncDisposable {
       if (this.#closed) return undefined;
       this.#failed(run, error, size);
     }
-    if (sentAt - this.#lastTurn >= TURN_MS) {
+    if (performance.now() - this.#lastTurn >= TURN_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       this.#lastTurn = performance.now();
     }
@@ -363,11 +452,15 @@ export class Sender implements AsyncDisposable {
    */
   async #sendOne(run: SendRun, sequence: boolean): Promise<number | undefined> {
     const datagram = run.nextRequest();
-    const sentAt = performance.now();
+    let sentAt = this.#now();
     run.sending(sentAt);
     if (sequence) this.#nextSeq = (this.#nextSeq + 1) >>> 0;
     try {
-      await this.#transport.send(datagram, this.port, this.group);
+      const sent = this.#transport.send(datagram, this.port, this.group);
+      // The kernel clock's stamp, just before the send's system call.
+      const clock = this.#transport.kernelClock;
+      if (clock !== undefined) run.stamped(sentAt = clock.sentAt());
+      await sent;
       run.sent++;
       run.failures.left(1);
     } catch (error) {
