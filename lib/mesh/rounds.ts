@@ -150,14 +150,21 @@ export class MeshRounds {
   }
 
   #schedule(): void {
-    const next = this.#start + ++this.#ticks * this.#plan.intervalMs;
+    const { intervalMs } = this.#plan;
+    const now = performance.now();
+    // Held up by more than a round (a busy host): go on from now rather
+    // than send the missed rounds in a burst.
+    if (this.#start + this.#ticks * intervalMs < now - intervalMs) {
+      this.#start = now - this.#ticks * intervalMs;
+    }
+    const next = this.#start + ++this.#ticks * intervalMs;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#stopped) return;
       this.probe();
       this.share();
       if (!this.#stopped) this.#schedule();
-    }, Math.max(0, next - performance.now()));
+    }, Math.max(0, next - now));
   }
 
   /**
