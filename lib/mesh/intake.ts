@@ -63,6 +63,29 @@ export interface MeshIntake {
  * @param state The node's state.
  * @param steps Drops, sending, and where this node's own address goes.
  * @returns The step; hand `receive` to `transport.onDatagram`.
+ *
+ * @example A probe from a peer is counted and answered
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MeshDrops } from "./drops.ts";
+ * import { createMeshIntake } from "./intake.ts";
+ * import { planMesh } from "./options.ts";
+ * import { MeshState } from "./state.ts";
+ * import { decodeMeshDatagram, encodeProbe } from "./wire.ts";
+ * const plan = planMesh({ group: "239.77.21.1", allowFrom: ["10.77.0.0/16"] });
+ * const state = new MeshState(plan, () => {});
+ * const sent: Uint8Array[] = [];
+ * const intake = createMeshIntake(plan, state, {
+ *   drops: new MeshDrops(() => {}),
+ *   send: (bytes) => sent.push(bytes),
+ *   foundSelf: () => {},
+ *   reusesBuffers: false,
+ * });
+ * const probe = encodeProbe({ seq: 4, via: "multicast", runId: "0123456789abcdef", intervalMs: 1000 });
+ * intake.receive(probe, { address: "10.77.1.3", port: 10000, family: "IPv4" });
+ * assert.equal(state.peers.get("10.77.1.3")?.heard.multicast.received, 1);
+ * assert.equal(decodeMeshDatagram(sent[0]).kind, "answer");
+ * ```
  */
 export function createMeshIntake(
   plan: MeshPlan,

@@ -97,7 +97,21 @@ function sender(plan: MeshPlan, transport: Transport, drops: MeshDrops) {
   };
 }
 
-/** A running mesh node. */
+/**
+ * A running mesh node.
+ *
+ * @example Run a node until aborted (`mesh()` does this)
+ * ```ts ignore
+ * import { planMesh } from "./options.ts";
+ * import { MeshNode } from "./node.ts";
+ * const controller = new AbortController();
+ * const node = await MeshNode.start(
+ *   planMesh({ group: "239.77.21.1", interface: "eth0", signal: controller.signal }),
+ * );
+ * setTimeout(() => controller.abort(), 10_000);
+ * for await (const event of node.events()) console.log(event.event);
+ * ```
+ */
 export class MeshNode {
   readonly #plan: MeshPlan;
   readonly #transport: Transport;

@@ -36,7 +36,32 @@ export interface RoundSteps {
   done(): void;
 }
 
-/** The clock of a mesh node. */
+/**
+ * The clock of a mesh node.
+ *
+ * @example One round's probes, by hand (no timer, no socket)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planMesh } from "./options.ts";
+ * import { MeshRounds } from "./rounds.ts";
+ * import { MeshState } from "./state.ts";
+ * import { decodeMeshDatagram } from "./wire.ts";
+ * const plan = planMesh({ group: "239.77.21.1", peers: ["10.77.1.7"], allowFrom: ["10.77.0.0/16"] });
+ * const sent: string[] = [];
+ * const rounds = new MeshRounds(plan, new MeshState(plan, () => {}), {
+ *   port: 10000,
+ *   send: (bytes, address) => {
+ *     const probe = decodeMeshDatagram(bytes);
+ *     if (probe.kind === "probe") sent.push(`${probe.via} ${probe.seq} to ${address}`);
+ *     return Promise.resolve();
+ *   },
+ *   emit: () => {},
+ *   done: () => {},
+ * });
+ * rounds.probe();
+ * assert.deepEqual(sent, ["multicast 1 to 239.77.21.1", "unicast 1 to 10.77.1.7"]);
+ * ```
+ */
 export class MeshRounds {
   readonly #plan: MeshPlan;
   readonly #state: MeshState;

@@ -137,6 +137,23 @@ const micros = (ms: number | undefined) =>
  * @param at Where the entry starts.
  * @param family The row's family.
  * @param entry The entry.
+ *
+ * @example Write an entry and read it back
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryBytes, readEntry, type RowEntry, writeEntry } from "./rows.ts";
+ * const entry: RowEntry = {
+ *   from: "fd77:1::3", to: "fd77:1::7",
+ *   multicast: { received: 9, expected: 10, joinMissed: 2, duplicates: 1, reordered: 0 },
+ *   unicast: { received: 10, expected: 10 },
+ *   probedSince: 3,
+ *   rtt: { multicast: { p50: 0.25, p99: 1.5 }, unicast: null },
+ *   left: "goodbye",
+ * };
+ * const view = new DataView(new ArrayBuffer(entryBytes("IPv6")));
+ * writeEntry(view, 0, "IPv6", entry);
+ * assert.deepEqual(readEntry(view, 0, "IPv6"), entry);
+ * ```
  */
 export function writeEntry(
   view: DataView,
@@ -189,6 +206,15 @@ function readTimes(
  * @param family The row's family.
  * @returns The entry.
  * @throws {SyntaxError} for an unknown state byte.
+ *
+ * @example An unknown state byte is refused
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryBytes, readEntry } from "./rows.ts";
+ * const view = new DataView(new ArrayBuffer(entryBytes("IPv4")));
+ * view.setUint8(entryBytes("IPv4") - 1, 7);
+ * assert.throws(() => readEntry(view, 0, "IPv4"), /unknown state 7/);
+ * ```
  */
 export function readEntry(
   view: DataView,

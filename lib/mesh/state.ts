@@ -34,7 +34,30 @@ interface StoredReport extends Report {
   entries: Map<string, RowEntry>;
 }
 
-/** The state of one mesh node. */
+/**
+ * The state of one mesh node.
+ *
+ * @example A peer heard, then its row: the matrix holds both directions
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planMesh } from "./options.ts";
+ * import { MeshState } from "./state.ts";
+ * const events: string[] = [];
+ * const state = new MeshState(
+ *   planMesh({ group: "239.77.21.1", allowFrom: ["10.77.0.0/16"] }),
+ *   (event) => events.push(`${event.peer} ${event.state}`),
+ * );
+ * state.self = "10.77.1.2";
+ * const peer = state.peer("10.77.1.3", "10.77.1.3", "0123456789abcdef", 1000, 0, 1)!;
+ * peer.probe(1, "multicast", 0);
+ * assert.deepEqual(events, ["10.77.1.3 joined"]);
+ * const { pairs } = state.matrix();
+ * assert.deepEqual(pairs.map((p) => `${p.from}>${p.to} ${p.state}`), [
+ *   "10.77.1.2>10.77.1.3 unheard", // no row of 10.77.1.3's yet
+ *   "10.77.1.3>10.77.1.2 ok",
+ * ]);
+ * ```
+ */
 export class MeshState {
   /** This node's run. */
   readonly runId: string = newRunId();
