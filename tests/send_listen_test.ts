@@ -72,7 +72,7 @@ Deno.test("ack over text: one send, one reply, summary counts it", async () => {
   assert.equal(reply.port, listener.port);
   assert.equal(reply.size, 3);
   assert.ok(reply.rttMs >= 0 && reply.rttMs < 150, String(reply.rttMs));
-  const { perResponder, ...counts } = summary as unknown as Record<
+  const { perResponder, durationMs, ...counts } = summary as unknown as Record<
     string,
     unknown
   >;
@@ -84,6 +84,7 @@ Deno.test("ack over text: one send, one reply, summary counts it", async () => {
     // node:dgram: the round trips are timed in the event loop.
     clock: "user",
   });
+  assert.equal(typeof durationMs, "number");
   assert.deepEqual(
     (perResponder as { from: string; replies: number }[]).map((
       row,
@@ -202,7 +203,8 @@ Deno.test("send with nobody listening: no replies, waits out the timeout", async
   });
   const elapsed = performance.now() - started;
   assert.equal(replies.length, 0);
-  assert.deepEqual(summary, {
+  const { durationMs, ...rest } = summary;
+  assert.deepEqual(rest, {
     event: "summary",
     sent: 1,
     replies: 0,
@@ -212,6 +214,8 @@ Deno.test("send with nobody listening: no replies, waits out the timeout", async
     perResponder: [],
   });
   assert.ok(elapsed >= 110, `waited ${elapsed} ms`);
+  // The run lasted its wait: from the send to the timeout's end.
+  assert.ok(durationMs! >= 110 && durationMs! <= elapsed, String(durationMs));
 });
 
 Deno.test("send stops early when aborted, still with a summary", async () => {

@@ -82,6 +82,12 @@ export interface SendSummary {
    * that stamps (ffi), else `"user"` (each reply says its own).
    */
   clock: "kernel" | "user";
+  /**
+   * From the run's first send to its summary, in milliseconds (absent
+   * when nothing was sent): with `replies`, the rate a ping-pong
+   * (`expect: 1`, `count`) reached, as `ping` says `time 9013ms`.
+   */
+  durationMs?: number;
   /** With a key: replies whose signature verified. */
   verified?: number;
   /**

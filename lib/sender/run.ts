@@ -97,6 +97,8 @@ export class SendRun {
   #sentAt: Float64Array;
   #rounds = new RoundTripStats();
   #lastSentAt = 0;
+  /** When the first request left, on the run's clock. */
+  #firstSentAt = 0;
   #numbered: NumberedBurst | undefined;
   #replies = 0;
   #verified = 0;
@@ -158,6 +160,7 @@ export class SendRun {
   nextBurst(count: number, now: number): Uint8Array[] {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
     const first = this.issued;
+    if (first === 0) this.#firstSentAt = now;
     if (pad === 0 && auth === undefined) {
       // Nothing reads the state between these requests: one round for all.
       this.#setup.expectation?.newRound();
@@ -181,6 +184,7 @@ export class SendRun {
    * now: replies may answer it from here on, even before its send returns.
    */
   sending(now: number): void {
+    if (this.issued === 0) this.#firstSentAt = now;
     this.#setup.expectation?.newRound();
     this.#lastSentAt = now;
     if (this.#setup.sequence) this.#remember(this.issued, 1, now);
@@ -303,6 +307,10 @@ export class SendRun {
       responders: this.#responders.size,
       clock: this.#setup.clock,
     };
+    if (this.sent > 0) {
+      summary.durationMs =
+        Math.round((this.#setup.now() - this.#firstSentAt) * 1000) / 1000;
+    }
     if (this.#setup.auth !== undefined) summary.verified = this.#verified;
     if (this.failures.total > 0) {
       summary.sendErrors = { ...this.failures.counts };
