@@ -111,6 +111,24 @@ export interface Plan {
   recvBufferSeconds: number;
   /** Pitfall row: the buffer size asked for, bytes. */
   recvBufferBytes: number;
+  /** Row 11 (long runs): how long each command runs under load, seconds. */
+  longRunSeconds: number;
+  /** Row 11: when warm-up is over (RSS growth is measured from here), seconds. */
+  longRunWarmupSeconds: number;
+  /** Row 11: how long the baseline (the same command without metrics) runs, seconds. */
+  longRunBaselineSeconds: number;
+  /** Row 11: RSS sampling period, ms. */
+  longRunSampleMs: number;
+  /** Row 11: /metrics scraped every this, ms. */
+  longRunScrapeMs: number;
+  /** Row 11: requests per second offered to listen. */
+  longRunListenRate: number;
+  /** Row 11: rotating source addresses those requests come from (at most 16,384). */
+  longRunSources: number;
+  /** Row 11: send's requests per second. */
+  longRunSendRate: number;
+  /** Row 11: namespaced responders answering send. */
+  longRunResponders: number;
 }
 
 /** `deno task bench`: a few minutes on 2 cores. */
@@ -157,6 +175,15 @@ export const FULL: Plan = {
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
+  longRunSeconds: 600,
+  longRunWarmupSeconds: 60,
+  longRunBaselineSeconds: 120,
+  longRunSampleMs: 1000,
+  longRunScrapeMs: 1000,
+  longRunListenRate: 1000,
+  longRunSources: 10_000,
+  longRunSendRate: 100,
+  longRunResponders: 50,
 };
 
 /** `--quick`: every row, tiny counts, one repeat; a few seconds. */
@@ -203,4 +230,13 @@ export const QUICK: Plan = {
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,
+  longRunSeconds: 5,
+  longRunWarmupSeconds: 2,
+  longRunBaselineSeconds: 5,
+  longRunSampleMs: 250,
+  longRunScrapeMs: 1000,
+  longRunListenRate: 1000,
+  longRunSources: 10_000,
+  longRunSendRate: 100,
+  longRunResponders: 10,
 };

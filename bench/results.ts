@@ -125,6 +125,20 @@ export const ROWS = [
     primary: "receivedPerSecond",
     higherIsBetter: true,
   },
+  {
+    id: "long-run-listen",
+    title:
+      "11. long run: listen -q --metrics under 1,000 requests/s from 10,000 rotating sources (RSS at start, after warm-up, at the end; /metrics scrape time)",
+    primary: "rssAtEndMiB",
+    higherIsBetter: false,
+  },
+  {
+    id: "long-run-send",
+    title:
+      "11. long run: send -c 0 --seq --metrics at 100/s against namespaced responders (RSS at start, after warm-up, at the end; /metrics scrape time)",
+    primary: "rssAtEndMiB",
+    higherIsBetter: false,
+  },
 ] as const;
 
 /** A row's id. */

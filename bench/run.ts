@@ -16,9 +16,9 @@
  * `--no-pin` (`cpu_placement.ts`). Exit status 1 when a required
  * measurement failed.
  *
- * Network safety: every socket is pinned to 127.0.0.1, except in row 9
- * (`fan-in-hosts`), whose sockets all live in network namespaces it
- * creates and removes (root only; skipped elsewhere); groups are in
+ * Network safety: every socket is pinned to 127.0.0.1, except in rows 9
+ * (`fan-in-hosts`) and 11 (`long-run`), whose sockets all live in network
+ * namespaces they create and remove (root only; skipped elsewhere); groups are in
  * 239.50.0.0/16, ports in 50000-50999 (`addresses.ts`), every load is
  * bounded in count and time, and a watchdog ends the run if it overruns.
  *
@@ -55,6 +55,7 @@ import { requestReplyPythonRow } from "./rows/request_reply_py.ts";
 import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
+import { longRunRow } from "./rows/long_run.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -70,6 +71,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "send-rate": sendRateRow,
   "cli-listen": cliListenRow,
   "fan-in-hosts": fanInHostsRow,
+  "long-run": longRunRow,
 };
 
 const USAGE =

@@ -41,7 +41,7 @@ export interface FanInHostsOptions {
   /** The port they bind. */
   port: number;
   /**
-   * How long the responder process lives at most, seconds (1-600); the
+   * How long the responder process lives at most, seconds (1-3600); the
    * lab stops it before when the body ends.
    * @default {240}
    */
@@ -97,8 +97,8 @@ export async function withFanInHosts<T>(
       `Cannot build ${count} fan-in hosts: 1 to ${MAX_FAN_IN_HOSTS}`,
     );
   }
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 600) {
-    throw new RangeError(`Cannot keep responders ${lifetime} s: 1 to 600`);
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 3600) {
+    throw new RangeError(`Cannot keep responders ${lifetime} s: 1 to 3600`);
   }
   const started = performance.now();
   const program = await buildResponders();

@@ -9,7 +9,8 @@
 // reply leaves at once, without an ARP exchange that would spread the
 // replies out. Sockets keep their namespace after the process leaves it.
 // Then it prints "ready N", answers every datagram that arrives on any of
-// its sockets with "reply <index>" to the datagram's source, and stops after
+// its sockets with "reply <index>" to the datagram's source (behind the
+// request's sequence frame when it has one), and stops after
 // LIFETIME seconds or on SIGTERM, printing "answered N".
 //
 // Usage: fan_in_responders GROUP PORT SENDER_IP SENDER_MAC LIFETIME NS...
@@ -121,10 +122,21 @@ int main(int argc, char **argv) {
       char buffer[2048];
       struct sockaddr_in from;
       socklen_t size = sizeof from;
-      while (recvfrom(fds[i].fd, buffer, sizeof buffer, 0,
-                      (struct sockaddr *)&from, &size) >= 0) {
-        char reply[32];
-        int length = snprintf(reply, sizeof reply, "reply %d", i);
+      ssize_t got;
+      while ((got = recvfrom(fds[i].fd, buffer, sizeof buffer, 0,
+                             (struct sockaddr *)&from, &size)) >= 0) {
+        char reply[40];
+        // A numbered request (send --seq: NUL "MS" 0x01, uint32 number)
+        // gets its number back in a reply frame (0x02), as mcast's
+        // listeners answer, so the sender can match and time it.
+        int framed = got >= 8 && memcmp(buffer, "\0MS\x01", 4) == 0;
+        if (framed) {
+          memcpy(reply, "\0MS\x02", 4);
+          memcpy(reply + 4, buffer + 4, 4);
+        }
+        int head = framed ? 8 : 0;
+        int length = head + snprintf(reply + head, sizeof reply - 8,
+                                     "reply %d", i);
         if (sendto(fds[i].fd, reply, (size_t)length, 0,
                    (struct sockaddr *)&from, size) == length) {
           answered++;
