@@ -327,6 +327,9 @@ export async function sendCommand(
         ),
         signal,
         transport,
+        // This process has nothing else to do: with one group, wait for
+        // replies on this thread (round trips at a C client's rate).
+        blockingWait: !manyGroups,
         onSent: (sent) => {
           sentBy[index] = sent;
           recorder.sent(sent);
