@@ -125,7 +125,7 @@ export interface SendRunOptions {
    */
   onStart?: (run: {
     readonly sent: number;
-    responders(): Iterable<{
+    readonly responders: () => Iterable<{
       readonly from: string;
       readonly port: number;
       readonly replies: number;
