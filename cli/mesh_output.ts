@@ -28,6 +28,16 @@ import {
 
 /** Pairs named in an interval line at most; the rest are counted. */
 const NAMED_PAIRS = 3;
+/** The states in the order an interval line counts them. */
+const STATE_ORDER: readonly MeshPair["state"][] = [
+  "ok",
+  "lossy",
+  "multicast-fails",
+  "both-fail",
+  "unicast-fails",
+  "gone",
+  "unheard",
+];
 /** A big mesh's count line comes at most this often, ms. */
 const COUNT_LINE_MS = 1000;
 
@@ -79,7 +89,8 @@ function pairNote(pair: MeshPair): string {
 
 /**
  * An interval line: seconds since ready, probes sent, hosts, and the
- * pairs by health; with `named`, the first few pairs that are not well.
+ * pairs by state (`ok` always, the others when there are some); with
+ * `named`, the first few pairs that are neither ok nor gone.
  *
  * @param event The interval event.
  * @param elapsedMs Milliseconds since the ready event.
@@ -91,28 +102,28 @@ export function intervalLine(
   named: boolean,
 ): string {
   const { pairs, hosts } = event;
-  let ok = 0;
-  let gone = 0;
+  const counts = new Map<MeshPair["state"], number>(
+    STATE_ORDER.map((state) => [state, 0]),
+  );
   const unwell: MeshPair[] = [];
   for (const pair of pairs) {
-    if (pair.state === "ok") ok++;
-    else if (pair.state === "gone") gone++;
-    else unwell.push(pair);
+    counts.set(pair.state, counts.get(pair.state)! + 1);
+    if (pair.state !== "ok" && pair.state !== "gone") unwell.push(pair);
   }
-  const head = `${
+  const states = STATE_ORDER.filter((state) =>
+    state === "ok" || counts.get(state)! > 0
+  ).map((state) => `${counts.get(state)} ${state}`).join(", ");
+  const line = `${
     (elapsedMs / 1000).toFixed(1).padStart(6)
   }s  ${event.probesSent} sent, ${hosts.length} ${
     hosts.length === 1 ? "host" : "hosts"
-  }, ${pairs.length} pairs: ${ok} ok`;
-  const counts = `${head}${
-    unwell.length > 0 ? `, ${unwell.length} not ok` : ""
-  }${gone > 0 ? `, ${gone} gone` : ""}`;
-  if (!named || unwell.length === 0) return counts;
+  }, ${pairs.length} pairs: ${states}`;
+  if (!named || unwell.length === 0) return line;
   const shown = unwell.slice(0, NAMED_PAIRS).map(pairNote).join("; ");
   const more = unwell.length > NAMED_PAIRS
     ? `; ${unwell.length - NAMED_PAIRS} more`
     : "";
-  return `${counts} (${shown}${more})`;
+  return `${line} (${shown}${more})`;
 }
 
 /** The running mesh's output. */
