@@ -1,11 +1,12 @@
 /**
  * The least-privilege launcher behind `deno task send`,
- * `deno task listen` and `deno task doctor`. A task's permissions are
+ * `deno task listen`, `deno task mesh` and `deno task doctor`. A task's permissions are
  * fixed in deno.json, but what a command needs depends on its arguments:
  * this reads them, then runs `cli.ts` in a child Deno with exactly that:
  *
- * - for `send` and `listen`, always `--allow-net` and `--allow-sys=networkInterfaces` (plus
- *   `hostname` for listen, for the status responder);
+ * - for `send`, `listen` and `mesh`, always `--allow-net` and
+ *   `--allow-sys=networkInterfaces` (plus `hostname` for listen, for the
+ *   status responder);
  * - `--allow-read` only for a plugin, codec or key file named on the
  *   command line, and, when a plugin or codec file is named, for mcast's
  *   library ({@linkcode LIBRARY_SOURCES}) so that the plugin can import
@@ -15,11 +16,11 @@
  *   URL;
  * - what the user names with `--allow-read PATH` and `--allow-import
  *   HOST[:PORT]` (repeatable), for a plugin's other files and hosts;
- * - `--allow-write` only for the files `send --report FILE` and
- *   `send --rtt-log FILE` name;
+ * - `--allow-write` only for the files `send --report FILE`,
+ *   `send --rtt-log FILE` and `mesh --report FILE` name;
  * - for `doctor`, only `--allow-run` for the programs it runs and
  *   `--allow-ffi` (see {@linkcode permissionsFor});
- * - `--allow-ffi` with `--transport ffi`; and for `listen` and `send`
+ * - `--allow-ffi` with `--transport ffi`; and for `listen`, `send` and `mesh`
  *   with the default transport on Linux (x86_64, aarch64) when every
  *   plugin and codec is a built-in: no third-party code then runs in the
  *   child, the FFI receive path is the one that keeps up with 50k
@@ -169,6 +170,7 @@ export function permissionsFor(
     "key-file",
     "transport",
     ...(command === "send" ? ["report", "rtt-log"] : []),
+    ...(command === "mesh" ? ["report"] : []),
     ...GRANT_FLAGS,
   ];
   for (let i = 0; i < args.length; i++) {
@@ -185,7 +187,7 @@ export function permissionsFor(
     // A feature flag, not a permission: lets listen use Deno.listenDatagram.
     ...(command === "listen" ? ["--unstable-net"] : []),
     "--allow-net",
-    command === "send"
+    command === "send" || command === "mesh"
       ? "--allow-sys=networkInterfaces"
       : "--allow-sys=networkInterfaces,hostname",
   ];
@@ -205,7 +207,7 @@ export function permissionsFor(
     permissions.push(`--allow-import=${[...imports].join(",")}`);
   }
   const ffi = transport === "ffi" ||
-    ((command === "listen" || command === "send") && transport === "auto" &&
+    (["listen", "send", "mesh"].includes(command) && transport === "auto" &&
       !foreignCode && fastReceiveHere());
   if (ffi) permissions.push("--allow-ffi");
   return permissions;
