@@ -40,8 +40,10 @@ export interface ReportGroup {
   group: string;
   /** Its port. */
   port: number;
-  /** Requests sent to it. */
+  /** Requests sent to it: those that left. */
   sent: number;
+  /** Requests that did not leave, by errno (the summary's `sendErrors`). */
+  sendErrors?: Readonly<Record<string, number>>;
   /** The responder table's rows (in the summary's order). */
   rows: readonly ResponderRow[];
   /** What was recorded during its run. */
@@ -55,7 +57,10 @@ export class RunRecorder {
   readonly #sentAt: number[] = [];
   readonly #traces = new Map<string, Trace>();
 
-  /** Notes the requests sent so far (`onSent`). */
+  /**
+   * Notes the requests numbered so far (`onSent`'s count, plus those that
+   * did not leave: the report places requests by number).
+   */
   sent(count: number): void {
     this.#started ??= performance.now();
     const now = performance.now() - this.#started;
@@ -78,12 +83,17 @@ export class RunRecorder {
     if (!trace.rtt.has(seq)) trace.rtt.set(seq, reply.rttMs);
   }
 
-  /** Each responder's section of the page, in the order of `rows`. */
-  sections(rows: readonly ResponderRow[]): string[] {
+  /**
+   * Each responder's section of the page, in the order of `rows`.
+   *
+   * @param rows The summary's rows.
+   * @param notSent Requests that did not leave (they are among those drawn).
+   */
+  sections(rows: readonly ResponderRow[], notSent = 0): string[] {
     return rows.map((row) => {
       const trace = this.#traces.get(`${row.from}\u0000${row.port}`) ??
         { from: row.from, port: row.port, rtt: new Map() };
-      return responderSection(trace, this.#sentAt);
+      return responderSection(trace, this.#sentAt, notSent);
     });
   }
 }
@@ -225,14 +235,38 @@ function histogram(trace: Trace): string {
 }
 
 /** One responder's heading, timeline and histogram. */
-function responderSection(trace: Trace, sentAt: readonly number[]): string {
+function responderSection(
+  trace: Trace,
+  sentAt: readonly number[],
+  notSent: number,
+): string {
   const answered = trace.rtt.size;
-  const lost = Math.max(0, sentAt.length - answered);
+  const left = Math.max(0, sentAt.length - notSent);
+  const lost = Math.max(0, left - answered);
+  const unsent = notSent === 0
+    ? ""
+    : ` ${notSent} more did not leave this host (ticked too).`;
   return `<section><h2>${
     escape(formatEndpoint(trace.from, trace.port))
-  }</h2><p>${answered} of ${sentAt.length} requests answered, ${lost} lost (red ticks under the axis).</p>${
+  }</h2><p>${answered} of ${left} requests answered, ${lost} lost (red ticks under the axis).${unsent}</p>${
     timeline(trace, sentAt)
   }${histogram(trace)}</section>`;
+}
+
+/** `; 12 did not leave (EPERM 12)`: a group's requests the OS refused. */
+function notSentText(
+  errors: Readonly<Record<string, number>> | undefined,
+  sent: number,
+) {
+  if (errors === undefined) return { count: 0, text: "" };
+  const entries = Object.entries(errors).sort((a, b) => b[1] - a[1]);
+  const count = entries.reduce((sum, [, n]) => sum + n, 0);
+  return {
+    count,
+    text: `; ${count} did not leave this host (${
+      entries.map(([errno, n]) => `${errno} ${n}`).join(", ")
+    }: the OS refused to send them; loss counts the ${sent} that left)`,
+  };
 }
 
 /** The responder table as HTML. */
@@ -316,12 +350,17 @@ export function reportPage(
   const title = `mcast send: ${
     groups.map((g) => `${g.group} port ${g.port}`).join(", ")
   }`;
-  const parts = groups.map(({ group, port, sent, rows, recorder }) =>
-    `<h2 class="group">${escape(`${group} port ${port}`)}: ${sent} ${
-      sent === 1 ? "request" : "requests"
-    }, ${rows.length} ${rows.length === 1 ? "responder" : "responders"}</h2>${
-      rows.length === 0 ? "<p>No responder answered.</p>" : table(rows)
-    }\n${recorder.sections(rows).join("\n")}`
+  const parts = groups.map(
+    ({ group, port, sent, sendErrors, rows, recorder }) => {
+      const notSent = notSentText(sendErrors, sent);
+      return `<h2 class="group">${escape(`${group} port ${port}`)}: ${sent} ${
+        sent === 1 ? "request" : "requests"
+      }, ${rows.length} ${rows.length === 1 ? "responder" : "responders"}${
+        escape(notSent.text)
+      }</h2>${
+        rows.length === 0 ? "<p>No responder answered.</p>" : table(rows)
+      }\n${recorder.sections(rows, notSent.count).join("\n")}`;
+    },
   );
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

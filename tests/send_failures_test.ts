@@ -19,6 +19,8 @@ import { Sender, type SendSummary } from "../lib/sender/sender.ts";
 import { FrameKind, frameValue } from "../lib/wire/frame.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+import { reportPage, RunRecorder } from "../cli/report_html.ts";
+import type { ResponderRow } from "../cli/responder_table.ts";
 
 /** The error the kernel's EPERM makes for a send to `port`. */
 function refusal(port: number, bytes: number): SocketError {
@@ -218,5 +220,47 @@ Deno.test("send failures: an error that is no refusal of the OS is thrown as it 
   await assert.rejects(
     () => run("239.22.1.6", broken, { count: 3, interval: "1ms" }),
     TypeError,
+  );
+});
+
+Deno.test("send failures: the HTML report says how many requests did not leave, and loss counts those that did", () => {
+  const recorder = new RunRecorder();
+  recorder.sent(10); // 8 left, 2 refused: numbered 0-9
+  for (const seq of [0, 1, 2, 3, 5, 6, 7]) {
+    recorder.reply({
+      event: "reply",
+      from: "10.77.1.12",
+      port: 22000,
+      rttMs: 1,
+      clock: "user",
+      size: 3,
+      payload: "ack",
+      seq,
+    });
+  }
+  const row = {
+    from: "10.77.1.12",
+    port: 22000,
+    replies: 7,
+    lossPercent: 12.5,
+    duplicates: 0,
+    reordered: 0,
+    rttMs: { min: 1, avg: 1, p50: 1, p99: 1, max: 1 },
+  };
+  const page = reportPage([{
+    group: "239.22.1.9",
+    port: 22000,
+    sent: 8,
+    sendErrors: { EPERM: 2 },
+    rows: [row as unknown as ResponderRow],
+    recorder,
+  }], "mcast send --seq -c 10");
+  assert.match(
+    page,
+    /239\.22\.1\.9 port 22000: 8 requests, 1 responder; 2 did not leave this host \(EPERM 2: the OS refused to send them; loss counts the 8 that left\)/,
+  );
+  assert.match(
+    page,
+    /7 of 8 requests answered, 1 lost \(red ticks under the axis\)\. 2 more did not leave this host \(ticked too\)\./,
   );
 });
