@@ -47,6 +47,8 @@ import { buildMatrix, type Report } from "../lib/mesh/matrix.ts";
 import { judge } from "../lib/mesh/verdict.ts";
 import { MAX_MESH_HOSTS, MeshState } from "../lib/mesh/state.ts";
 import { planMesh } from "../lib/mesh/options.ts";
+import { MeshDrops } from "../lib/mesh/drops.ts";
+import { createMeshIntake } from "../lib/mesh/intake.ts";
 
 Deno.test("listen: a mesh datagram is counted unanswered, never answered", async () => {
   await using listener = await listenOnLoopback({
@@ -899,4 +901,89 @@ Deno.test("mesh state: a flood of sources or of names in rows stops at 512 nodes
   const { hosts } = state.matrix();
   assert.equal(hosts.includes("10.77.9.9"), false);
   assert.equal(hosts.length, MAX_MESH_HOSTS + 1); // and this node
+});
+
+/** mulberry32: a small, fast, seeded PRNG (as tests/fuzz_test.ts). */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("mesh intake fuzz: 100,000 seeded datagrams (valid ones cut, flipped, random), no throw, and the node still counts and answers", () => {
+  const random = prng(Number(Deno.env.get("MCAST_FUZZ_SEED") ?? 20261207));
+  const plan = planMesh({
+    group: "239.77.21.1",
+    allowFrom: ["10.77.0.0/16"],
+    rateLimit: { perSource: 0, global: 0 },
+  });
+  const state = new MeshState(plan, () => {});
+  state.self = "10.77.1.1";
+  let dropped = 0;
+  const drops = new MeshDrops((event) => dropped += event.count);
+  let answers = 0;
+  const intake = createMeshIntake(plan, state, {
+    drops,
+    send: () => answers++,
+    foundSelf: () => {},
+    reusesBuffers: false,
+  });
+  const runId = newRunId();
+  const samples = [
+    encodeProbe({ seq: 1, via: "multicast", runId, intervalMs: 1000 }),
+    encodeProbe({ seq: 2, via: "unicast", runId, intervalMs: 1000 }),
+    encodeAnswer({ seq: 1, via: "multicast", runId: state.runId }),
+    encodeGoodbye({ seq: 3, runId }),
+    ...encodeRow(
+      { round: 3, runId, intervalMs: 1000, family: "IPv4", final: false },
+      [entry("10.77.1.1", "10.77.1.9"), entry("10.77.1.5", "10.77.1.9")],
+      MAX_MESH_DATAGRAM_BYTES,
+    ),
+  ];
+  const total = 100_000;
+  for (let i = 0; i < total; i++) {
+    const base = samples[Math.floor(random() * samples.length)];
+    let bytes: Uint8Array;
+    const how = random();
+    if (how < 0.3) {
+      bytes = base.slice(0, Math.floor(random() * base.byteLength));
+    } else if (how < 0.8) {
+      bytes = base.slice();
+      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) {
+        bytes[Math.floor(random() * bytes.byteLength)] = Math.floor(
+          random() * 256,
+        );
+      }
+    } else {
+      bytes = new Uint8Array(Math.floor(random() * 1600));
+      for (let b = 0; b < bytes.byteLength; b++) {
+        bytes[b] = Math.floor(random() * 256);
+      }
+    }
+    const source = `10.77.${1 + Math.floor(random() * 2)}.${
+      1 + Math.floor(random() * 40)
+    }`;
+    intake.receive(bytes, { address: source, port: 10000, family: "IPv4" });
+  }
+  drops.stop();
+  // Every datagram met one fate: some were answered, most dropped, and
+  // the node still works: a fresh probe is counted and answered.
+  assert.ok(
+    dropped > 0 && answers > 0,
+    `${dropped} dropped, ${answers} answers`,
+  );
+  const before = answers;
+  const fresh = newRunId();
+  intake.receive(
+    encodeProbe({ seq: 1, via: "multicast", runId: fresh, intervalMs: 1000 }),
+    { address: "10.77.3.3", port: 10000, family: "IPv4" },
+  );
+  assert.equal(answers, before + 1);
+  assert.equal(state.peers.get("10.77.3.3")?.runId, fresh);
+  state.matrix(); // builds, whatever the rows said
 });
