@@ -55,7 +55,7 @@ import { requestReplyPythonRow } from "./rows/request_reply_py.ts";
 import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
-import { longRunRow } from "./rows/long_run.ts";
+import { longRunListenRow, longRunSendRow } from "./rows/long_run.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -71,7 +71,8 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "send-rate": sendRateRow,
   "cli-listen": cliListenRow,
   "fan-in-hosts": fanInHostsRow,
-  "long-run": longRunRow,
+  "long-run-listen": longRunListenRow,
+  "long-run-send": longRunSendRow,
 };
 
 const USAGE =

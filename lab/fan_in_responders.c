@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
   int lifetime = atoi(argv[5]);
   if (inet_pton(AF_INET, argv[1], &group) != 1 ||
       inet_pton(AF_INET, argv[3], &sender) != 1 || port < 1 || port > 65535 ||
-      lifetime < 1 || lifetime > 600 ||
+      lifetime < 1 || lifetime > 3600 ||
       sscanf(argv[4], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
              &mac[2], &mac[3], &mac[4], &mac[5]) != 6) {
     fprintf(stderr, "fan_in_responders: bad arguments\n");

@@ -94,11 +94,30 @@ interface LongRun {
   load?: () => Promise<Metrics>;
 }
 
+/**
+ * Datagrams the machine's input backlog dropped so far (every CPU's
+ * second column of /proc/net/softnet_stat): a veth hands each datagram to
+ * that backlog, shared by every namespace, so a flood elsewhere on the
+ * machine drops this row's requests there, before any socket.
+ */
+async function backlogDrops(): Promise<number> {
+  const text = await Deno.readTextFile("/proc/net/softnet_stat");
+  return text.trim().split("\n").reduce(
+    (sum, line) => sum + parseInt(line.split(/\s+/)[1], 16),
+    0,
+  );
+}
+
 /** The requests and replies of a stopped command's human summary. */
 function summaryFigures(stdout: string): Metrics {
   const listen = /^(\d+) received, (\d+) replied/m.exec(stdout);
   if (listen !== null) {
-    return { received: Number(listen[1]), replied: Number(listen[2]) };
+    const drops = /(\d+) dropped by the kernel/.exec(stdout);
+    return {
+      received: Number(listen[1]),
+      replied: Number(listen[2]),
+      kernelDrops: Number(drops?.[1] ?? 0),
+    };
   }
   const send = /^(\d+) sent, (\d+) repl(?:y|ies) from (\d+) responders?/m
     .exec(stdout);
@@ -131,6 +150,7 @@ async function longRun(run: LongRun, context: RowContext): Promise<Metrics> {
   // listen -q prints its ready line; send, its first reply or count line.
   await proc.waitForLine(() => true, 30_000);
   const sampler = await MemorySampler.start(proc.pid, plan.longRunSampleMs);
+  const backlogBefore = await backlogDrops();
   const scraper = run.metrics
     ? run.host.spawn([
       Deno.execPath(),
@@ -151,17 +171,22 @@ async function longRun(run: LongRun, context: RowContext): Promise<Metrics> {
   sampler.stop();
   const scraped = scraper && await scraper.done;
   const stopped = await proc.stop("SIGINT", 10_000);
+  const backlog = await backlogDrops() - backlogBefore;
+  const warm = sampler.rssAt(plan.longRunWarmupSeconds);
+  const middle = sampler.rssAt(run.seconds / 2);
   const memory = {
     rssAtStartMiB: sampler.samples[0]?.rss ?? NaN,
-    rssAtWarmupMiB: sampler.rssAt(plan.longRunWarmupSeconds),
+    rssAtWarmupMiB: warm,
+    rssAtMiddleMiB: middle,
     rssAtEndMiB: sampler.lastRss,
-    growthAfterWarmupMiB: sampler.lastRss -
-      sampler.rssAt(plan.longRunWarmupSeconds),
+    growthAfterWarmupMiB: sampler.lastRss - warm,
+    growthSecondHalfMiB: sampler.lastRss - middle,
     peakRssMiB: sampler.peakRss,
   };
   return {
     seconds: run.seconds,
     ...load,
+    machineBacklogDrops: backlog,
     ...summaryFigures(stopped.stdout),
     ...memory,
     ...(scraped === undefined ? {} : scrapeFigures(scraped.stdout)),
@@ -340,20 +365,36 @@ async function unavailable(): Promise<string | undefined> {
   return missing.length === 0 ? undefined : `no ${missing.join(", ")}`;
 }
 
+/** Runs `half` unless the row cannot run here (then says why, once). */
+async function unlessUnavailable(
+  context: RowContext,
+  half: (context: RowContext) => Promise<void>,
+): Promise<void> {
+  const why = await unavailable();
+  if (why === undefined) return await half(context);
+  if (!context.skipped.some((s) => s.id === "long-run")) {
+    context.skipped.push({ id: "long-run", reason: `row 11 not run: ${why}` });
+  }
+  console.error(`  long-run: skipped (${why})`);
+}
+
 /**
- * Row 11, both halves, once each (a long run is its own repeat); skipped,
- * with the reason in the run's skipped list, without root, namespaces,
- * `python3` or `gcc`.
+ * Row 11's listen half (`--rows=long-run-listen`), once (a long run is
+ * its own repeat); skipped, with the reason in the run's skipped list,
+ * without root, namespaces, `python3` or `gcc`.
  *
  * @param context The run's shared state.
  */
-export async function longRunRow(context: RowContext): Promise<void> {
-  const why = await unavailable();
-  if (why !== undefined) {
-    context.skipped.push({ id: "long-run", reason: `row 11 not run: ${why}` });
-    console.error(`  long-run: skipped (${why})`);
-    return;
-  }
-  await listenRow(context);
-  await sendRow(context);
+export function longRunListenRow(context: RowContext): Promise<void> {
+  return unlessUnavailable(context, listenRow);
+}
+
+/**
+ * Row 11's send half (`--rows=long-run-send`), as
+ * {@linkcode longRunListenRow}.
+ *
+ * @param context The run's shared state.
+ */
+export function longRunSendRow(context: RowContext): Promise<void> {
+  return unlessUnavailable(context, sendRow);
 }
