@@ -35,6 +35,7 @@ import { painter, type Tone } from "./colour.ts";
 import { mergeRuns } from "./group_runs.ts";
 import { Progress } from "./progress.ts";
 import { ReplyLines } from "./reply_lines.ts";
+import { notSentText, SendNotes } from "./send_notes.ts";
 import { reportPage, RunRecorder } from "./report_html.ts";
 import {
   type ResponderRow,
@@ -181,6 +182,8 @@ interface GroupRun {
   recorder: RunRecorder;
   /** Its lost events, interval lines and RTT log rows. */
   monitor: RunMonitor;
+  /** Its refused sends as they happen, and the hints after its summary. */
+  notes: SendNotes;
   rows: ResponderRow[];
   summary?: SendSummary;
 }
@@ -292,6 +295,12 @@ export async function sendCommand(
       group: manyGroups ? group.address : undefined,
       print: (line) => progress.print(line),
     });
+    const notes = new SendNotes((line) => progress.print(line), {
+      json,
+      group: manyGroups ? group.address : undefined,
+      iface,
+      family: group.family,
+    });
     return {
       group: group.address,
       answers: 0,
@@ -299,6 +308,7 @@ export async function sendCommand(
       table: new ResponderTable(),
       recorder,
       monitor,
+      notes,
       rows: [],
       events: send(message, {
         group,
@@ -332,11 +342,14 @@ export async function sendCommand(
         blockingWait: !manyGroups,
         onSent: (sent) => {
           sentBy[index] = sent;
-          recorder.sent(sent);
+          notes.sent();
+          // The report places requests by number: those that left and not.
+          recorder.sent(notes.numbered(sent));
           monitor.onSent(sent);
           progress.sent(sentSoFar());
         },
         onLost: (lost) => monitor.lost(lost),
+        onSendError: (error, counts) => notes.sendError(error, counts),
         onStart: (live) => scraped[index].live = live,
       }),
     };
@@ -387,6 +400,7 @@ export async function sendCommand(
   for (const run of runs) {
     const event = run.summary;
     if (event === undefined) continue;
+    const hints = run.notes.hints(event);
     if (json) {
       const { event: name, ...rest } = event;
       io.out(stamped(ndjson({
@@ -394,6 +408,7 @@ export async function sendCommand(
         ...tag(run),
         ...rest,
         perResponder: run.rows,
+        ...(hints.length > 0 ? { hints } : {}),
       })));
     } else {
       for (const line of summaryLines(event, run.group, port, run.rows)) {
@@ -402,6 +417,7 @@ export async function sendCommand(
       for (const [tone, line] of expectationLines(event)) {
         io.out(paint(tone, line));
       }
+      for (const hint of hints) io.out(paint("warn", hint));
     }
   }
   if (report !== undefined) {
@@ -413,6 +429,7 @@ export async function sendCommand(
           group: run.group,
           port,
           sent: sentBy[runs.indexOf(run)],
+          sendErrors: run.summary?.sendErrors,
           rows: run.rows,
           recorder: run.recorder,
         })),
@@ -538,7 +555,7 @@ function summaryLines(
   return [
     `--- ${group} port ${port} ---`,
     ...tableLines(rows),
-    `${summary.sent} sent, ${
+    `${summary.sent} sent, ${notSentText(summary)}${
       plural(summary.replies, "reply", "replies")
     } from ${plural(summary.responders, "responder", "responders")}${
       summary.verified === undefined ? "" : `, ${summary.verified} verified`
