@@ -66,7 +66,7 @@ if (import.meta.main) {
   let sent = 0;
   for (let round = 1; round <= count; round++) {
     const chunks = encodeRow(
-      { round, runId, intervalMs, family: six ? "IPv6" : "IPv4" },
+      { round, runId, intervalMs, family: six ? "IPv6" : "IPv4", final: false },
       forgedEntries(from, to),
       1400,
     );
