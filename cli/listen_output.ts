@@ -2,9 +2,10 @@
  * What `listen` prints while it runs, without losing datagrams to its own
  * output: a line per message while a person can read them (at most
  * {@linkcode READABLE_LINES_PER_SECOND} a second), interval lines once
- * messages come faster, every event with `--json`, nothing per message
- * with `-q`; interval lines with `--report-every`; and the stop after
- * `--count` datagrams or `--duration`. Lines are written in batches
+ * messages come faster, every event with `--json` (each with its
+ * wall-clock `"time"`, `wall_clock.ts`), nothing per message with `-q`;
+ * interval lines with `--report-every`; and the stop after `--count`
+ * datagrams or `--duration`. Lines are written in batches
  * (`batched_lines.ts`).
  *
  * @module
@@ -22,6 +23,7 @@ import {
 } from "./interval_report.ts";
 import { type Io, ndjson } from "./io.ts";
 import { READABLE_LINES_PER_SECOND, ReadableRate } from "./readable_rate.ts";
+import { isoNow, stamped } from "./wall_clock.ts";
 
 /** The interval of the lines printed instead of a line per message. */
 const FLOOD_INTERVAL_MS = 1000;
@@ -54,18 +56,24 @@ function perDatagram(event: ListenEvent): boolean {
 }
 
 /**
- * An event's NDJSON line. A message with a text payload, the usual case,
- * is written from its sender's cached prefix (`message_json.ts`); one
- * with another payload that is no object (a number) needs no replacer
- * (bytes to hex), a third of the cost.
+ * An event's NDJSON line, with `"time"` after `"event"`. A message with a
+ * text payload, the usual case, is written from its sender's cached
+ * prefix (`message_json.ts`); one with another payload that is no object
+ * (a number) needs no replacer (bytes to hex), a third of the cost.
  */
-function jsonLine(event: ListenEvent, messages: MessageJson): string {
-  const line = messages.line(event);
+function jsonLine(
+  event: ListenEvent,
+  messages: MessageJson,
+  time: string,
+): string {
+  const line = messages.line(event, time);
   if (line !== undefined) return line;
+  const { event: name, ...rest } = event;
+  const timed = { event: name, time, ...rest };
   if (event.event === "message" && typeof event.payload !== "object") {
-    return JSON.stringify(event);
+    return JSON.stringify(timed);
   }
-  return ndjson({ ...event });
+  return ndjson(timed);
 }
 
 /** The running listener's output. */
@@ -83,6 +91,8 @@ export class ListenOutput {
   #beforeAt = 0;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #stopped = false;
+  /** The `--json` time of this turn of the event loop, until it ends. */
+  #time: string | undefined;
 
   /** Prints to `io`. */
   constructor(io: Io, options: ListenOutputOptions) {
@@ -100,7 +110,7 @@ export class ListenOutput {
   started(stats: () => Readonly<ListenerStats>, readyLine: string): void {
     this.#stats = stats;
     this.#readyAt = performance.now();
-    this.#lines.out(readyLine);
+    this.#lines.out(this.#options.json ? stamped(readyLine) : readyLine);
     this.#lines.flush();
     const { reportEveryMs, count, durationMs } = this.#options;
     if (reportEveryMs !== undefined) this.#startIntervals(reportEveryMs);
@@ -146,12 +156,26 @@ export class ListenOutput {
     if (this.#options.count !== undefined) this.#checkCount();
     if (this.#options.quiet) return;
     if (this.#options.json) {
-      return this.#lines.out(jsonLine(event, this.#messages));
+      return this.#lines.out(jsonLine(event, this.#messages, this.#now()));
     }
     if (perDatagram(event) && !this.#admit()) return;
     const { text, err } = this.#options.humanLine(event);
     if (err) this.#lines.err(text);
     else this.#lines.out(text);
+  }
+
+  /**
+   * The wall-clock time of the events of this turn of the event loop: the
+   * datagrams one read handed over (up to a `recvmmsg` batch) share one,
+   * read once, instead of a clock read per line (0.08-0.15 us of a
+   * 0.6 us line under a flood).
+   */
+  #now(): string {
+    if (this.#time === undefined) {
+      this.#time = isoNow();
+      queueMicrotask(() => this.#time = undefined);
+    }
+    return this.#time;
   }
 
   /** Whether a line per message may be printed now; switches to interval lines when not. */
@@ -186,7 +210,7 @@ export class ListenOutput {
     this.#beforeAt = at;
     this.#lines.out(
       this.#options.json
-        ? ndjson(intervalEvent(figures))
+        ? stamped(ndjson(intervalEvent(figures)), this.#now())
         : intervalLine(figures),
     );
     const linesPerSecond = figures.receivedPerSecond +

@@ -28,6 +28,7 @@ export type TaggedListenEvent = ListenEvent & { group?: string };
  * import assert from "node:assert/strict";
  * import { MessageJson } from "./message_json.ts";
  * const json = new MessageJson();
+ * const time = "2026-12-07T18:00:00.000Z";
  * const event = {
  *   event: "message" as const,
  *   from: "127.0.0.1",
@@ -35,11 +36,17 @@ export type TaggedListenEvent = ListenEvent & { group?: string };
  *   size: 2,
  *   payload: "hi",
  * };
- * assert.equal(json.line(event), JSON.stringify(event));
- * assert.equal(json.line({ ...event, payload: new Uint8Array(2) }), undefined);
+ * const { event: name, ...rest } = event;
+ * assert.equal(
+ *   json.line(event, time),
+ *   JSON.stringify({ event: name, time, ...rest }),
+ * );
+ * assert.equal(json.line({ ...event, payload: new Uint8Array(2) }, time), undefined);
  * ```
  */
 export class MessageJson {
+  #time = "";
+  #stamp = "";
   #from = "";
   #port = -1;
   #group: string | undefined;
@@ -47,14 +54,15 @@ export class MessageJson {
   #tail = "}";
 
   /**
-   * The event's line, as `JSON.stringify(event)` writes it; `undefined`
-   * for any other event (not a message, or a payload that is no string),
-   * which the caller serialises itself.
+   * The event's line, as `JSON.stringify` writes it with `"time"` after
+   * `"event"`; `undefined` for any other event (not a message, or a
+   * payload that is no string), which the caller serialises itself.
    *
    * @param event A listener event.
+   * @param time Its wall-clock time (ISO-8601, `wall_clock.ts`).
    * @returns The line, or `undefined`.
    */
-  line(event: TaggedListenEvent): string | undefined {
+  line(event: TaggedListenEvent, time: string): string | undefined {
     if (event.event !== "message" || typeof event.payload !== "string") {
       return undefined;
     }
@@ -62,9 +70,11 @@ export class MessageJson {
     if (from !== this.#from || port !== this.#port) {
       this.#from = from;
       this.#port = port;
-      this.#head = `{"event":"message","from":${
-        JSON.stringify(from)
-      },"port":${port},"size":`;
+      this.#head = `"from":${JSON.stringify(from)},"port":${port},"size":`;
+    }
+    if (time !== this.#time) {
+      this.#time = time;
+      this.#stamp = `{"event":"message","time":${JSON.stringify(time)},`;
     }
     if (group !== this.#group) {
       if (group !== undefined && typeof group !== "string") return undefined;
@@ -73,7 +83,7 @@ export class MessageJson {
         ? "}"
         : `,"group":${JSON.stringify(group)}}`;
     }
-    return this.#head + event.size + ',"payload":' +
+    return this.#stamp + this.#head + event.size + ',"payload":' +
       JSON.stringify(event.payload) + this.#tail;
   }
 }

@@ -278,7 +278,8 @@ Deno.test("drops: deno task listen prints a drop line a person can act on, and a
         "a drop event",
         5_000,
       );
-      const event = JSON.parse(line);
+      const { time, ...event } = JSON.parse(line);
+      assert.ok(Number.isFinite(Date.parse(time)), line);
       assert.deepEqual(
         { ...event, port: 0, message: "" },
         {

@@ -242,7 +242,9 @@ for (const transport of ["deno", "dgram"]) {
     assert.equal(ready.transport, transport);
     const sent = await floodWhileStopped(ready.pid, group, port);
     await proc.waitForLine(
-      (line) => line.startsWith('{"event":"drop","reason":"kernel"'),
+      (line) =>
+        line.startsWith('{"event":"drop"') &&
+        line.includes('"reason":"kernel"'),
       "a kernel drop event",
       10_000,
     );
@@ -289,7 +291,9 @@ Deno.test({
     assert.equal(ready.transport, "ffi");
     const sent = await floodWhileStopped(pids.child, group, 47041);
     await run.proc.waitForLine(
-      (line) => line.startsWith('{"event":"drop","reason":"kernel"'),
+      (line) =>
+        line.startsWith('{"event":"drop"') &&
+        line.includes('"reason":"kernel"'),
       "a kernel drop event",
       10_000,
     );

@@ -3,8 +3,8 @@
 // with --json), --count and --duration stop it with the summary (exit 0),
 // and the human output switches from a line per message to a line a second
 // when more than 20 lines a second come (and back when the rate falls),
-// while --json keeps every message and loses no line at exit. Run through
-// `deno task listen`, as users run it.
+// while --json keeps every message and loses no line at exit, every event
+// with its wall-clock "time". Run through `deno task listen`, as users run it.
 // Loopback only: every listener is pinned to 127.0.0.1; groups 239.28.12.x,
 // ports 28121-28139. Every send is bounded in count and every wait in time.
 import assert from "node:assert/strict";
@@ -63,7 +63,34 @@ async function sendNumbered(
 const summaryOf = (lines: string[]) =>
   JSON.parse(lines.find((line) => line.includes('"event":"summary"'))!);
 
+/**
+ * Every event has its wall-clock `time` second (after `event`), as
+ * ISO-8601 UTC to the millisecond, between `from` and now and never
+ * earlier than the event before it; returns the times.
+ */
+function assertTimed(
+  events: Record<string, unknown>[],
+  from: number,
+): number[] {
+  const times: number[] = [];
+  for (const event of events) {
+    const shown = JSON.stringify(event);
+    assert.deepEqual(Object.keys(event).slice(0, 2), ["event", "time"], shown);
+    assert.match(
+      event.time as string,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+      shown,
+    );
+    const time = Date.parse(event.time as string);
+    assert.ok(time >= (times.at(-1) ?? from), `earlier than before: ${shown}`);
+    assert.ok(time <= Date.now(), `in the future: ${shown}`);
+    times.push(time);
+  }
+  return times;
+}
+
 Deno.test("listen --count 3 stops by itself after 3 datagrams with the summary, exit 0", async () => {
+  const started = Date.now();
   await using proc = await startTaskListener("239.28.12.1", 28121, [
     "--count",
     "3",
@@ -79,6 +106,15 @@ Deno.test("listen --count 3 stops by itself after 3 datagrams with the summary, 
     line.includes('"event":"message"')
   );
   assert.equal(messages.length, 3);
+  // ready, 3 messages (paced 500 ms apart), summary: each stamped as it came.
+  const times = assertTimed(
+    result.stdout.filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line)
+    ),
+    started - 1,
+  );
+  assert.equal(times.length, 5);
+  assert.ok(times[3] - times[1] >= 900, `paced 500 ms: ${times}`);
 });
 
 Deno.test("listen -q --duration 1500ms prints only the ready line and the summary, then exits 0 by itself", async () => {
@@ -141,7 +177,8 @@ Deno.test("listen: more than 20 lines a second switch the human output to a line
   assert.match(lines.at(-1)!, /^301 received/);
 });
 
-Deno.test("listen --json --report-every 200ms: every message, interval events adding up to the summary, no line lost at exit", async () => {
+Deno.test("listen --json --report-every 200ms: every message, interval events adding up to the summary, no line lost at exit, each with its time", async () => {
+  const started = Date.now();
   await using proc = await startTaskListener("239.28.12.4", 28124, [
     "--json",
     "--report-every",
@@ -149,7 +186,7 @@ Deno.test("listen --json --report-every 200ms: every message, interval events ad
   ]);
   await sendNumbered("239.28.12.4", 28124, 2000);
   await proc.out.waitFor(
-    (line) => line.includes('"event":"interval","start"'),
+    (line) => line.includes('"event":"interval"'),
     "an interval event",
     EXIT_MS,
   );
@@ -171,6 +208,56 @@ Deno.test("listen --json --report-every 200ms: every message, interval events ad
   }
   const counted = intervals.reduce((sum, event) => sum + event.received, 0);
   assert.ok(counted <= summary.received);
+  assert.equal(events[0].event, "ready");
+  assertTimed(events, started - 1);
+});
+
+Deno.test("listen --json: reply, drop and error events carry their time too", async () => {
+  const started = Date.now();
+  const [group, port] = ["239.28.12.6", 28126];
+  const [command, ...args] = denoTask("listen", [
+    "--plugin",
+    "echo",
+    "--codec",
+    "json",
+    "--rate-limit",
+    "1",
+    "--burst",
+    "1",
+    "--json",
+    ...onLoopback(group, port),
+  ]);
+  await using proc = new Subprocess(command, args, {
+    name: "deno task listen",
+  });
+  await proc.waitForLine(
+    (line) => line.includes('"ready"'),
+    "the ready line",
+    READY_MS,
+  );
+  await using sender = await RawSender.open();
+  const encoder = new TextEncoder();
+  // Answered; over the rate (a drop); not JSON (an error).
+  for (const payload of ['"first"', '"second"', "not json"]) {
+    await sender.send(encoder.encode(payload), port, group);
+  }
+  await proc.waitForLine(
+    (line) => line.includes('"event":"error"'),
+    "the error event",
+    EXIT_MS,
+  );
+  const result = await proc.stop("SIGINT", EXIT_MS);
+  assert.equal(result.code, 0, result.stderr.join("\n"));
+  const events = result.stdout.filter((line) => line.startsWith("{")).map((
+    line,
+  ) => JSON.parse(line));
+  const kinds = new Set(events.map((event) => event.event));
+  for (
+    const kind of ["ready", "message", "reply", "drop", "error", "summary"]
+  ) {
+    assert.ok(kinds.has(kind), `no ${kind} event: ${result.stdout.join("\n")}`);
+  }
+  assertTimed(events, started - 1);
 });
 
 Deno.test("listen: bad --count, --duration and --report-every are usage errors naming the value (exit 2)", async () => {
@@ -231,7 +318,11 @@ Deno.test("listen --json: a text message's line is JSON.stringify's, byte for by
     ['odd"host', 1],
   ] as const;
   const groups = [undefined, "239.1.2.3", "ff15::123"];
+  let clock = Date.parse("2026-12-07T18:00:00.000Z");
   for (let i = 0; i < 5000; i++) {
+    // The time moves on now and then, as a flood's lines share a millisecond.
+    if (random() < 0.2) clock += Math.floor(random() * 3);
+    const time = new Date(clock).toISOString();
     const [from, port] = pick(senders);
     const group = pick(groups);
     let payload = "";
@@ -245,8 +336,13 @@ Deno.test("listen --json: a text message's line is JSON.stringify's, byte for by
       payload,
       ...(group === undefined ? {} : { group }),
     };
-    assert.equal(json.line(event), JSON.stringify(event), payload);
+    assert.equal(
+      json.line(event, time),
+      JSON.stringify(withTime(event, time)),
+      payload,
+    );
   }
+  const time = "2026-12-07T18:00:00.000Z";
   const bytes = {
     event: "message" as const,
     from: "127.0.0.1",
@@ -254,10 +350,14 @@ Deno.test("listen --json: a text message's line is JSON.stringify's, byte for by
     size: 1,
     payload: new Uint8Array([1]),
   };
-  assert.equal(json.line(bytes), undefined, "bytes are the caller's (hex)");
-  assert.equal(json.line({ ...bytes, payload: 7 }), undefined);
   assert.equal(
-    json.line({ event: "reply", to: "127.0.0.1", port: 1, size: 3 }),
+    json.line(bytes, time),
+    undefined,
+    "bytes are the caller's (hex)",
+  );
+  assert.equal(json.line({ ...bytes, payload: 7 }, time), undefined);
+  assert.equal(
+    json.line({ event: "reply", to: "127.0.0.1", port: 1, size: 3 }, time),
     undefined,
   );
 });
@@ -312,8 +412,18 @@ Deno.test("listen --json: the listener's message event has exactly the keys the 
     "size",
     "payload",
   ]);
-  assert.equal(new MessageJson().line(message), JSON.stringify(message));
+  const time = new Date().toISOString();
+  assert.equal(
+    new MessageJson().line(message, time),
+    JSON.stringify(withTime(message, time)),
+  );
 });
+
+/** The event with `time` after `event`, as listen --json writes it. */
+function withTime(event: { event: string }, time: string): object {
+  const { event: name, ...rest } = event;
+  return { event: name, time, ...rest };
+}
 
 /** A small seeded generator (mulberry32), so a failure can be replayed. */
 function seeded(seed: number): () => number {
