@@ -386,6 +386,9 @@ export async function listenCommand(
       ? undefined
       : await readKeyFile(resolve(io.cwd, keyFile)),
     onEvent: output.onEvent,
+    // This process has nothing else to do: while requests keep coming,
+    // wait for each on this thread (round trips at a C server's rate).
+    blockingWait: true,
   }).catch((error) => {
     output.finished();
     throw error;

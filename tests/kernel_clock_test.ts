@@ -165,3 +165,55 @@ Deno.test({
     assert.equal(rx.waitHere(10), 0, "closed: nothing to wait for");
   },
 });
+
+Deno.test({
+  name:
+    "ffi waitOnThread: asked after deliveries while it is the process's one receiving socket, never while another one runs; every datagram delivered, in order, either way",
+  ignore,
+  async fn() {
+    const tx = await openFfiTransport({
+      family: "IPv4",
+      address: LOOPBACK,
+      port: 0,
+      reuseAddress: false,
+    }) as FfiTransport;
+    tx.setInterface(LOOPBACK);
+    const rx = await joined("239.31.22.4", 31224, false);
+    let asked = 0;
+    const texts: string[] = [];
+    rx.waitOnThread(() => {
+      asked++;
+      return true;
+    });
+    rx.onDatagram((data) => texts.push(new TextDecoder().decode(data)));
+    const send = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        await tx.send(encoder.encode(`${i}`), 31224, "239.31.22.4");
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    };
+    try {
+      // The sender has no receiver (it never installed a handler): rx is
+      // the one receiving socket.
+      await send(0, 20);
+      await until(() => texts.length === 20, "20 datagrams");
+      assert.ok(asked > 0, "asked whether it may wait on the thread");
+      // A second receiving socket: waiting on the thread would hold its
+      // datagrams, so it is not even asked.
+      const other = await joined("239.31.22.5", 31225, false);
+      other.onDatagram(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const before = asked;
+      await send(20, 40);
+      await until(() => texts.length === 40, "40 datagrams");
+      assert.equal(asked, before);
+      await other.close();
+      assert.deepEqual(texts, Array.from({ length: 40 }, (_, i) => `${i}`));
+    } finally {
+      const started = performance.now();
+      await rx.close();
+      await tx.close();
+      assert.ok(performance.now() - started < 500, "closed promptly");
+    }
+  },
+});

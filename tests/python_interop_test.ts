@@ -153,7 +153,9 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   assert.equal(replies.length, 1, JSON.stringify(events));
   assert.equal(replies[0].event === "reply" && replies[0].payload, "ack");
   assert.equal(replies[0].event === "reply" && replies[0].from, LOOPBACK);
-  const { perResponder, ...counts } = events.at(-1) as unknown as Record<
+  const { perResponder, durationMs, ...counts } = events.at(
+    -1,
+  ) as unknown as Record<
     string,
     unknown
   >;
@@ -162,7 +164,10 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
     sent: 1,
     replies: 1,
     responders: 1,
+    // The library's default transport (node:dgram) times in the event loop.
+    clock: "user",
   });
+  assert.equal(typeof durationMs, "number");
   assert.deepEqual(
     (perResponder as { from: string; replies: number }[]).map((
       row,
@@ -197,10 +202,14 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
   assert.equal(cliReplies.length, 1, sent.stdout.join("\n"));
   assert.equal(cliReplies[0].payload, "ack");
   assert.equal(cliReplies[0].size, 3);
-  const { perResponder: cliRows, ...cliCounts } = cliEvents.at(-1) as Record<
-    string,
-    unknown
-  >;
+  const {
+    perResponder: cliRows,
+    clock: cliClock,
+    durationMs: cliDurationMs,
+    ...cliCounts
+  } = cliEvents.at(-1) as Record<string, unknown>;
+  assert.ok(cliClock === "kernel" || cliClock === "user", String(cliClock));
+  assert.equal(typeof cliDurationMs, "number");
   assert.deepEqual(cliCounts, {
     event: "summary",
     sent: 1,

@@ -211,6 +211,8 @@ async function listenToGroup(
     });
   });
   transport.onDatagram(intake.receive);
+  // Replies pending (an asynchronous responder, jitter): the event loop's.
+  if (plan.blockingWait) transport.waitOnThread?.(() => stats.pending === 0);
   const { close, closed } = closer(plan, transport, stats, {
     intake,
     egress,

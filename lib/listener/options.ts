@@ -101,6 +101,17 @@ export interface ListenOptions {
   transport?: TransportFactory;
   /** Sees every message, reply and error, for logging. Must not throw. */
   onEvent?: (event: ListenEvent) => void;
+  /**
+   * While datagrams keep coming and no reply is pending, wait for the next
+   * one blocking this thread, on transports that can (`waitOnThread`:
+   * ffi, one group): each request wakes the listener itself, as it wakes
+   * a C server blocked in `recvfrom`, and its reply leaves with no thread
+   * hand-over in between. The event loop gets a turn every few
+   * milliseconds, and after a quiet spell of 10 ms the listener waits as
+   * usual. For a process with nothing else to do, such as
+   * `deno task listen`. @default {false}
+   */
+  blockingWait?: boolean;
 }
 
 /** A listener's checked options: what the other steps work from. */
@@ -122,6 +133,7 @@ export interface ListenPlan {
   open: TransportFactory;
   onEvent: EventSink;
   signal: AbortSignal | undefined;
+  blockingWait: boolean;
 }
 
 /**
@@ -236,5 +248,6 @@ export function planListen(
     open: options.transport ?? defaultTransport(group),
     onEvent: options.onEvent,
     signal: options.signal,
+    blockingWait: options.blockingWait === true,
   };
 }

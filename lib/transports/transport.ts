@@ -170,6 +170,18 @@ export interface Transport {
   waitHere?(timeoutMs: number): number;
   /** Receiving goes back to the transport's own wait after `waitHere`. */
   receiveInBackground?(): void;
+  /**
+   * While datagrams keep coming (the next within about 10 ms), wait for
+   * the next one on the calling thread, blocking it, whenever `mayWait()`
+   * says the caller has nothing pending (asked after each batch, once the
+   * promise reactions it queued have run), the event loop getting a turn
+   * every few milliseconds; after a quiet spell, the transport's own wait
+   * again. No thread hand-over per datagram, as a C server blocked in
+   * `recvfrom`. For a process with nothing else to do (a listener run
+   * from the command line); only transports that can have it (ffi, and
+   * only while it is the process's one receiving socket).
+   */
+  waitOnThread?(mayWait: () => boolean): void;
 }
 
 /**

@@ -263,6 +263,7 @@ export class FfiTransport implements Transport {
   #closing: Promise<void> | undefined;
   /** With `timestamps`: the latest send's time on the kernel clock. */
   #sentAt = 0;
+  #mayWait: (() => boolean) | undefined;
   readonly #timestamps: boolean;
   #lastDestination:
     | { address: string; port: number; raw: RawSocketAddress }
@@ -634,6 +635,16 @@ export class FfiTransport implements Transport {
     this.#receiver?.receiveInBackground();
   }
 
+  /**
+   * While datagrams keep coming, wait for the next on this thread when
+   * `mayWait()` says nothing is pending (see
+   * {@linkcode Transport.waitOnThread}).
+   */
+  waitOnThread(mayWait: () => boolean): void {
+    this.#mayWait = mayWait;
+    this.#receiver?.waitOnThread(mayWait);
+  }
+
   /** Install the handler for asynchronous receive errors. */
   onError(handler: (error: Error) => void): void {
     this.#errorHandler = handler;
@@ -655,6 +666,7 @@ export class FfiTransport implements Transport {
       onError: (error) => this.#report(error),
       describe: () => this.#describeLocal(),
     });
+    if (this.#mayWait !== undefined) this.#receiver.waitOnThread(this.#mayWait);
   }
 
   #describeLocal(): string {

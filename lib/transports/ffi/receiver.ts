@@ -42,6 +42,13 @@ const CMSG_DATA = 16;
 const PEER_CACHE_LIMIT = 1024;
 /** How long to wait after a transient receive error before trying again. */
 const ERROR_PAUSE_MS = 10;
+/**
+ * Waiting on the owner's thread ({@linkcode FfiReceiver.waitOnThread}):
+ * how long for the next datagram before going back to the background
+ * wait, and how often the event loop gets a turn meanwhile.
+ */
+const SLICE_MS = 10;
+const TURN_MS = 2;
 /** Errors after which the descriptor cannot be read any more. */
 const FATAL = new Set<number>([
   LINUX.EBADF,
@@ -102,6 +109,8 @@ export interface FfiReceiverOptions {
  * ```
  */
 export class FfiReceiver {
+  /** Receivers of this process whose loop runs: one may wait on the thread. */
+  static #live = 0;
   readonly #options: FfiReceiverOptions;
   // Everything the kernel touches: headers, iovecs, source addresses and
   // one slot per datagram. Held until the loop has ended.
@@ -125,6 +134,8 @@ export class FfiReceiver {
   #parked = false;
   /** Ends the park: the background wait goes on. */
   #unpark: (() => void) | undefined;
+  /** Whether the owner may be waited for on its thread now ({@linkcode FfiReceiver.waitOnThread}). */
+  #mayWait: (() => boolean) | undefined;
   readonly #loop: Promise<void>;
 
   /**
@@ -230,11 +241,33 @@ export class FfiReceiver {
     }
     const { libc, fd, batchSize, batchesPerTurn } = this.#options;
     if (!libc.waitReadable(fd, Math.max(0, Math.ceil(timeoutMs)))) return 0;
+    return this.#takeQueued();
+  }
+
+  /**
+   * While datagrams keep coming (the next within 10 ms of the last) and
+   * `mayWait()` says the owner has nothing pending (asked once the promise
+   * reactions a delivery queued have run), the loop waits for the next
+   * one on this thread instead of a pool thread, the event loop getting a
+   * turn at least every 2 ms; then it goes back to the background wait.
+   * Only while this is the one receiver of the process (another socket's
+   * datagrams would wait out a slice).
+   *
+   * @param mayWait Whether the owner may be waited for now.
+   */
+  waitOnThread(mayWait: () => boolean): void {
+    this.#mayWait = mayWait;
+  }
+
+  /** Delivers what is queued, up to `batchesPerTurn` batches; how many (-1: an error). */
+  #takeQueued(): number {
+    const { batchSize, batchesPerTurn } = this.#options;
     let delivered = 0;
     for (let turn = 0; turn < batchesPerTurn && !this.#stopping; turn++) {
       this.#reset();
       const count = this.#receiveQueued();
-      if (count <= 0) break;
+      if (count < 0) return delivered > 0 ? delivered : -1;
+      if (count === 0) break;
       this.#used = count;
       this.#deliver(count);
       delivered += count;
@@ -242,6 +275,23 @@ export class FfiReceiver {
       if (count < batchSize) break;
     }
     return delivered;
+  }
+
+  /** Waits for datagrams on this thread while they keep coming (see {@linkcode FfiReceiver.waitOnThread}). */
+  async #onThread(mayWait: () => boolean): Promise<void> {
+    const { libc, fd } = this.#options;
+    let turnAt = performance.now();
+    while (!this.#stopping && !this.#parkAsked) {
+      // The promise reactions the delivery queued (replies' sends) first.
+      await undefined;
+      if (FfiReceiver.#live !== 1 || !mayWait()) return;
+      if (!libc.waitReadable(fd, SLICE_MS)) return;
+      if (this.#takeQueued() <= 0) return;
+      if (performance.now() - turnAt >= TURN_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turnAt = performance.now();
+      }
+    }
   }
 
   /**
@@ -254,6 +304,15 @@ export class FfiReceiver {
   }
 
   async #run(): Promise<void> {
+    FfiReceiver.#live++;
+    try {
+      await this.#receiveLoop();
+    } finally {
+      FfiReceiver.#live--;
+    }
+  }
+
+  async #receiveLoop(): Promise<void> {
     const { libc, fd, batchSize, batchesPerTurn } = this.#options;
     while (!this.#stopping) {
       if (this.#parkAsked) {
@@ -270,6 +329,7 @@ export class FfiReceiver {
       // -1: errno is the pool thread's; a call here tells why (0 when it
       // was only SO_RCVTIMEO) and takes anything queued meanwhile.
       if (count < 0) count = this.#receiveQueued();
+      const delivered = count > 0;
       for (let turn = 1; count > 0; turn++) {
         this.#used = count;
         this.#deliver(count);
@@ -279,6 +339,8 @@ export class FfiReceiver {
       }
       if (count === -2) {
         await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
+      } else if (delivered && this.#mayWait !== undefined) {
+        await this.#onThread(this.#mayWait);
       }
     }
   }
