@@ -239,7 +239,7 @@ export class FfiReceiver {
       this.#parkAsked = true;
       return -1;
     }
-    const { libc, fd, batchSize, batchesPerTurn } = this.#options;
+    const { libc, fd } = this.#options;
     if (!libc.waitReadable(fd, Math.max(0, Math.ceil(timeoutMs)))) return 0;
     return this.#takeQueued();
   }
