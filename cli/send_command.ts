@@ -367,8 +367,10 @@ export async function sendCommand(
         progress.reply();
         replies++;
         run.monitor.reply(event);
-        if (json) io.out(stamped(replyJson(event, show, tag(run))));
-        else if (!quiet) {
+        // -q: the summary only, with --json too (as listen -q).
+        if (json && !quiet) {
+          io.out(stamped(replyJson(event, show, tag(run))));
+        } else if (!quiet) {
           const line = replyLine(event, show);
           // The line a second under load times answers only.
           const answer = event.duplicate !== true &&

@@ -1,10 +1,10 @@
 // send keeps a person's terminal readable: while replies come at 20 a
 // second or fewer each gets a line; when more come (a load run, a large
 // fan-in), send says so and prints a line a second instead, and every
-// reply is still counted in the summary; --json prints every reply. Run
-// through `deno task`, as users run it.
+// reply is still counted in the summary; --json prints every reply (with
+// -q only the summary). Run through `deno task`, as users run it.
 // Loopback only: the listener and the sender are pinned to 127.0.0.1;
-// group 239.28.14.1, ports 28141-28142. Every send is bounded in count
+// group 239.28.14.1, ports 28141-28143. Every send is bounded in count
 // and every wait in time.
 import assert from "node:assert/strict";
 import { onLoopback } from "./support/cli_process.ts";
@@ -78,4 +78,25 @@ Deno.test("send --json prints every reply, whatever the rate", async () => {
   );
   assert.equal(replies.length, REQUESTS);
   assert.ok(!result.stdout.some((line) => line.startsWith("more than")));
+});
+
+Deno.test("send -q --json prints the summary only, as listen -q does (a ping-pong of 200 with --expect 1)", async () => {
+  await using _listener = await startAckListener(28143);
+  const [command, ...args] = denoTask("send", [
+    ...onLoopback("239.28.14.1", 28143),
+    ...["--seq", "--expect", "1", "-c", "200", "-w", "1s", "-q", "--json"],
+    "ping",
+  ]);
+  await using proc = new Subprocess(command, args, { name: "deno task send" });
+  const result = await proc.wait(RUN_MS);
+  assert.equal(result.code, 0, result.stderr.join("\n"));
+  const events = result.stdout.filter((line) => line.startsWith("{")).map((
+    line,
+  ) => JSON.parse(line));
+  assert.deepEqual(events.map((event) => event.event), ["summary"]);
+  const [summary] = events;
+  assert.equal(summary.sent, 200);
+  assert.equal(summary.replies, 200);
+  assert.equal(summary.expect.roundsMet, 200);
+  assert.ok(summary.durationMs > 0);
 });
