@@ -25,6 +25,10 @@ import { painter, type Tone } from "./colour.ts";
 import type { Transport } from "../lib/transports/transport.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { ListenOutput } from "./listen_output.ts";
+import {
+  receiveBufferAsked,
+  receiveBufferText,
+} from "./receive_buffer_text.ts";
 import { stamped } from "./wall_clock.ts";
 import { READABLE_LINES_PER_SECOND } from "./readable_rate.ts";
 import {
@@ -259,13 +263,16 @@ function readyLine(ready: {
   codec: string;
   transport: string;
   receiveBufferBytes: number | null;
+  receiveBufferAskedBytes: number | null;
   pid: number;
   metrics?: string;
 }): string {
   const source = ready.source === null ? "" : `, source ${ready.source}`;
-  const buffer = ready.receiveBufferBytes === null
-    ? `receive buffer not readable over ${ready.transport}`
-    : `receive buffer ${ready.receiveBufferBytes} bytes`;
+  const buffer = receiveBufferText(
+    ready.receiveBufferBytes,
+    ready.receiveBufferAskedBytes,
+    ready.transport,
+  );
   return `listening on ${
     (ready.groups ?? [ready.group]).join(", ")
   } port ${ready.port} (interface ${
@@ -404,6 +411,12 @@ export async function listenCommand(
     codec: codec.name,
     transport: listener.transport,
     receiveBufferBytes: opened?.receiveBufferBytes?.() ?? null,
+    receiveBufferAskedBytes: receiveBufferAsked(
+      listener.transport,
+      recvBuffer === undefined
+        ? undefined
+        : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
+    ),
     pid: Deno.pid,
     ...(metrics ? { metrics: metrics.url } : {}),
   };

@@ -15,6 +15,7 @@ import type { Listener } from "../lib/listener/listen.ts";
 import { send } from "../lib/sender/send.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
+import { receiveBufferText } from "../cli/receive_buffer_text.ts";
 import { ROOT } from "./support/cli_process.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
 import { Subprocess } from "./support/subprocess.ts";
@@ -189,9 +190,11 @@ Deno.test("listen: the human ready line says what --json says", async () => {
       RUN_MS,
     );
     await human.stop("SIGINT", 10_000);
-    const buffer = ready.receiveBufferBytes === null
-      ? `receive buffer not readable over ${transport}`
-      : `receive buffer ${ready.receiveBufferBytes} bytes`;
+    const buffer = receiveBufferText(
+      ready.receiveBufferBytes,
+      ready.receiveBufferAskedBytes,
+      transport,
+    ).replace(/[()]/g, "\\$&");
     assert.equal(ready.transport, transport);
     assert.match(
       line,
