@@ -15,22 +15,12 @@ import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { echo } from "../plugins/responders/echo.ts";
 import { status } from "../plugins/responders/status.ts";
-import { parse } from "./args.ts";
+import { DEMO_PAD as PAD, DEMO_TABLE } from "./demo_flags.ts";
+import { helpText, parseFlags } from "./flag_table.ts";
 import { type Io, showText } from "./io.ts";
 
-/**
- * The demo pads its request (as `send --pad 512` does): a listener answers
- * with at most 3x the request's size, and a status document is ~150 bytes.
- */
-const PAD = 512;
-
-/** Help for `demo`. */
-export const DEMO_HELP = `Usage: mcast demo
-
-Starts three listeners (ack, echo, status) on ${DEFAULT_GROUP}, joined on the
-loopback interface 127.0.0.1 only, sends them one message with TTL 1, padded
-to ${PAD} bytes so that the status document fits the listeners' reply cap
-(3x the request), and prints every reply. Nothing leaves this host.`;
+/** Help for `demo`, from its flag table. */
+export const DEMO_HELP: string = helpText(DEMO_TABLE);
 
 const LOOPBACK = "127.0.0.1";
 
@@ -40,10 +30,7 @@ export async function demoCommand(
   io: Io,
   signal: AbortSignal,
 ): Promise<number> {
-  const { values } = parse(args, {
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
+  if (parseFlags(DEMO_TABLE, args).help) {
     io.out(DEMO_HELP);
     return 0;
   }

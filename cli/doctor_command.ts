@@ -8,7 +8,7 @@
  */
 
 import { addressFamily, validateUnicast } from "../lib/address.ts";
-import { DEFAULT_GROUP, DEFAULT_PORT } from "../lib/defaults.ts";
+import { DEFAULT_GROUP } from "../lib/defaults.ts";
 import { diagnose } from "../doctor/diagnose.ts";
 import type { DoctorTarget } from "../doctor/facts.ts";
 import { doctorExitStatus, type Finding } from "../doctor/finding.ts";
@@ -16,50 +16,12 @@ import { gatherFacts } from "../doctor/gather.ts";
 import { SELF_TEST_WAIT_MS } from "../doctor/self_test.ts";
 import { McastTypeError } from "../lib/errors.ts";
 import { parseGroup } from "../lib/group.ts";
-import { validatePort } from "../lib/numbers.ts";
-import { type Flags, parse } from "./args.ts";
+import { DOCTOR_TABLE } from "./doctor_flags.ts";
+import { helpText, type ParsedFlags, parseFlags } from "./flag_table.ts";
 import { type Io, ndjson } from "./io.ts";
-import { UsageError } from "./usage_error.ts";
 
-/** Help for `doctor`. */
-export const DOCTOR_HELP = `Usage: mcast doctor [options]
-
-Checks whether multicast to a group and port can work on this host, and
-if not, why: one line per check with its verdict (ok, warn, fail), what it
-found and the fix. Exit status 0 when multicast can work as asked, 1 when
-it cannot, 2 for bad usage.
-
-Checks: interfaces (up, MULTICAST, addressed: the candidates for -i), the
-route the group leaves by, rp_filter, forced IGMP/MLD versions and current
-memberships, net.core.rmem_max, firewall rules (nft, iptables) that drop
-UDP to the port or IGMP, a self-test on each candidate interface (join,
-send with loopback and TTL 0, receive: nothing leaves this host), and the
-TTL needed to cross routers.
-
-Options:
-  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP})
-  -p, --port N           UDP port (default ${DEFAULT_PORT})
-  -i, --interface IF     check this interface, by address or name, as
-                         send -i and listen -i would use it (default: the
-                         OS's choice, and every candidate)
-      --source ADDR      the sender you expect: checks the route back to it
-                         (rp_filter) and firewall rules on it
-      --json             NDJSON output: one "check" event per line, then a
-                         "summary"
-  -h, --help             show this help
-
-Firewall rules and some /proc files are readable by root only: run doctor
-as root to check them. deno task doctor runs it with only what it needs
-(see the README's "When nothing arrives").`;
-
-const FLAGS: Flags = {
-  group: { type: "string", short: "g" },
-  port: { type: "string", short: "p" },
-  interface: { type: "string", short: "i" },
-  source: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-};
+/** Help for `doctor`, from its flag table. */
+export const DOCTOR_HELP: string = helpText(DOCTOR_TABLE);
 
 function checkInterface(spec: string, family: DoctorTarget["family"]): void {
   const zoneless = spec.split("%")[0];
@@ -82,17 +44,19 @@ function checkInterface(spec: string, family: DoctorTarget["family"]): void {
 }
 
 /** Reads and checks the command line into a target. */
-function targetOf(values: Record<string, unknown>): DoctorTarget {
-  const source = typeof values.source === "string" ? values.source : undefined;
-  const group = parseGroup(String(values.group ?? DEFAULT_GROUP), { source });
+function targetOf(flags: ParsedFlags): DoctorTarget {
+  const group = parseGroup(flags.text("group") ?? DEFAULT_GROUP, {
+    source: flags.text("source"),
+  });
   const target: DoctorTarget = {
     group: group.address,
     family: group.family,
-    port: validatePort(values.port ?? DEFAULT_PORT),
+    port: flags.value<number>("port")!,
   };
-  if (typeof values.interface === "string") {
-    checkInterface(values.interface, group.family);
-    target.iface = values.interface;
+  const iface = flags.text("interface");
+  if (iface !== undefined) {
+    checkInterface(iface, group.family);
+    target.iface = iface;
   }
   if (group.source !== undefined) target.source = group.source;
   return target;
@@ -126,18 +90,14 @@ export async function doctorCommand(
   io: Io,
   _signal: AbortSignal,
 ): Promise<number> {
-  const { values, positionals } = parse(args, FLAGS);
-  if (values.help) {
+  const flags = parseFlags(DOCTOR_TABLE, args);
+  if (flags.help) {
     io.out(DOCTOR_HELP);
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new UsageError(
-      `Unexpected argument "${positionals[0]}": doctor takes only options`,
-    );
-  }
-  const target = targetOf(values);
-  if (!values.json) {
+  const target = targetOf(flags);
+  const json = flags.on("json");
+  if (!json) {
     io.out(
       `mcast doctor: ${target.group} port ${target.port}${
         target.iface === undefined ? "" : ` on ${target.iface}`
@@ -146,12 +106,12 @@ export async function doctorCommand(
   }
   const findings = diagnose(await gatherFacts(target), target);
   for (const f of findings) {
-    io.out(values.json ? ndjson({ event: "check", ...f }) : findingLine(f));
+    io.out(json ? ndjson({ event: "check", ...f }) : findingLine(f));
   }
   const status = doctorExitStatus(findings);
   const count = (v: string) => findings.filter((f) => f.verdict === v).length;
   io.out(
-    values.json
+    json
       ? ndjson({
         event: "summary",
         group: target.group,

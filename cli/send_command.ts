@@ -6,33 +6,27 @@
  * @module
  */
 
-import { formatEndpoint } from "../lib/address.ts";
 import { resolve } from "node:path";
-import { readKeyFile } from "../lib/safety/auth.ts";
-import {
-  DEFAULT_GROUP,
-  DEFAULT_PORT,
-  DEFAULT_RECEIVE_BYTES,
-} from "../lib/defaults.ts";
-import { DEFAULT_MESSAGE } from "./default_message.ts";
+import { formatEndpoint } from "../lib/address.ts";
+import { DEFAULT_GROUP } from "../lib/defaults.ts";
+import { errorText } from "../lib/errors.ts";
 import { type MulticastGroup, parseGroup } from "../lib/group.ts";
 import { resolveInterface } from "../lib/interface.ts";
 import { loadCodec } from "../lib/loader.ts";
-import { validateCount, validatePort, validateTtl } from "../lib/numbers.ts";
 import type { Codec } from "../lib/plugin.ts";
-import { errorText } from "../lib/errors.ts";
-import { send } from "../lib/sender/send.ts";
+import { readKeyFile } from "../lib/safety/auth.ts";
+import { send, type SendOptions } from "../lib/sender/send.ts";
 import type {
   SendEvent,
   SendReply,
   SendSummary,
 } from "../lib/sender/sender.ts";
 import { builtins } from "../plugins/builtins.ts";
-import { type Flags, numberFlag, parse } from "./args.ts";
-import { parseByteSize } from "./byte_size.ts";
-import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 import { painter, type Tone } from "./colour.ts";
+import { DEFAULT_MESSAGE } from "./default_message.ts";
+import { helpText, type ParsedFlags, parseFlags } from "./flag_table.ts";
 import { mergeRuns } from "./group_runs.ts";
+import { type Io, jsonValue, ndjson, showText } from "./io.ts";
 import { Progress } from "./progress.ts";
 import { ReplyLines } from "./reply_lines.ts";
 import { notSentText, SendNotes } from "./send_notes.ts";
@@ -42,132 +36,44 @@ import {
   ResponderTable,
   tableLines,
 } from "./responder_table.ts";
-import { UsageError } from "./usage_error.ts";
-import { parseDuration } from "../lib/duration.ts";
+import { SEND_TABLE } from "./send_flags.ts";
+import type { MetricsAddress } from "./metrics/address.ts";
+import { MetricsEndpoint } from "./metrics/endpoint.ts";
+import { type SendMetricsSource, sendPage } from "./metrics/send_metrics.ts";
 import { RunMonitor } from "./send_monitor.ts";
 import { RttLog } from "./rtt_log.ts";
 import { stamped } from "./wall_clock.ts";
-import { chooseTransport, SEND_TRANSPORT_HELP } from "./transport_choice.ts";
-import {
-  METRICS_EXAMPLE_ADDRESS,
-  parseMetricsAddress,
-} from "./metrics/address.ts";
-import { MetricsEndpoint } from "./metrics/endpoint.ts";
-import { type SendMetricsSource, sendPage } from "./metrics/send_metrics.ts";
+import { chooseTransport } from "./transport_choice.ts";
+import { UsageError } from "./usage_error.ts";
 
-/** Help for `send`. */
-export const SEND_HELP = `Usage: mcast send [options] [message]
-
-Multicast a message to a group and print every reply that arrives before the
-timeout, then a table of the responders. Exit status: 0 if at least one reply
-came (from every group; as expected, with --expect), 1 if none, 2 for bad usage.
-
-Options:
-  -g, --group ADDR       multicast group (default ${DEFAULT_GROUP}); repeat it to
-                         send to several groups at once, reported per group
-  -p, --port N           UDP port (default ${DEFAULT_PORT})
-  -t, --ttl N            multicast TTL 0-255 (default 1: stay on this segment)
-  -i, --interface IF     outgoing interface, address or name (default: OS route)
-  -w, --timeout D        wait this long for replies after the last send (default 1s)
-  -c, --count N          messages to send (default 1; 0 = until Ctrl-C)
-      --interval D       time between messages (default 1s); 0: as fast as the
-                         socket takes them (ffi: sendmmsg batches), for load
-      --rate R           messages per second (instead of --interval); max is
-                         --interval 0
-      --seq              number the requests: per-responder loss (over the run,
-                         and from its first reply on, as omping's seq>=N),
-                         duplicates, reordering, RTT min/p50/p90/p99/p99.9/
-                         max/avg/stddev and jitter in the summary; a request
-                         whose wait (-w) ran out without a known responder's
-                         reply is a "lost" event with --json
-      --pad N            pad each request to N bytes (0-65507): a listener
-                         answers with at most 3x its request's size, so ask for
-                         a larger reply (status: --pad 512) by padding
-      --expect N         stop as soon as N distinct responders (addresses)
-                         answered (in each group); exit 1 if fewer did. With
-                         --count, each request's round ends as soon as they
-                         answered it
-      --expect-from ADDR wait for this responder too (repeatable); the summary
-                         names those that did not answer, and the exit is 1
-      --report FILE.html write one self-contained HTML page of the run: per
-                         responder, RTT over time with lost requests marked, an
-                         RTT histogram, and the responder table (best with --seq)
-      --report-every D   a line per interval D (such as 1s) per responder, the
-                         most lossy first (past 20 responders, the 10 most
-                         lossy and a count of the rest): requests, replies,
-                         lost (with --seq), RTT p50/p99/max in the interval
-                         (--json: an "interval" event)
-      --rtt-log FILE.csv write a row per request and responder as the run goes
-                         (seq, send time, responder, RTT; the RTT empty when
-                         the wait ran out, with --seq), like sockperf's
-                         --full-log; one group only
-      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
-                         (such as ${METRICS_EXAMPLE_ADDRESS}) while the run goes on
-                         (-c 0 or a long --count): requests, and per responder
-                         replies, losses and the RTT histogram
-  -q, --quiet            print only the summary (and the progress line); without
-                         it a line per reply while at most 20 come a second,
-                         then a line a second (sent, replies) until fewer do
-      --codec NAME       payload codec: text, json, binary, a path or a URL (default text)
-      --allow-import HOST  let a plugin or codec import modules from HOST[:PORT]
-                         too (repeatable; deno task allows the host of a
-                         plugin URL and mcast's own files by itself)
-      --allow-read PATH  let a plugin or codec read (and import) this file or
-                         folder too (repeatable)
-      --no-loopback      do not deliver to listeners on this host (no effect
-                         when sending through lo: the kernel loops lo anyway)
-      --key-file FILE    sign requests with this key (HMAC-SHA256), verify replies
-      --reply-buffer N   bytes set aside for each reply: the largest reply taken
-                         whole, 1-65536 (default ${DEFAULT_RECEIVE_BYTES}); a larger one is shown
-                         cut, later ones arrive whole (old name: --max-reply-bytes)
-      --recv-buffer SIZE the socket's receive buffer for replies, such as 512K
-                         or 32M (ffi transport only; default 32M, which the
-                         kernel caps at net.core.rmem_max unless run as root):
-                         room for the replies of many responders at once
-      --json             NDJSON output, one event per line
-${SEND_TRANSPORT_HELP}
-  -h, --help             show this help
-
-Durations: 500ms, 2s, 1m, or a bare number of milliseconds.
-Message default: "${DEFAULT_MESSAGE}".`;
-
-const FLAGS: Flags = {
-  group: { type: "string", short: "g", multiple: true },
-  port: { type: "string", short: "p" },
-  ttl: { type: "string", short: "t" },
-  interface: { type: "string", short: "i" },
-  timeout: { type: "string", short: "w" },
-  count: { type: "string", short: "c" },
-  interval: { type: "string" },
-  rate: { type: "string" },
-  seq: { type: "boolean" },
-  pad: { type: "string" },
-  expect: { type: "string" },
-  "expect-from": { type: "string", multiple: true },
-  report: { type: "string" },
-  "report-every": { type: "string" },
-  "rtt-log": { type: "string" },
-  metrics: { type: "string" },
-  quiet: { type: "boolean", short: "q" },
-  codec: { type: "string" },
-  "no-loopback": { type: "boolean" },
-  json: { type: "boolean" },
-  transport: { type: "string" },
-  "key-file": { type: "string" },
-  // Read by cli/launch.ts (the permissions it grants); nothing to do here.
-  "allow-import": { type: "string", multiple: true },
-  "allow-read": { type: "string", multiple: true },
-  "reply-buffer": { type: "string" },
-  "recv-buffer": { type: "string" },
-  // The old name of --reply-buffer (a listener's --max-reply-bytes is its reply cap).
-  "max-reply-bytes": { type: "string" },
-  help: { type: "boolean", short: "h" },
-};
+/** Help for `send`, from its flag table. */
+export const SEND_HELP: string = helpText(SEND_TABLE);
 
 function messageValue(codec: Codec, positionals: string[]): unknown {
   if (positionals.length === 0) return DEFAULT_MESSAGE;
   const text = positionals.join(" ");
   return codec.parse ? codec.parse(text) : text;
+}
+
+/** What one `mcast send` runs with, every flag checked before anything is sent. */
+interface SendPlan {
+  groups: MulticastGroup[];
+  port: number;
+  message: unknown;
+  /** How a reply's payload is shown (the codec's `show`). */
+  show: (value: unknown) => unknown;
+  json: boolean;
+  quiet: boolean;
+  /** `--report`, resolved: the page to write at the end. */
+  report: string | undefined;
+  /** `--report-every`, ms. */
+  reportEveryMs: number | undefined;
+  /** `--rtt-log`'s file, open (closed at the end). */
+  rttLog: RttLog | undefined;
+  /** `--metrics`, checked. */
+  metricsAt: MetricsAddress | undefined;
+  /** What every group's run is sent with. */
+  options: Omit<SendOptions, "group" | "onSent" | "signal">;
 }
 
 /** One group's run as the command shows it. */
@@ -178,6 +84,8 @@ interface GroupRun {
   answers: number;
   /** Whether its expectation (--expect, --expect-from) was met; true without one. */
   met: boolean;
+  /** Requests sent so far. */
+  sent: number;
   table: ResponderTable;
   recorder: RunRecorder;
   /** Its lost events, interval lines and RTT log rows. */
@@ -188,163 +96,167 @@ interface GroupRun {
   summary?: SendSummary;
 }
 
-/** Runs `send`; returns the exit code. */
-export async function sendCommand(
-  args: string[],
-  io: Io,
-  signal: AbortSignal,
-): Promise<number> {
-  const { values, positionals } = parse(args, FLAGS);
-  if (values.help) {
-    io.out(SEND_HELP);
-    return 0;
-  }
-  const text = (name: string) => values[name] as string | undefined;
-  const codec = await loadCodec(text("codec") ?? "text", {
-    builtins: builtins.codecs,
-    cwd: io.cwd,
-  });
-  const message = messageValue(codec, positionals);
-  const json = values.json === true;
-  const quiet = values.quiet === true;
-  const groups = parseGroups(values.group as string[] | undefined);
-  // Every group (and the interface for its family) is checked before any
-  // run starts sending.
+/** How replies are shown while the runs go on. */
+interface ReplyView {
+  io: Io;
+  plan: SendPlan;
+  progress: Progress;
+  lines: ReplyLines;
+  paint: ReturnType<typeof painter>;
+  /** Replies so far, of every group. */
+  replies: number;
+}
+
+/**
+ * The groups of `-g`, parsed once (by default {@linkcode DEFAULT_GROUP}),
+ * and with several, `-i` checked for each group's family before any run
+ * starts sending.
+ */
+function sendGroups(
+  given: readonly string[],
+  iface: string | undefined,
+): MulticastGroup[] {
+  const groups = [...new Set(given)].map((group) => parseGroup(group));
+  if (groups.length === 0) groups.push(parseGroup(DEFAULT_GROUP));
+  if (iface === undefined || groups.length < 2) return groups;
   for (const group of groups) {
-    const iface = text("interface");
-    if (iface === undefined || !several(groups)) continue;
     try {
       resolveInterface(iface, group.family);
     } catch (error) {
       throw new UsageError(`${errorText(error)} (group ${group.address})`);
     }
   }
-  const port = validatePort(values.port ?? DEFAULT_PORT);
-  const show = (value: unknown) => codec.show ? codec.show(value) : value;
-  const keyFile = text("key-file");
-  const key = keyFile === undefined
-    ? undefined
-    : await readKeyFile(resolve(io.cwd, keyFile));
+  return groups;
+}
+
+/** The send step's options from the flags: timing, payload, transport. */
+async function runOptions(
+  flags: ParsedFlags,
+  io: Io,
+  codec: Codec,
+): Promise<SendPlan["options"]> {
   // --rate max: as fast as the socket takes them, the same as --interval 0.
-  const maxRate = text("rate") === "max";
-  if (maxRate && text("interval") !== undefined) {
+  const rate = flags.value<number | "max">("rate");
+  if (rate === "max" && flags.given("interval")) {
     throw new UsageError(
       `Give --rate or --interval, not both (--rate max is --interval 0)`,
     );
   }
-  const rate = maxRate ? undefined : numberFlag("rate", text("rate"));
-  const iface = text("interface");
-  if (values["no-loopback"] === true && throughLoopback(iface)) {
+  const keyFile = flags.text("key-file");
+  const recvBuffer = flags.value<number>("recv-buffer");
+  return {
+    port: flags.value<number>("port"),
+    ttl: flags.value<number>("ttl"),
+    interface: flags.text("interface"),
+    timeout: flags.value<number>("timeout"),
+    count: flags.value<number>("count"),
+    interval: rate === "max" ? 0 : flags.value<number>("interval"),
+    rate: rate === "max" ? undefined : rate,
+    sequence: flags.on("seq"),
+    pad: flags.value<number>("pad"),
+    expect: flags.value<number>("expect"),
+    expectFrom: flags.given("expect-from")
+      ? flags.list("expect-from")
+      : undefined,
+    loopback: !flags.on("no-loopback"),
+    codec,
+    key: keyFile === undefined
+      ? undefined
+      : await readKeyFile(resolve(io.cwd, keyFile)),
+    replyBufferBytes: flags.value<number>("reply-buffer"),
+    // One factory for every group's socket.
+    transport: chooseTransport(flags.text("transport"), "send", {
+      receiveBufferBytes: recvBuffer,
+    }),
+  };
+}
+
+/** Reads the flags into a plan: every check before anything is sent. */
+async function planSend(flags: ParsedFlags, io: Io): Promise<SendPlan> {
+  const codec = await loadCodec(flags.value<string>("codec")!, {
+    builtins: builtins.codecs,
+    cwd: io.cwd,
+  });
+  const message = messageValue(codec, flags.positionals);
+  const iface = flags.text("interface");
+  const groups = sendGroups(flags.list("group"), iface);
+  const options = await runOptions(flags, io, codec);
+  if (flags.on("no-loopback") && throughLoopback(iface)) {
     io.err(
       `note: --no-loopback has no effect through ${iface}: the kernel delivers everything sent on lo to this host's listeners`,
     );
   }
-  const report = text("report");
+  const report = flags.text("report");
   if (report !== undefined) prepareReport(resolve(io.cwd, report));
-  const metricsAt = text("metrics") === undefined
-    ? undefined
-    : parseMetricsAddress(text("metrics")!);
-  const reportEveryMs = reportEvery(text("report-every"));
-  const sequence = values.seq === true;
-  const rttLogPath = text("rtt-log");
-  if (rttLogPath !== undefined && groups.length > 1) {
+  const rttLog = flags.text("rtt-log");
+  if (rttLog !== undefined && groups.length > 1) {
     throw new UsageError(
       `--rtt-log takes one group (${groups.length} given): run a send per group`,
     );
   }
-  const recvBuffer = text("recv-buffer");
-  // One factory for every group's socket.
-  const transport = chooseTransport(text("transport"), "send", {
-    receiveBufferBytes: recvBuffer === undefined
+  return {
+    groups,
+    port: options.port!,
+    message,
+    show: (value) => codec.show ? codec.show(value) : value,
+    json: flags.on("json"),
+    quiet: flags.on("quiet"),
+    report: report === undefined ? undefined : resolve(io.cwd, report),
+    reportEveryMs: flags.value<number>("report-every"),
+    metricsAt: flags.value<MetricsAddress>("metrics"),
+    rttLog: rttLog === undefined
       ? undefined
-      : parseByteSize("recv-buffer", recvBuffer, 1 << 30),
-  });
-  // Each group's live run, read at each scrape; bound before anything is sent.
-  const scraped: SendMetricsSource[] = groups.map((group) => ({
-    group: group.address,
-  }));
-  await using metrics = metricsAt &&
-    MetricsEndpoint.start(metricsAt, () => sendPage(scraped));
-  if (metrics) io.err(`metrics at ${metrics.url}`);
-  const progress = new Progress(io, !json && io.isTerminal);
-  const rttLog = rttLogPath === undefined
-    ? undefined
-    : openRttLog(resolve(io.cwd, rttLogPath));
-  const paint = painter(!json && io.colourOut === true);
-  const manyGroups = several(groups);
-  const sentBy = groups.map(() => 0);
-  let replies = 0;
-  const sentSoFar = () => sentBy.reduce((a, b) => a + b, 0);
-  const replyLines = new ReplyLines(
-    (line) => progress.print(line),
-    () => ({
-      sent: sentSoFar(),
-      replies,
-      lost: sequence
-        ? runs.reduce((sum, run) => sum + run.monitor.lostCount, 0)
-        : undefined,
-    }),
-  );
-  const runs: GroupRun[] = groups.map((group, index) => {
-    const recorder = new RunRecorder();
+      : openRttLog(resolve(io.cwd, rttLog)),
+    options,
+  };
+}
+
+/** Starts a run per group (sending starts when its events are read). */
+function startRuns(
+  plan: SendPlan,
+  signal: AbortSignal,
+  progress: Progress,
+  scraped: SendMetricsSource[],
+): GroupRun[] {
+  const runs: GroupRun[] = [];
+  const sentSoFar = () => runs.reduce((sum, run) => sum + run.sent, 0);
+  for (const [index, group] of plan.groups.entries()) {
     const monitor = new RunMonitor({
-      json,
-      sequence,
-      reportEveryMs,
-      rttLog,
-      group: manyGroups ? group.address : undefined,
+      json: plan.json,
+      sequence: plan.options.sequence === true,
+      reportEveryMs: plan.reportEveryMs,
+      rttLog: plan.rttLog,
+      group: plan.groups.length > 1 ? group.address : undefined,
       print: (line) => progress.print(line),
     });
     const notes = new SendNotes((line) => progress.print(line), {
-      json,
-      group: manyGroups ? group.address : undefined,
-      iface,
+      json: plan.json,
+      group: plan.groups.length > 1 ? group.address : undefined,
+      iface: plan.options.interface,
       family: group.family,
     });
-    return {
+    const run: GroupRun = {
       group: group.address,
       answers: 0,
       met: true,
+      sent: 0,
       table: new ResponderTable(),
-      recorder,
+      recorder: new RunRecorder(),
       monitor,
       notes,
       rows: [],
-      events: send(message, {
+      events: send(plan.message, {
+        ...plan.options,
         group,
-        port,
-        ttl: values.ttl === undefined ? undefined : validateTtl(values.ttl),
-        interface: iface,
-        timeout: text("timeout"),
-        count: values.count === undefined
-          ? undefined
-          : validateCount(values.count),
-        interval: maxRate ? 0 : text("interval"),
-        rate,
-        sequence,
-        pad: numberFlag("pad", text("pad"), true),
-        expect: numberFlag("expect", text("expect"), true),
-        expectFrom: values["expect-from"] as string[] | undefined,
-        loopback: values["no-loopback"] !== true,
-        codec,
-        key,
-        replyBufferBytes: numberFlag(
-          text("reply-buffer") === undefined
-            ? "max-reply-bytes"
-            : "reply-buffer",
-          text("reply-buffer") ?? text("max-reply-bytes"),
-          true,
-        ),
         signal,
-        transport,
         // This process has nothing else to do: with one group, wait for
         // replies on this thread (round trips at a C client's rate).
-        blockingWait: !manyGroups,
+        blockingWait: plan.groups.length === 1,
         onSent: (sent) => {
-          sentBy[index] = sent;
+          run.sent = sent;
           notes.sent();
           // The report places requests by number: those that left and not.
-          recorder.sent(notes.numbered(sent));
+          run.recorder.sent(notes.numbered(sent));
           monitor.onSent(sent);
           progress.sent(sentSoFar());
         },
@@ -353,8 +265,38 @@ export async function sendCommand(
         onStart: (live) => scraped[index].live = live,
       }),
     };
-  });
-  const tag = (run: GroupRun) => manyGroups ? { group: run.group } : {};
+    runs.push(run);
+  }
+  return runs;
+}
+
+/** A reply as the command shows it: a line, or its NDJSON. */
+function showReply(view: ReplyView, run: GroupRun, reply: SendReply): void {
+  const { plan, io } = view;
+  const several = plan.groups.length > 1;
+  if (plan.json) {
+    io.out(
+      stamped(replyJson(reply, plan.show, several ? { group: run.group } : {})),
+    );
+  } else if (!plan.quiet) {
+    const line = replyLine(reply, plan.show);
+    // The line a second under load times answers only.
+    const answer = reply.duplicate !== true && reply.verified !== false &&
+      (plan.options.sequence !== true || reply.seq !== undefined);
+    view.lines.reply(
+      view.paint(
+        reply.decodeError === undefined && reply.verified !== false
+          ? "good"
+          : "warn",
+        several ? `[${run.group}] ${line}` : line,
+      ),
+      answer ? reply.rttMs : undefined,
+    );
+  }
+}
+
+/** Reads every run's events as they come: replies shown, summaries kept. */
+async function readRuns(view: ReplyView, runs: GroupRun[]): Promise<void> {
   for (const run of runs) run.monitor.start();
   try {
     for await (const { index, event } of mergeRuns(runs.map((r) => r.events))) {
@@ -364,28 +306,10 @@ export async function sendCommand(
         if (event.verified !== false) run.answers++;
         run.table.note(event);
         run.recorder.reply(event);
-        progress.reply();
-        replies++;
+        view.progress.reply();
+        view.replies++;
         run.monitor.reply(event);
-        // -q: the summary only, with --json too (as listen -q).
-        if (json && !quiet) {
-          io.out(stamped(replyJson(event, show, tag(run))));
-        } else if (!quiet) {
-          const line = replyLine(event, show);
-          // The line a second under load times answers only.
-          const answer = event.duplicate !== true &&
-            event.verified !== false &&
-            (!sequence || event.seq !== undefined);
-          replyLines.reply(
-            paint(
-              event.decodeError === undefined && event.verified !== false
-                ? "good"
-                : "warn",
-              manyGroups ? `[${run.group}] ${line}` : line,
-            ),
-            answer ? event.rttMs : undefined,
-          );
-        }
+        showReply(view, run, event);
         continue;
       }
       run.rows = run.table.rows(event.perResponder ?? []);
@@ -394,51 +318,107 @@ export async function sendCommand(
     }
   } finally {
     for (const run of runs) run.monitor.stop();
-    rttLog?.close();
-    replyLines.stop();
-    progress.stop();
+    view.plan.rttLog?.close();
+    view.lines.stop();
+    view.progress.stop();
   }
-  // The summaries in the order the groups were given.
+}
+
+/** The summaries, in the order the groups were given. */
+function printSummaries(view: ReplyView, runs: readonly GroupRun[]): void {
+  const { plan, io } = view;
   for (const run of runs) {
     const event = run.summary;
     if (event === undefined) continue;
     const hints = run.notes.hints(event);
-    if (json) {
+    if (plan.json) {
       const { event: name, ...rest } = event;
       io.out(stamped(ndjson({
         event: name,
-        ...tag(run),
+        ...(plan.groups.length > 1 ? { group: run.group } : {}),
         ...rest,
         perResponder: run.rows,
         ...(hints.length > 0 ? { hints } : {}),
       })));
-    } else {
-      for (const line of summaryLines(event, run.group, port, run.rows)) {
-        io.out(line);
-      }
-      for (const [tone, line] of expectationLines(event)) {
-        io.out(paint(tone, line));
-      }
-      for (const hint of hints) io.out(paint("warn", hint));
+      continue;
     }
+    for (const line of summaryLines(event, run.group, plan.port, run.rows)) {
+      io.out(line);
+    }
+    for (const [tone, line] of expectationLines(event)) {
+      io.out(view.paint(tone, line));
+    }
+    for (const hint of hints) io.out(view.paint("warn", hint));
   }
-  if (report !== undefined) {
-    const path = resolve(io.cwd, report);
-    await Deno.writeTextFile(
-      path,
-      reportPage(
-        runs.map((run) => ({
-          group: run.group,
-          port,
-          sent: sentBy[runs.indexOf(run)],
-          sendErrors: run.summary?.sendErrors,
-          rows: run.rows,
-          recorder: run.recorder,
-        })),
-        ["mcast", "send", ...args].join(" "),
-      ),
-    );
-    io.err(`report written to ${path}`);
+}
+
+/** Writes `--report`'s page. */
+async function writeReport(
+  path: string,
+  plan: SendPlan,
+  runs: readonly GroupRun[],
+  args: readonly string[],
+  io: Io,
+): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    reportPage(
+      runs.map((run) => ({
+        group: run.group,
+        port: plan.port,
+        sent: run.sent,
+        sendErrors: run.summary?.sendErrors,
+        rows: run.rows,
+        recorder: run.recorder,
+      })),
+      ["mcast", "send", ...args].join(" "),
+    ),
+  );
+  io.err(`report written to ${path}`);
+}
+
+/** Runs `send`; returns the exit code. */
+export async function sendCommand(
+  args: string[],
+  io: Io,
+  signal: AbortSignal,
+): Promise<number> {
+  const flags = parseFlags(SEND_TABLE, args);
+  if (flags.help) {
+    io.out(SEND_HELP);
+    return 0;
+  }
+  const plan = await planSend(flags, io);
+  // Each group's live run, read at each scrape; bound before anything is sent.
+  const scraped: SendMetricsSource[] = plan.groups.map((group) => ({
+    group: group.address,
+  }));
+  await using metrics = plan.metricsAt &&
+    MetricsEndpoint.start(plan.metricsAt, () => sendPage(scraped));
+  if (metrics) io.err(`metrics at ${metrics.url}`);
+  const progress = new Progress(io, !plan.json && io.isTerminal);
+  const runs = startRuns(plan, signal, progress, scraped);
+  const view: ReplyView = {
+    io,
+    plan,
+    progress,
+    paint: painter(!plan.json && io.colourOut === true),
+    lines: new ReplyLines(
+      (line) => progress.print(line),
+      () => ({
+        sent: runs.reduce((sum, run) => sum + run.sent, 0),
+        replies: view.replies,
+        lost: plan.options.sequence === true
+          ? runs.reduce((sum, run) => sum + run.monitor.lostCount, 0)
+          : undefined,
+      }),
+    ),
+    replies: 0,
+  };
+  await readRuns(view, runs);
+  printSummaries(view, runs);
+  if (plan.report !== undefined) {
+    await writeReport(plan.report, plan, runs, args, io);
   }
   // Like ping: 0 when every group answered (and as expected), else 1.
   return runs.every((run) => run.answers > 0 && run.met) ? 0 : 1;
@@ -458,18 +438,6 @@ function prepareReport(path: string): void {
   }
 }
 
-/** `--report-every`, checked: at least 100 ms; undefined when absent. */
-function reportEvery(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDuration(value, "--report-every");
-  if (ms < 100) {
-    throw new UsageError(
-      `Invalid --report-every "${value}": must be at least 100ms`,
-    );
-  }
-  return ms;
-}
-
 /** Opens `--rtt-log`'s file before anything is sent, so a path that cannot be written is refused at once. */
 function openRttLog(path: string): RttLog {
   try {
@@ -479,18 +447,6 @@ function openRttLog(path: string): RttLog {
       `Invalid --rtt-log "${path}": cannot write it (${errorText(error)})`,
     );
   }
-}
-
-/** The groups of `-g` (once each; by default {@linkcode DEFAULT_GROUP}), parsed. */
-function parseGroups(given: readonly string[] | undefined): MulticastGroup[] {
-  const groups = [...new Set(given)];
-  if (groups.length === 0) groups.push(DEFAULT_GROUP);
-  return groups.map((group) => parseGroup(group));
-}
-
-/** Whether a run sends to more than one group. */
-function several(groups: readonly unknown[]): boolean {
-  return groups.length > 1;
 }
 
 /** Whether `iface` names the loopback interface, by name or address. */

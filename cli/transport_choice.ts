@@ -1,5 +1,6 @@
 /**
- * `--transport dgram|ffi`: which socket implementation a command uses.
+ * `--transport dgram|ffi`: which socket implementation a command uses
+ * (the flag and its help are declared in `common_flags.ts`).
  *
  * @module
  */
@@ -16,25 +17,6 @@ import {
 } from "../lib/transports/ffi/ffi_transport.ts";
 import type { TransportFactory } from "../lib/transports/transport.ts";
 import { UsageError } from "./usage_error.ts";
-
-/** Help text lines for the flag on `listen`. */
-export const LISTEN_TRANSPORT_HELP =
-  `      --transport NAME   auto (default), dgram (node:dgram, portable), deno
-                         (Deno.listenDatagram: faster, IPv4, needs --unstable-net,
-                         which deno task listen passes) or ffi (Linux: fastest
-                         receive, IPv6 hop limit, IPv6 SSM; needs --allow-ffi).
-                         auto uses ffi when FFI is allowed (deno task listen
-                         allows it when every plugin is a built-in), else deno
-                         where it can, else dgram`;
-
-/** Help text lines for the flag on `send`. */
-export const SEND_TRANSPORT_HELP =
-  `      --transport NAME   auto (default), dgram (node:dgram, portable) or ffi
-                         (Linux: a 32M receive buffer for many replies at once,
-                         batched receive, IPv6 hop limit, TTL 0; needs
-                         --allow-ffi). auto uses ffi when FFI is allowed (the
-                         task's launcher allows it when the codec is a
-                         built-in), else dgram`;
 
 /**
  * Turns the flag's value into a transport factory, or `undefined` for the

@@ -2,9 +2,10 @@
  * The shape of the code, as issues 11 and 20 set it: a small front door
  * (at most 60 names in `mod.ts`), every entry point documented well enough
  * for `deno doc --lint` on its own, doc examples that assert for real, no
- * function in the kernel (`lib/`) or in doctor (`doctor/`) longer than 80
- * lines, a kernel that imports no tool, and no comment naming a file that
- * does not exist.
+ * function in the kernel (`lib/`), in doctor (`doctor/`) or in the command
+ * line (`cli/`, `cli.ts`) longer than 80 lines, a kernel that imports no
+ * tool and has no import cycle, and no comment naming a file that does
+ * not exist.
  *
  * No network: these read files and run `deno doc`.
  *
@@ -126,22 +127,20 @@ Deno.test("shape: doc examples assert for real, with node:assert and never the c
   assert.deepEqual(found, []);
 });
 
-Deno.test("shape: no function in lib/ or doctor/ is longer than 80 lines", async () => {
+Deno.test("shape: no function in lib/, doctor/ or cli/ (and cli.ts) is longer than 80 lines", async () => {
   const long: string[] = [];
-  for (const dir of ["lib", "doctor"]) {
-    for await (const path of files(`${ROOT}/${dir}`, [".ts"])) {
-      for (
-        const fn of longFunctions(
-          await Deno.readTextFile(path),
-          MAX_FUNCTION_LINES,
-        )
-      ) {
-        long.push(
-          `${
-            path.slice(ROOT.length + 1)
-          }:${fn.line} (${fn.lines} lines) ${fn.head}`,
-        );
-      }
+  const paths = [`${ROOT}/cli.ts`];
+  for (const dir of ["lib", "doctor", "cli"]) {
+    for await (const path of files(`${ROOT}/${dir}`, [".ts"])) paths.push(path);
+  }
+  for (const path of paths) {
+    const source = await Deno.readTextFile(path);
+    for (const fn of longFunctions(source, MAX_FUNCTION_LINES)) {
+      long.push(
+        `${
+          path.slice(ROOT.length + 1)
+        }:${fn.line} (${fn.lines} lines) ${fn.head}`,
+      );
     }
   }
   assert.deepEqual(long, []);
@@ -335,12 +334,18 @@ function folderCycleImports(
   const folder = (path: string) => path.slice(0, path.lastIndexOf("/"));
   const found: string[] = [];
   for (let i = 0; i + 1 < cycle.length; i++) {
+    const edge: string[] = [];
     for (const [from, targets] of graph) {
       if (folder(from) !== cycle[i]) continue;
       for (const to of targets) {
-        if (folder(to) === cycle[i + 1]) found.push(`${from} -> ${to}`);
+        if (folder(to) === cycle[i + 1]) edge.push(`${from} -> ${to}`);
       }
     }
+    // The first few of each arrow: the rare one is usually the wrong one.
+    found.push(
+      ...edge.slice(0, 3),
+      ...(edge.length > 3 ? [`(${edge.length - 3} more)`] : []),
+    );
   }
   return found;
 }
