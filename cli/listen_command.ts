@@ -27,6 +27,10 @@ import { helpText, type ParsedFlags, parseFlags } from "./flag_table.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { LISTEN_TABLE } from "./listen_flags.ts";
 import { ListenOutput } from "./listen_output.ts";
+import {
+  receiveBufferAsked,
+  receiveBufferText,
+} from "./receive_buffer_text.ts";
 import { stamped } from "./wall_clock.ts";
 import type { MetricsAddress } from "./metrics/address.ts";
 import { MetricsEndpoint } from "./metrics/endpoint.ts";
@@ -127,13 +131,16 @@ function readyLine(ready: {
   codec: string;
   transport: string;
   receiveBufferBytes: number | null;
+  receiveBufferAskedBytes: number | null;
   pid: number;
   metrics?: string;
 }): string {
   const source = ready.source === null ? "" : `, source ${ready.source}`;
-  const buffer = ready.receiveBufferBytes === null
-    ? `receive buffer not readable over ${ready.transport}`
-    : `receive buffer ${ready.receiveBufferBytes} bytes`;
+  const buffer = receiveBufferText(
+    ready.receiveBufferBytes,
+    ready.receiveBufferAskedBytes,
+    ready.transport,
+  );
   return `listening on ${
     (ready.groups ?? [ready.group]).join(", ")
   } port ${ready.port} (interface ${
@@ -152,6 +159,8 @@ interface ListenPlan {
   json: boolean;
   /** `--metrics`, checked. */
   metricsAt: MetricsAddress | undefined;
+  /** `--recv-buffer`, when given. */
+  recvBuffer: number | undefined;
   /** What the listener is started with (but its events and its signal). */
   options: Omit<ListenOptions, "onEvent" | "signal">;
 }
@@ -198,6 +207,7 @@ async function planListen(flags: ParsedFlags, io: Io): Promise<ListenPlan> {
     codec,
     json: flags.on("json"),
     metricsAt: flags.value<MetricsAddress>("metrics"),
+    recvBuffer: flags.value<number>("recv-buffer"),
     options: {
       group: several ? undefined : groups[0],
       groups: several ? groups : undefined,
@@ -298,6 +308,10 @@ function readyEvent(
     codec: plan.codec.name,
     transport: listener.transport,
     receiveBufferBytes: opened?.receiveBufferBytes?.() ?? null,
+    receiveBufferAskedBytes: receiveBufferAsked(
+      listener.transport,
+      plan.recvBuffer,
+    ),
     pid: Deno.pid,
     ...(metricsUrl === undefined ? {} : { metrics: metricsUrl }),
   };
