@@ -283,6 +283,9 @@ async function startListener(
     signal,
     transport: factory && (async (open) => opened = await factory(open)),
     onEvent: output.onEvent,
+    // This process has nothing else to do: while requests keep coming,
+    // wait for each on this thread (round trips at a C server's rate).
+    blockingWait: true,
   }).catch((error) => {
     output.finished();
     throw error;

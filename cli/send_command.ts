@@ -274,7 +274,8 @@ function startRuns(
 function showReply(view: ReplyView, run: GroupRun, reply: SendReply): void {
   const { plan, io } = view;
   const several = plan.groups.length > 1;
-  if (plan.json) {
+  // -q: the summary only, with --json too (as listen -q).
+  if (plan.json && !plan.quiet) {
     io.out(
       stamped(replyJson(reply, plan.show, several ? { group: run.group } : {})),
     );

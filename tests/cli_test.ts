@@ -394,10 +394,11 @@ for (
     assert.ok((reply.rttMs as number) >= 0);
     assert.equal(reply.size, new TextEncoder().encode(message).byteLength);
     assert.equal(reply.payload, message);
-    const { perResponder, ...counts } = sent.events.at(-1) as Record<
-      string,
-      unknown
-    >;
+    const { perResponder, clock, durationMs, ...counts } = sent.events.at(
+      -1,
+    ) as Record<string, unknown>;
+    assert.ok(clock === "kernel" || clock === "user", String(clock));
+    assert.equal(typeof durationMs, "number");
     assert.deepEqual(counts, {
       event: "summary",
       sent: 1,
