@@ -26,6 +26,7 @@ import { painter, type Tone } from "./colour.ts";
 import { helpText, type ParsedFlags, parseFlags } from "./flag_table.ts";
 import { type Io, ndjson, showText } from "./io.ts";
 import { LISTEN_TABLE } from "./listen_flags.ts";
+import { joinTimeLine } from "./join_time_text.ts";
 import { ListenOutput } from "./listen_output.ts";
 import {
   receiveBufferAsked,
@@ -341,6 +342,8 @@ function printSummary(
     return;
   }
   io.out(`--- ${listener.groups.join(", ")} port ${listener.port} ---`);
+  const joined = joinTimeLine(listener.firstDatagramAfterMs);
+  if (joined !== undefined) io.out(joined);
   io.out(summaryLine(stats));
   for (const [name, counters] of Object.entries(perGroup ?? {})) {
     io.out(

@@ -1,9 +1,10 @@
 /**
  * A listener tells how long after its join the first datagram arrived
- * (`Listener.firstDatagramAfterMs`, per group with several): real sockets
- * on 127.0.0.1.
+ * (`Listener.firstDatagramAfterMs`, per group with several), and `listen`
+ * says it in its summary: real sockets on 127.0.0.1, the CLI as a
+ * subprocess.
  *
- * Network safety: loopback only, groups 239.231.1.x, ports 23141-23142.
+ * Network safety: loopback only, groups 239.231.1.x, ports 23141-23143.
  *
  * @module
  */
@@ -12,8 +13,10 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { listen } from "../lib/listener/listen.ts";
 import { ack } from "../plugins/responders/ack.ts";
-import { startListener } from "./support/cli_process.ts";
+import { onLoopback, startListener } from "./support/cli_process.ts";
 import { listenOnLoopback, LOOPBACK } from "./support/loopback.ts";
+import { Subprocess } from "./support/subprocess.ts";
+import { denoTask } from "./support/task_process.ts";
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -88,4 +91,45 @@ Deno.test("listen --json: the summary (with its time) says when the first datagr
     summary.firstDatagramAfterMs >= 50,
     String(summary.firstDatagramAfterMs),
   );
+});
+
+Deno.test("listen: the human summary says when the first datagram came after the join, and nothing when none came", async () => {
+  const group = "239.231.1.5";
+  const run = async (extra: string[], sendAfterMs?: number) => {
+    const [command, ...args] = denoTask("listen", [
+      "--plugin",
+      "silent",
+      ...onLoopback(group, 23143),
+      ...extra,
+    ]);
+    await using proc = new Subprocess(command, args, {
+      name: "deno task listen",
+    });
+    await proc.waitForLine(
+      (line) => line.startsWith("listening on "),
+      "the ready line",
+      20_000,
+    );
+    if (sendAfterMs !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, sendAfterMs));
+      await sendOne(group, 23143);
+    }
+    const result = await proc.wait(20_000);
+    assert.equal(result.code, 0, result.stderr.join("\n"));
+    return result.stdout.filter((line) => !line.startsWith("Task "));
+  };
+  const lines = await run(["--count", "1"], 150);
+  const summary = lines.indexOf(`--- ${group} port 23143 ---`);
+  assert.ok(summary > 0, lines.join("\n"));
+  const joined = /^first datagram (\d+\.\d) ms after the join$/.exec(
+    lines[summary + 1],
+  );
+  assert.match(lines[summary + 2], /^1 received, /);
+  assert.ok(joined, lines.join("\n"));
+  // Sent 150 ms after the ready line, which comes after the join.
+  assert.ok(Number(joined[1]) >= 150, joined[0]);
+  assert.ok(Number(joined[1]) < 20_000, joined[0]);
+  const none = await run(["--duration", "300ms"]);
+  assert.match(none.at(-1)!, /^0 received, /, none.join("\n"));
+  assert.ok(!none.some((line) => line.startsWith("first datagram")));
 });

@@ -129,10 +129,11 @@ Deno.test("listen -q --duration 1500ms prints only the ready line and the summar
   assert.equal(result.code, 0, result.stderr.join("\n"));
   assert.ok(performance.now() - started < READY_MS + EXIT_MS);
   const lines = result.stdout.filter((line) => !line.startsWith("Task "));
-  assert.equal(lines.length, 3, lines.join("\n"));
+  assert.equal(lines.length, 4, lines.join("\n"));
   assert.match(lines[0], /^listening on 239\.28\.12\.2 port 28122/);
   assert.equal(lines[1], "--- 239.28.12.2 port 28122 ---");
-  assert.match(lines[2], /^50 received, 0 replied, 50 unanswered/);
+  assert.match(lines[2], /^first datagram \d+\.\d ms after the join$/);
+  assert.match(lines[3], /^50 received, 0 replied, 50 unanswered/);
   assert.deepEqual(
     result.stderr.filter((line) => !line.includes("Task")),
     [],
@@ -174,6 +175,7 @@ Deno.test("listen: more than 20 lines a second switch the human output to a line
     .reduce((a, b) => a + b, 0);
   // Those after the 21st were all counted in interval lines.
   assert.ok(intervalTotal >= 300 - 21, lines.join("\n"));
+  assert.match(lines.at(-2)!, /^first datagram [\d.]+ m?s after the join$/);
   assert.match(lines.at(-1)!, /^301 received/);
 });
 
