@@ -2,9 +2,10 @@
  * The recipes of the README and of docs/, run as written where they live:
  * every TypeScript block of every document type-checks against this
  * checkout, every relative link points at a file (and heading) that
- * exists, the README's two-terminal send and listen answers, and the
+ * exists, the README's two-terminal send and listen answers, the
  * Authentication recipe of docs/safety.md (key file, keyed listener, keyed
- * sender) verifies.
+ * sender) verifies, and the long-run recipe of docs/send.md prints its
+ * interval lines and writes its RTT log.
  *
  * Network safety: the shell recipes pin themselves to 127.0.0.1 (they say
  * `-i 127.0.0.1`, and this test refuses to run one that does not). Every
@@ -130,5 +131,48 @@ Deno.test("readme: the Authentication recipe of docs/safety.md makes a key, and 
     assert.equal(stopped.stdout.at(-1), "1 received, 1 replied, 0 unanswered");
   } finally {
     await Deno.remove(key).catch(() => {});
+  }
+});
+
+Deno.test("readme: the long-run recipe of docs/send.md prints interval lines per responder and writes a row per request to the RTT log", async () => {
+  const [listenLine, sendLine] = shBlockAfter(
+    "docs/send.md",
+    "## Watching a long run",
+  );
+  const log = `${ROOT}/rtt.csv`;
+  try {
+    await using listener = await startLine(listenLine);
+    const sent = await runLine(sendLine);
+    assert.equal(sent.code, 0, sent.stderr.join("\n"));
+    const out = sent.stdout.join("\n");
+    const totals = sent.stdout.flatMap((line) => {
+      const match = /^\[ *[\d.]+- *[\d.]+ s\] (\d+) requests /.exec(line);
+      return match ? [Number(match[1])] : [];
+    });
+    assert.ok(totals.length >= 2, out);
+    assert.equal(totals.reduce((a, b) => a + b, 0), 20, out);
+    const perResponder = sent.stdout.filter((line) =>
+      /^\[.*\] {3}127\.0\.0\.1:10000 {2}\d+ replies, \d+ lost \([\d.]+%\), rtt p50 [\d.]+ p99 [\d.]+ max [\d.]+ ms$/
+        .test(line)
+    );
+    assert.ok(perResponder.length >= 2, out);
+    assert.match(
+      out,
+      /^responder .* since 1st .* p90 .* p99\.9 .* stddev {2}jitter ms$/m,
+    );
+    const [header, ...rows] = (await Deno.readTextFile(log)).trim().split("\n");
+    assert.equal(header, "seq,send_time,responder,rtt_ms");
+    const seqs = new Set<number>();
+    for (const row of rows) {
+      const match = /^(\d+),(\d+\.\d{6}),127\.0\.0\.1:10000,(\d+\.\d{3})?$/
+        .exec(row);
+      assert.ok(match, row);
+      assert.ok(Math.abs(Number(match[2]) * 1000 - Date.now()) < 60_000, row);
+      seqs.add(Number(match[1]));
+    }
+    assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(20).keys()]);
+    await listener.stop("SIGTERM", 5_000);
+  } finally {
+    await Deno.remove(log).catch(() => {});
   }
 });
