@@ -128,6 +128,20 @@ await reporting.close();
     ) => [row.from, row.replies]),
     [[LOOPBACK, 1]],
   );
+  // The whole RTT distribution (lib/stats, no npm import) works by URL.
+  const [{ rttMs }] = perResponder as { rttMs: Record<string, number> }[];
+  assert.deepEqual(Object.keys(rttMs).sort(), [
+    "avg",
+    "max",
+    "min",
+    "p50",
+    "p90",
+    "p99",
+    "p999",
+    "stddev",
+  ]);
+  assert.ok(rttMs.min > 0 && rttMs.p999 >= rttMs.min, JSON.stringify(rttMs));
+  assert.equal(rttMs.stddev, 0, "one reply");
   assert.equal(steps["echo-closed"].stats.received, 1);
   assert.equal(steps["echo-closed"].stats.replied, 1);
 
@@ -146,6 +160,7 @@ await reporting.close();
   assert.ok(server.requested.includes("/mod.ts"));
   assert.ok(server.requested.includes("/plugins/builtins.ts"));
   assert.ok(server.requested.includes("/plugins/responders/status.ts"));
+  assert.ok(server.requested.includes("/lib/stats/latency_histogram.ts"));
 });
 
 Deno.test("the CLI loads a responder plugin by URL with --allow-import", async () => {
