@@ -90,6 +90,55 @@ export async function meshHosts(
   return hosts;
 }
 
+/**
+ * Gives every host a permanent neighbour entry (ARP, and NDP for the
+ * IPv6 addresses given) for every other host, as separate machines would
+ * each have in their own table. The kernel keeps one neighbour table for
+ * all namespaces with a limit for the whole machine
+ * (`net.ipv4.neigh.default.gc_thresh3`, 1,024 entries): 100 hosts each
+ * resolving 99 peers overflow it ("neighbor table overflow") and their
+ * sends fail with ENOBUFS, as would those of any lab on the machine then.
+ * Permanent entries are not counted against that limit (Linux 5.0 on).
+ *
+ * @param hosts The hosts, each with `eth0`.
+ * @param ipv6 Each host's IPv6 address to resolve too (same order), if any.
+ */
+export async function staticNeighbours(
+  hosts: readonly Host[],
+  ipv6?: readonly string[],
+): Promise<void> {
+  const macs = await Promise.all(hosts.map(async (host) => {
+    const r = await host.run(["cat", "/sys/class/net/eth0/address"]);
+    if (r.code !== 0) {
+      throw new Error(`${host.name}: cannot read eth0's address: ${r.stderr}`);
+    }
+    return r.stdout.trim();
+  }));
+  let next = 0;
+  const worker = async () => {
+    while (next < hosts.length) {
+      const i = next++;
+      const lines = hosts.flatMap((peer, j) =>
+        j === i ? [] : [
+          `neigh replace ${peer.address} lladdr ${
+            macs[j]
+          } dev eth0 nud permanent`,
+          ...(ipv6 === undefined ? [] : [
+            `neigh replace ${ipv6[j]} lladdr ${macs[j]} dev eth0 nud permanent`,
+          ]),
+        ]
+      );
+      const r = await hosts[i].run(["ip", "-batch", "-"], {
+        stdin: lines.join("\n") + "\n",
+      });
+      if (r.code !== 0) {
+        throw new Error(`${hosts[i].name}: ip neigh refused: ${r.stderr}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: BUILD_PARALLEL }, worker));
+}
+
 /** What {@linkcode countProbes} counts in one host. */
 export interface ProbeCountOptions {
   /** The mesh's group (IPv4 or IPv6). */

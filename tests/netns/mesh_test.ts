@@ -25,6 +25,11 @@
  * - Two nodes three PIM routers apart (FRR, where the kernel routes
  *   multicast): -t 4 crosses, -t 3 does not and both pairs are named.
  *
+ * Every host gets a permanent neighbour entry for every other one
+ * (`staticNeighbours`): the kernel's neighbour table is one for the whole
+ * machine, and another lab's hundred hosts filling it would make these
+ * sends fail with ENOBUFS.
+ *
  * Network safety: everything runs in namespaces the lab makes and
  * removes (lab addresses 10.77.1.0/24, fd77:1::/64), TTL 1, every run
  * bounded in count and time.
@@ -43,6 +48,7 @@ import {
   meshAddress,
   meshHosts,
   readProbeCounts,
+  staticNeighbours,
 } from "../../lab/mesh_hosts.ts";
 import type { Proc } from "../../lab/process.ts";
 import { pimLine } from "../../lab/topologies.ts";
@@ -167,6 +173,7 @@ netnsTest(
     await using lab = await createLab();
     const lan = await lab.segment("lan");
     const hosts = await meshHosts(lab, lan, 12);
+    await staticNeighbours(hosts);
     const addresses = hosts.map((_, i) => meshAddress(i + 1));
     const group = "239.77.21.1";
     const port = 42101;
@@ -240,6 +247,7 @@ netnsTest(
     await using lab = await createLab();
     const lan = await lab.segment("lan");
     const hosts = await meshHosts(lab, lan, 12);
+    await staticNeighbours(hosts);
     const [watcher] = await meshHosts(lab, lan, 1, { first: 13 });
     const addresses = hosts.map((_, i) => meshAddress(i + 1));
     const [two, three, seven] = [2, 3, 7].map(meshAddress);
@@ -402,6 +410,7 @@ netnsTest(
     await using lab = await createLab();
     const lan = await lab.segment("lan");
     const hosts = await meshHosts(lab, lan, 5);
+    await staticNeighbours(hosts);
     const nodes = hosts.slice(0, 4);
     const forger = hosts[4];
     const addresses = nodes.map((_, i) => meshAddress(i + 1));
@@ -541,6 +550,7 @@ netnsTest(
     const hosts = await meshHosts(lab, lan, 4, { ipv6: true });
     await Promise.all(hosts.map((host) => waitForDad(host)));
     const locals = await Promise.all(hosts.map((host) => linkLocal(host)));
+    await staticNeighbours(hosts, locals);
     const group = "ff02::77:21:5";
     const port = 42105;
     for (const [i, host] of hosts.entries()) {
@@ -612,6 +622,7 @@ netnsTest(
     await using lab = await createLab();
     const lan = await lab.segment("lan");
     const hosts = await meshHosts(lab, lan, 4);
+    await staticNeighbours(hosts);
     const nodes = hosts.slice(0, 3);
     const forger = hosts[3];
     const group = "239.77.21.6";
