@@ -105,6 +105,20 @@ export interface Plan {
   fanInHostWarmupRounds: number;
   /** Row 9: how long each sender collects replies after its request, ms. */
   fanInHostWindowMs: number;
+  /**
+   * Row 10 (mesh): how many nodes on one bridge, each a namespace (at
+   * most 250), one lab per count.
+   */
+  meshHostCounts: number[];
+  /**
+   * Row 10: how long every node may take to have the full matrix once
+   * every node runs, seconds (the figure is NaN past it).
+   */
+  meshLimitSeconds: number;
+  /** Row 10: each node's CPU is measured over this window after that, seconds. */
+  meshCpuWindowSeconds: number;
+  /** Row 10: the same limit for dbeacon, whose loss figures need about 30 s. */
+  dbeaconLimitSeconds: number;
   /** Pitfall row: datagrams offered at most. */
   recvBufferCount: number;
   /** Pitfall row: the flood's length, seconds. */
@@ -172,6 +186,10 @@ export const FULL: Plan = {
   fanInHostRounds: 5,
   fanInHostWarmupRounds: 1,
   fanInHostWindowMs: 2000,
+  meshHostCounts: [30, 100],
+  meshLimitSeconds: 120,
+  meshCpuWindowSeconds: 10,
+  dbeaconLimitSeconds: 120,
   recvBufferCount: 5_000_000,
   recvBufferSeconds: 1,
   recvBufferBytes: 8 << 20,
@@ -227,6 +245,10 @@ export const QUICK: Plan = {
   fanInHostRounds: 1,
   fanInHostWarmupRounds: 0,
   fanInHostWindowMs: 1000,
+  meshHostCounts: [6],
+  meshLimitSeconds: 20,
+  meshCpuWindowSeconds: 1,
+  dbeaconLimitSeconds: 6,
   recvBufferCount: 50_000,
   recvBufferSeconds: 0.3,
   recvBufferBytes: 8 << 20,

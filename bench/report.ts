@@ -96,6 +96,18 @@ const COLUMNS: Record<string, Column[]> = {
     { title: "kernel drops", metric: "kernelDrops", format: count },
     { title: "ms to last reply", metric: "lastReplyMs", format: ms },
   ],
+  "mesh": [
+    { title: "nodes", metric: "hosts", format: count },
+    { title: "s to full matrix, all", metric: "fullMatrixSeconds", format: ms },
+    { title: "median node", metric: "medianFullSeconds", format: ms },
+    { title: "nodes full", metric: "fullNodes", format: count },
+    { title: "s to all running", metric: "readySeconds", format: ms },
+    { title: "CPU % p50", metric: "cpuPercentMedian", format: percent },
+    { title: "CPU % max", metric: "cpuPercentMax", format: percent },
+    { title: "RSS MiB p50", metric: "rssMiBMedian", format: mib },
+    { title: "RSS MiB max", metric: "rssMiBMax", format: mib },
+    { title: "verdict ok", metric: "finalOk", format: count },
+  ],
 };
 
 function columnsOf(row: string): Column[] {
