@@ -337,7 +337,8 @@ Deno.test("send exits like ping: 1 and replies 0 with no listener", async () => 
   );
   assert.equal(code, 1);
   assert.deepEqual(replies, []);
-  const { clock, durationMs, ...counts } = summary;
+  const { clock, durationMs, time, ...counts } = summary;
+  assert.ok(Number.isFinite(Date.parse(time as string)), String(time));
   assert.deepEqual(counts, {
     event: "summary",
     sent: 1,
@@ -394,10 +395,10 @@ for (
     assert.ok((reply.rttMs as number) >= 0);
     assert.equal(reply.size, new TextEncoder().encode(message).byteLength);
     assert.equal(reply.payload, message);
-    const { perResponder, clock, durationMs, ...counts } = sent.events.at(
-      -1,
-    ) as Record<string, unknown>;
+    const { perResponder, clock, durationMs, time, ...counts } = sent.events
+      .at(-1) as Record<string, unknown>;
     assert.ok(clock === "kernel" || clock === "user", String(clock));
+    assert.ok(Number.isFinite(Date.parse(time as string)), String(time));
     assert.equal(typeof durationMs, "number");
     assert.deepEqual(counts, {
       event: "summary",

@@ -308,11 +308,11 @@ Deno.test("send: the responder table, aligned, with a status document's name, ho
   const [header, row, counts] = human.stdout.slice(at + 1);
   assert.match(
     header,
-    /^responder +replies +loss +rtt min +p50 +p99 +max ms +name +hostname +version$/,
+    /^responder +replies +loss +rtt min +p50 +p90 +p99 +p99\.9 +max +avg +stddev +jitter ms +name +hostname +version$/,
   );
   assert.match(
     row,
-    /^127\.0\.0\.1:44103 +2 +0% +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +rack-7 +\S+ +\d+\.\d+\.\d+$/,
+    /^127\.0\.0\.1:44103 +2 +0% +(?:[\d.]+ +){8}[\d.]+ +rack-7 +\S+ +\d+\.\d+\.\d+$/,
   );
   // Aligned: every column starts where its title does.
   for (const title of ["replies", "name", "hostname", "version"]) {

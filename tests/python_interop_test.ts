@@ -206,9 +206,11 @@ Deno.test("a Python receiver answers mcast send, from the library and the CLI", 
     perResponder: cliRows,
     clock: cliClock,
     durationMs: cliDurationMs,
+    time: cliTime,
     ...cliCounts
   } = cliEvents.at(-1) as Record<string, unknown>;
   assert.ok(cliClock === "kernel" || cliClock === "user", String(cliClock));
+  assert.ok(Number.isFinite(Date.parse(cliTime as string)), String(cliTime));
   assert.equal(typeof cliDurationMs, "number");
   assert.deepEqual(cliCounts, {
     event: "summary",
