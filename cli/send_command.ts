@@ -87,7 +87,11 @@ interface GroupRun {
   /** Requests sent so far. */
   sent: number;
   table: ResponderTable;
-  recorder: RunRecorder;
+  /**
+   * What `--report` draws (every answer's round trip, up to a million
+   * requests): only with `--report`, so a long run without one stays small.
+   */
+  recorder: RunRecorder | undefined;
   /** Its lost events, interval lines and RTT log rows. */
   monitor: RunMonitor;
   /** Its refused sends as they happen, and the hints after its summary. */
@@ -241,7 +245,7 @@ function startRuns(
       met: true,
       sent: 0,
       table: new ResponderTable(),
-      recorder: new RunRecorder(),
+      recorder: plan.report === undefined ? undefined : new RunRecorder(),
       monitor,
       notes,
       rows: [],
@@ -256,7 +260,7 @@ function startRuns(
           run.sent = sent;
           notes.sent();
           // The report places requests by number: those that left and not.
-          run.recorder.sent(notes.numbered(sent));
+          run.recorder?.sent(notes.numbered(sent));
           monitor.onSent(sent);
           progress.sent(sentSoFar());
         },
@@ -306,7 +310,7 @@ async function readRuns(view: ReplyView, runs: GroupRun[]): Promise<void> {
         // With a key, only a reply that verified counts as an answer.
         if (event.verified !== false) run.answers++;
         run.table.note(event);
-        run.recorder.reply(event);
+        run.recorder?.reply(event);
         view.progress.reply();
         view.replies++;
         run.monitor.reply(event);
@@ -370,7 +374,7 @@ async function writeReport(
         sent: run.sent,
         sendErrors: run.summary?.sendErrors,
         rows: run.rows,
-        recorder: run.recorder,
+        recorder: run.recorder!,
       })),
       ["mcast", "send", ...args].join(" "),
     ),
