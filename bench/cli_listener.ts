@@ -55,7 +55,9 @@ export function readSummary(
       kernelDrops: summary.kernelDrops ?? 0,
     };
   }
-  const human = /^--- .* ---\n(\d+) received,.*$/m.exec(tail);
+  // The counts' line, after the summary's heading and any line before it
+  // (such as when the first datagram came).
+  const human = /^--- .* ---\n(?:.*\n)*?(\d+) received,.*$/m.exec(tail);
   if (human === null) {
     throw new Error(`no summary in the CLI's output: ...${tail.slice(-300)}`);
   }

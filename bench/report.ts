@@ -41,6 +41,12 @@ const COLUMNS: Record<string, Column[]> = {
     { title: "p99 ms", metric: "p99Ms", format: ms },
     { title: "timeouts", metric: "timeouts", format: count },
   ],
+  "ping-pong": [
+    { title: "round trips/s", metric: "roundTripsPerSecond", format: count },
+    { title: "p50 ms", metric: "p50Ms", format: ms },
+    { title: "p99 ms", metric: "p99Ms", format: ms },
+    { title: "timeouts", metric: "timeouts", format: count },
+  ],
   "request-reply-load": [
     { title: "round trips/s", metric: "roundTripsPerSecond", format: count },
     { title: "p50 ms", metric: "p50Ms", format: ms },

@@ -49,6 +49,34 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "ping-pong-listen",
+    title:
+      "2s. ping-pong, the listener: sockperf's client against sockperf's server and deno task listen (examples/sockperf_reflector.ts)",
+    primary: "roundTripsPerSecond",
+    higherIsBetter: true,
+  },
+  {
+    id: "ping-pong-send",
+    title:
+      "2s. ping-pong, the sender: the C client and deno task send --seq --expect 1 against the C responder",
+    primary: "roundTripsPerSecond",
+    higherIsBetter: true,
+  },
+  {
+    id: "ping-pong-mcast",
+    title:
+      "2s. ping-pong end to end: deno task send --seq --expect 1 against deno task listen, sockperf against its server",
+    primary: "roundTripsPerSecond",
+    higherIsBetter: true,
+  },
+  {
+    id: "ping-pong-mcast-rtt",
+    title:
+      "2s. the same runs' median round trip as each reports it (send: the kernel's clock; sockperf: its own)",
+    primary: "p50Ms",
+    higherIsBetter: false,
+  },
+  {
     id: "fan-in-1",
     title: "3. fan-in, 1 listener",
     primary: "p50Ms",
@@ -118,13 +146,6 @@ export const ROWS = [
       "9. fan-in from namespaced hosts: one request, N hosts on one bridge answer at once (replies received of N)",
     primary: "replies",
     higherIsBetter: true,
-  },
-  {
-    id: "mesh",
-    title:
-      "10. mesh: N nodes on one bridge, seconds until every node has the full matrix once all run; CPU and RSS per node",
-    primary: "fullMatrixSeconds",
-    higherIsBetter: false,
   },
   {
     id: "recv-buffer",

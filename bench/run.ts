@@ -17,7 +17,7 @@
  * measurement failed.
  *
  * Network safety: every socket is pinned to 127.0.0.1, except in rows 9
- * (`fan-in-hosts`), 10 (`mesh`) and 11 (`long-run`), whose sockets all live in network
+ * (`fan-in-hosts`) and 11 (`long-run`), whose sockets all live in network
  * namespaces they create and remove (root only; skipped elsewhere); groups are in
  * 239.50.0.0/16, ports in 50000-50999 (`addresses.ts`), every load is
  * bounded in count and time, and a watchdog ends the run if it overruns.
@@ -52,10 +52,10 @@ import { pacedRow } from "./rows/paced.ts";
 import { recvBufferRow } from "./rows/recv_buffer.ts";
 import { C_CLIENT_ID, requestReplyRow } from "./rows/request_reply.ts";
 import { requestReplyPythonRow } from "./rows/request_reply_py.ts";
+import { pingPongCRow } from "./rows/ping_pong_c.ts";
 import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
-import { meshRow } from "./rows/mesh.ts";
 import { longRunListenRow, longRunSendRow } from "./rows/long_run.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
@@ -63,6 +63,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "one-way": oneWayRow,
   "request-reply": requestReplyRow,
   "request-reply-py": requestReplyPythonRow,
+  "ping-pong-c": pingPongCRow,
   "load-mode": loadModeRow,
   "fan-in": fanInRow,
   "memory": memoryRow,
@@ -72,7 +73,6 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "send-rate": sendRateRow,
   "cli-listen": cliListenRow,
   "fan-in-hosts": fanInHostsRow,
-  "mesh": meshRow,
   "long-run-listen": longRunListenRow,
   "long-run-send": longRunSendRow,
 };

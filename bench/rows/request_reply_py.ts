@@ -49,7 +49,8 @@ export const CLI_ACK: Subject = {
   required: true,
 };
 
-const CLI_FLAGS = [
+/** The flags of {@linkcode CLI_ACK} beside the endpoint (rows 2p and 2s). */
+export const CLI_ACK_FLAGS: readonly string[] = [
   ...["--plugin", "ack", "-q"],
   ...["--rate-limit", "0", "--global-rate", "0"],
 ];
@@ -97,7 +98,7 @@ async function againstCli(context: RowContext): Promise<Metrics> {
   const endpoint = context.endpoints.next();
   const { result, outcome } = await withCliListener(
     endpoint,
-    CLI_FLAGS,
+    [...CLI_ACK_FLAGS],
     () => pythonPingPong(context, endpoint),
   );
   return { ...pingPongMetrics(result), received: outcome.received };
