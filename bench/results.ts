@@ -148,6 +148,13 @@ export const ROWS = [
     higherIsBetter: true,
   },
   {
+    id: "mesh",
+    title:
+      "10. mesh: N nodes on one bridge, seconds until every node has the full matrix once all run; CPU and RSS per node",
+    primary: "fullMatrixSeconds",
+    higherIsBetter: false,
+  },
+  {
     id: "recv-buffer",
     title: "pitfall: node:dgram setRecvBufferSize on Deno",
     primary: "receivedPerSecond",

@@ -17,7 +17,7 @@
  * measurement failed.
  *
  * Network safety: every socket is pinned to 127.0.0.1, except in rows 9
- * (`fan-in-hosts`) and 11 (`long-run`), whose sockets all live in network
+ * (`fan-in-hosts`), 10 (`mesh`) and 11 (`long-run`), whose sockets all live in network
  * namespaces they create and remove (root only; skipped elsewhere); groups are in
  * 239.50.0.0/16, ports in 50000-50999 (`addresses.ts`), every load is
  * bounded in count and time, and a watchdog ends the run if it overruns.
@@ -57,6 +57,7 @@ import { sendRateRow } from "./rows/send_rate.ts";
 import { cliListenRow } from "./rows/cli_listen.ts";
 import { fanInHostsRow } from "./rows/fan_in_hosts.ts";
 import { longRunListenRow, longRunSendRow } from "./rows/long_run.ts";
+import { meshRow } from "./rows/mesh.ts";
 
 /** The row groups in the order they run, by the name `--rows` takes. */
 const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
@@ -75,6 +76,7 @@ const ROW_GROUPS: Record<string, (context: RowContext) => Promise<void>> = {
   "fan-in-hosts": fanInHostsRow,
   "long-run-listen": longRunListenRow,
   "long-run-send": longRunSendRow,
+  "mesh": meshRow,
 };
 
 const USAGE =
