@@ -203,8 +203,13 @@ export function describe(run: SendRun): string {
 export function assertUnanswered(run: SendRun): void {
   assert.equal(run.code, 1, describe(run));
   assert.deepEqual(run.replies, [], describe(run));
+  // When it was printed and how the run was timed: checked apart.
+  const { time, clock, durationMs, ...counts } = run.summary ?? {};
+  assert.ok(Number.isFinite(Date.parse(String(time))), describe(run));
+  assert.ok(clock === "kernel" || clock === "user", describe(run));
+  assert.equal(typeof durationMs, "number", describe(run));
   assert.deepEqual(
-    run.summary,
+    counts,
     { event: "summary", sent: 1, replies: 0, responders: 0, perResponder: [] },
     describe(run),
   );

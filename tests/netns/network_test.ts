@@ -70,7 +70,11 @@ netnsTest(
       describe(run),
     );
     for (const r of run.replies) assert.equal(r.port, 10001, describe(run));
-    const { perResponder, ...counts } = run.summary ?? {};
+    const { perResponder, time, clock, durationMs, ...counts } = run.summary ??
+      {};
+    assert.ok(Number.isFinite(Date.parse(String(time))), describe(run));
+    assert.ok(clock === "kernel" || clock === "user", describe(run));
+    assert.equal(typeof durationMs, "number", describe(run));
     assert.deepEqual(
       counts,
       { event: "summary", sent: 1, replies: 6, responders: 6 },
