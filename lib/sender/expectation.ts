@@ -67,6 +67,9 @@ export class Expectation {
   #round = new Set<string>();
   #roundMet = false;
   #roundsMet = 0;
+  // The latest address and its key: a ping-pong hears one responder.
+  #lastAddress = "";
+  #lastKey = "";
 
   private constructor(responders: number, from: string[]) {
     this.#from = new Map(from.map((host) => [addressKey(host), host]));
@@ -106,7 +109,11 @@ export class Expectation {
    * @param thisRound Whether it answers the latest request.
    */
   answered(address: string, thisRound: boolean): void {
-    const key = addressKey(address);
+    if (address !== this.#lastAddress) {
+      this.#lastAddress = address;
+      this.#lastKey = addressKey(address);
+    }
+    const key = this.#lastKey;
     this.#all.add(key);
     if (!thisRound || this.#roundMet) return;
     this.#round.add(key);
