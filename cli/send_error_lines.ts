@@ -11,6 +11,7 @@
 
 import type { SocketError } from "../lib/errors.ts";
 import { ndjson } from "./io.ts";
+import { stamped } from "./wall_clock.ts";
 
 /** The least time between two lines, in milliseconds. */
 const LINE_EVERY_MS = 1000;
@@ -97,13 +98,13 @@ export class SendErrorLines {
     this.#named.add(errno);
     if (this.#json) {
       const group = this.#group === undefined ? {} : { group: this.#group };
-      this.#print(ndjson({
+      this.#print(stamped(ndjson({
         event: "sendError",
         ...group,
         errno,
         message: error.message,
         sendErrors: { ...counts },
-      }));
+      })));
       return;
     }
     const tag = this.#group === undefined ? "" : `[${this.#group}] `;

@@ -150,6 +150,10 @@ netnsTest(
     }`;
     assert.ok(errors.length >= 1 && errors.length <= 3, what);
     assert.equal(errors[0].errno, "EPERM", what);
+    for (const error of errors) {
+      assert.deepEqual(Object.keys(error).slice(0, 2), ["event", "time"]);
+      assert.ok(Number.isFinite(Date.parse(error.time as string)), what);
+    }
     assert.match(
       errors[0].message as string,
       /a firewall rule on this host refused it/,
