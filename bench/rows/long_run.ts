@@ -206,6 +206,11 @@ function scrapeFigures(stdout: string): Metrics {
     scrapeP99Ms: report.p99Ms,
     scrapeMaxMs: report.maxMs,
     pageBytes: report.pageBytes,
+    // The JavaScript heap in use at the last scrape: what is live, against
+    // RSS, which also holds what V8 freed and kept.
+    heapUsedAtEndMiB: Number(
+      /^mcast_heap_used_bytes (\d+)$/m.exec(report.page)?.[1] ?? NaN,
+    ) / 2 ** 20,
   };
 }
 
