@@ -1,7 +1,7 @@
 /**
  * The installable `mcast` command (issue 14): the README's `deno install`
  * line, run as written into a scratch install root (`DENO_INSTALL_ROOT`),
- * gives a `mcast` whose `--version`, `send` and `listen` work from any
+ * gives a `mcast` whose `--version`, `send`, `listen` and `mesh` work from any
  * directory; `--version` also works after a command, through `deno task`.
  *
  * Network safety: every send and listen is pinned to 127.0.0.1 (group
@@ -40,7 +40,7 @@ async function run(
   return await proc.wait(RUN_MS);
 }
 
-Deno.test("install: the README's deno install line gives mcast --version, send and listen", async () => {
+Deno.test("install: the README's deno install line gives mcast --version, send, listen and mesh", async () => {
   const [installLine, versionLine] = readmeInstallBlock();
   assert.match(installLine, /^deno install -g /);
   assert.equal(versionLine, "mcast --version");
@@ -122,6 +122,23 @@ Deno.test("install: the README's deno install line gives mcast --version, send a
   const stopped = await listening.stop("SIGINT", 10_000);
   assert.equal(stopped.code, 0, stopped.stderr.join("\n"));
   assert.equal(stopped.stdout.at(-1), "0 received, 0 replied, 0 unanswered");
+
+  // mesh: a mesh of one, three probes, the matrix and its verdict, and
+  // the page --report names, written in the directory it was run from.
+  const meshed = await run(mcast, [
+    ...["mesh", "-g", "239.44.4.4", "-p", "44133", "-i", LOOPBACK],
+    ...["--allow-from", "127.0.0.0/8", "-c", "3", "--interval", "50ms"],
+    ...["--report", "mesh.html"],
+  ], { cwd: elsewhere.path, env: pathEnv });
+  assert.equal(meshed.code, 0, meshed.stderr.join("\n"));
+  assert.equal(
+    meshed.stdout.at(-1),
+    "ok: every pair among 1 expected host within --max-loss 0%",
+  );
+  assert.match(
+    await Deno.readTextFile(`${elsewhere.path}/mesh.html`),
+    /<title>mcast mesh: 239\.44\.4\.4 port 44133, 1 host<\/title>/,
+  );
 });
 
 Deno.test("--version after a command: deno task send --version, deno task listen --version, mcast send --version", async () => {
