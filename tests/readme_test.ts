@@ -29,8 +29,12 @@ import { tempDir } from "./support/temp_dir.ts";
 
 const RUN_MS = 20_000;
 const READY_MS = 15_000;
-/** The entry points a block imports as a file beside them would: "./mod.ts". */
-const ENTRY_IMPORT = /"\.\/(mod|plugin|transport|cli)\.ts"/g;
+/**
+ * The entry points a block imports as a file beside its document would:
+ * "./mod.ts" in the README, "../mod.ts" in docs/ (as `deno test --doc`
+ * resolves them too).
+ */
+const ENTRY_IMPORT = /"\.\.?\/(mod|plugin|transport|cli)\.ts"/g;
 
 /** Runs one recipe line with bash in the checkout, as a user types it. */
 function shell(line: string): Subprocess {
@@ -64,7 +68,7 @@ Deno.test("readme: every TypeScript block of the README and docs/ type-checks ag
       const [index, source] of fencedBlocks(readDocument(path), "ts").entries()
     ) {
       const file = `${dir.path}/${path.replace(/\W/g, "_")}_${index}.ts`;
-      // The blocks import "./mod.ts" (or plugin.ts, ...) as a file beside it would.
+      // The blocks import "./mod.ts" or "../mod.ts" (or plugin.ts, ...).
       await Deno.writeTextFile(
         file,
         source.replaceAll(
