@@ -556,6 +556,24 @@ Deno.test("mesh(): a mesh of one on loopback: ready, a round each interval, good
   assert.equal(events.filter((e) => e.event === "matrix").length, 1);
 });
 
+Deno.test("mesh(): a reader that falls behind gets the newest interval event, not every round's", async () => {
+  const events: MeshEvent[] = [];
+  const rounds = mesh({ ...loopbackMesh("239.77.21.9", 0), count: 12 });
+  for await (const event of rounds) {
+    events.push(event);
+    // Held up for about ten rounds after the ready event.
+    if (event.event === "ready") await new Promise((r) => setTimeout(r, 500));
+  }
+  const sent = events.filter((e) => e.event === "interval").map((e) =>
+    e.event === "interval" ? e.probesSent : -1
+  );
+  // Every round was made, the ones the reader missed were replaced.
+  assert.ok(sent.length < 8, `${sent.length} interval events: ${sent}`);
+  assert.ok(sent[0] >= 8, `the first one read is the newest: ${sent}`);
+  assert.equal(sent.at(-1), 12, String(sent));
+  assert.equal(events.at(-1)?.event, "matrix");
+});
+
 /**
  * A hand-made mesh peer at 127.0.0.2 on the mesh's port: it sends
  * whatever the test says (probes, rows, garbage) and keeps what comes

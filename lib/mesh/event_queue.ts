@@ -7,8 +7,10 @@
  */
 
 /**
- * An unbounded first-in first-out queue with an end, read as an async
- * iterator.
+ * A first-in first-out queue with an end, read as an async iterator.
+ * Unbounded for `push`; `pushLatest` keeps at most one unread event of a
+ * kind, so a reader that falls behind cannot grow it with snapshots that
+ * newer ones supersede.
  *
  * @example
  * ```ts
@@ -34,6 +36,35 @@ export class EventQueue<T> implements AsyncIterable<T> {
     if (this.#ended) return;
     this.#items.push(item);
     this.#wake?.();
+  }
+
+  /**
+   * Adds an event that supersedes any unread one for which `supersedes`
+   * is true: that one is taken out (the newest snapshot is what counts),
+   * so a slow reader holds one such event at most.
+   *
+   * @example A slow reader sees the newest snapshot only
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { EventQueue } from "./event_queue.ts";
+   * const queue = new EventQueue<string>();
+   * const snapshot = (item: string) => item.startsWith("matrix");
+   * queue.push("peer a");
+   * queue.pushLatest("matrix 1", snapshot);
+   * queue.push("peer b");
+   * queue.pushLatest("matrix 2", snapshot);
+   * queue.end();
+   * const seen: string[] = [];
+   * for await (const item of queue) seen.push(item);
+   * assert.deepEqual(seen, ["peer a", "peer b", "matrix 2"]);
+   * ```
+   */
+  pushLatest(item: T, supersedes: (waiting: T) => boolean): void {
+    if (this.#ended) return;
+    for (let i = this.#items.length - 1; i >= this.#head; i--) {
+      if (supersedes(this.#items[i])) this.#items.splice(i, 1);
+    }
+    this.push(item);
   }
 
   /** Puts an event before every other waiting one. */

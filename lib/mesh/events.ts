@@ -1,6 +1,7 @@
 /**
  * What `mesh()` yields: a `ready` event, `peer` events as nodes come and
- * go, an `interval` event a round with the matrix so far, `drop` events
+ * go, an `interval` event a round with the matrix so far (a reader that
+ * falls behind gets the newest one, not every round's), `drop` events
  * (at most one per reason a second), and last the `matrix` event with the
  * verdict. Every event carries `time`, the wall clock in ISO-8601.
  *
@@ -102,7 +103,11 @@ export interface MeshFailure {
   unicastWorks: boolean | null;
 }
 
-/** The matrix so far, once a round. */
+/**
+ * The matrix so far, once a round. One the reader has not taken when the
+ * next is ready is replaced by it, so a slow reader skips rounds rather
+ * than holding them all.
+ */
 export interface MeshIntervalEvent {
   /** Always `"interval"`. */
   event: "interval";

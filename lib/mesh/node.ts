@@ -141,7 +141,11 @@ export class MeshNode {
     this.#rounds = new MeshRounds(plan, this.#state, {
       port: transport.localAddress().port,
       send,
-      emit: (event) => queue.push(event),
+      // An interval event is the matrix so far: one the reader has not
+      // taken yet is replaced by the next (a lagging reader, as on a host
+      // short of CPU, would otherwise hold every round's matrix).
+      emit: (event) =>
+        queue.pushLatest(event, (waiting) => waiting.event === "interval"),
       done: () => void this.finish(),
     });
     transport.onDatagram(this.#intake.receive);
