@@ -41,7 +41,7 @@ Deno.test("send hints: loss at 1,000 requests a second against a default listene
   assert.match(summary.hints[0], /listen --rate-limit R raises it/);
 });
 
-Deno.test("send hints: with the per-source limit off, 3,000 requests a second lose what the global limit (1,000 a second) refuses, and the hint names --global-rate only", async () => {
+Deno.test("send hints: with the per-source limit off, 2,000 requests a second lose what the global limit (1,000 a second) refuses, and the hint names --global-rate only", async () => {
   await using _listener = await startListener("239.22.2.2", 22202, [
     "--rate-limit",
     "0",
@@ -52,9 +52,9 @@ Deno.test("send hints: with the per-source limit off, 3,000 requests a second lo
     ...onLoopback("239.22.2.2", 22202),
     "--seq",
     "--rate",
-    "3000",
+    "2000",
     "-c",
-    "6000",
+    "8000",
     "-w",
     "500ms",
   ], { timeoutMs: 30_000 });
