@@ -50,12 +50,16 @@ export const TTL_FLAG: FlagSpec = {
   help: "multicast TTL 0-255 (default {default}: stay on this segment)",
 };
 
-/** `-i, --interface IF`: an interface by address or name. */
+/**
+ * `-i, --interface IF`: an interface by address or name (a name is looked
+ * up in the host's list: `--allow-sys=networkInterfaces`, in the `launch`
+ * of the commands that resolve it, send, listen and mesh; doctor reads
+ * the list with `ip`).
+ */
 export const INTERFACE_FLAG: FlagSpec = {
   type: "string",
   short: "i",
   value: "IF",
-  implies: "interface-names",
   help: "interface, address or name",
 };
 

@@ -44,9 +44,11 @@ import { UsageError } from "./usage_error.ts";
  *   URL, imports from its host; for a file, reading it and mcast's
  *   library (which it may import). Code that is not mcast's keeps FFI
  *   off unless the transport asks for it;
- * - `transport`: `ffi` asks for `--allow-ffi`;
- * - `interface-names`: an interface given by name is looked up in the
- *   host's list: `--allow-sys=networkInterfaces`.
+ * - `transport`: `ffi` asks for `--allow-ffi`.
+ *
+ * What a command needs whatever its flags (the network, the host's
+ * interface list for `-i` by name and the default `--allow-from`) is its
+ * table's `launch`.
  */
 export type Implies =
   | "read"
@@ -54,8 +56,7 @@ export type Implies =
   | "import-host"
   | "responder"
   | "codec"
-  | "transport"
-  | "interface-names";
+  | "transport";
 
 /**
  * One flag of a command.
