@@ -51,6 +51,14 @@ function refusing(
       refuse(seqOf(data))
         ? Promise.reject(refusal(port, data.byteLength))
         : send(data, port, address);
+    // ffi sends a ping-pong's request on the spot (sendNow): refused too.
+    const sendNow = transport.sendNow?.bind(transport);
+    if (sendNow !== undefined) {
+      transport.sendNow = (data, port, address) => {
+        if (refuse(seqOf(data))) throw refusal(port, data.byteLength);
+        return sendNow(data, port, address);
+      };
+    }
     const sendBatch = transport.sendBatch?.bind(transport);
     if (sendBatch !== undefined) {
       transport.sendBatch = async (datagrams, port, address) => {

@@ -98,7 +98,7 @@ export class Expectation {
 
   /** A request left: a new round starts. */
   newRound(): void {
-    this.#round = new Set();
+    this.#round.clear();
     this.#roundMet = false;
   }
 

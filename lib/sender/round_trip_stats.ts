@@ -252,6 +252,7 @@ class Responder {
  */
 export class RoundTripStats {
   readonly #responders = new Map<string, Responder>();
+  #last: { from: string; port: number; responder: Responder } | undefined;
 
   /**
    * Records one reply.
@@ -351,12 +352,18 @@ export class RoundTripStats {
   }
 
   #responder(from: string, port: number): Responder {
+    // The latest one again (a ping-pong hears one): no key to build.
+    const last = this.#last;
+    if (last !== undefined && last.from === from && last.port === port) {
+      return last.responder;
+    }
     const key = `${from}\u0000${port}`;
     let responder = this.#responders.get(key);
     if (responder === undefined) {
       responder = new Responder();
       this.#responders.set(key, responder);
     }
+    this.#last = { from, port, responder };
     return responder;
   }
 

@@ -133,10 +133,16 @@ export class SendRun {
   /**
    * The next request's datagram (number {@linkcode SendRun.issued}):
    * framed, padded and signed as asked. {@linkcode SendRun.sending}
-   * numbers the one after.
+   * numbers the one after. With `reused`, a numbered request without
+   * padding or signature comes from one reused buffer, valid until the
+   * next call (for a transport that copies it at once).
    */
-  nextRequest(): Uint8Array {
+  nextRequest(reused = false): Uint8Array {
     const { bytes, sequence, pad, auth, firstSeq } = this.#setup;
+    if (reused && sequence && pad === 0 && auth === undefined) {
+      this.#numbered ??= new NumberedBurst(bytes);
+      return this.#numbered.next(firstSeq + this.issued, 1)[0];
+    }
     let datagram = sequence
       ? frameRequest((firstSeq + this.issued) >>> 0, bytes)
       : bytes;
@@ -206,16 +212,20 @@ export class SendRun {
    * request's expected answers ends its round here, before it is yielded
    * ({@linkcode SendRun.roundMet}): the next request may leave at once.
    *
-   * @param data The datagram (a copy when the transport reuses buffers).
+   * @param data The datagram; valid only during the call when the
+   *   transport reuses its buffers (`reused`): what the reply keeps of it
+   *   (its bytes, when they are not decoded) is copied.
    * @param from Who sent it.
    * @param truncated Whether the transport cut it.
    * @param receivedAt The kernel's receive time, on the run's kernel clock.
+   * @param reused Whether `data` is reused after the call.
    */
   read(
     data: Uint8Array,
     from: Peer,
     truncated: boolean,
     receivedAt?: number,
+    reused = false,
   ): void {
     const kernel = receivedAt !== undefined && this.#setup.clock === "kernel";
     const arrived = kernel ? receivedAt : this.#setup.now();
@@ -229,15 +239,17 @@ export class SendRun {
       payload: data,
     };
     const payload = this.#open(reply, data, truncated);
-    if (payload !== undefined) {
-      this.#decode(reply, this.#unframe(reply, payload, arrived));
-    }
+    const body = payload === undefined
+      ? undefined
+      : this.#unframe(reply, payload, arrived);
+    if (body !== undefined) this.#decode(reply, body);
     if (reply.verified !== false) {
       this.#setup.expectation?.answered(
         reply.from,
         reply.seq === undefined || reply.seq === this.issued - 1,
       );
     }
+    if (reused) this.#keep(reply, data, body);
     this.queue.push(reply);
   }
 
@@ -399,6 +411,21 @@ export class SendRun {
     const sentAt = this.#sentAt;
     const oldest = Math.max(0, this.issued - sentAt.length);
     return sentAt[Math.max(seq, oldest) & (sentAt.length - 1)];
+  }
+
+  /**
+   * Makes a reply of a reused buffer (`data`) keep nothing of it: its
+   * bytes are copied, and an object a codec made of them (which may hold
+   * views of them) is made again from a copy; a decoded text or number
+   * holds none, and costs no copy.
+   */
+  #keep(reply: SendReply, data: Uint8Array, body: Uint8Array | undefined) {
+    const kept = reply.payload;
+    if (kept instanceof Uint8Array) {
+      if (kept.buffer === data.buffer) reply.payload = kept.slice();
+    } else if (typeof kept === "object" && kept !== null && body) {
+      this.#decode(reply, body.slice());
+    }
   }
 
   /** Decodes the payload with the codec, noting why when it cannot. */

@@ -187,7 +187,7 @@ export class Sender implements AsyncDisposable {
       this.#transport.waitHere !== undefined;
     this.#running = true;
     this.#deliver = (data, from, truncated, receivedAt) => {
-      run.read(copy ? data.slice() : data, from, truncated, receivedAt);
+      run.read(data, from, truncated, receivedAt, copy);
       this.#wake?.();
     };
     try {
@@ -198,7 +198,9 @@ export class Sender implements AsyncDisposable {
         // that made it due are yielded (a round answered: expect).
         const dueAt = now();
         if (this.#due(run, count, dueAt >= nextSendAt, options.signal)) {
-          const sentAt = await this.#sendNext(run, plan, options);
+          // Sent at once where the transport could (no await), else awaited.
+          const sending = this.#sendNext(run, plan, options);
+          const sentAt = typeof sending === "object" ? await sending : sending;
           if (sentAt === undefined) break;
           // On schedule, not from the last send: no drift at high rates;
           // but after a stall, no burst of more than a second's worth.
@@ -207,7 +209,8 @@ export class Sender implements AsyncDisposable {
             : Math.max(nextSendAt + intervalMs, sentAt - 1000);
           if (run.issued === count) deadline = now() + timeoutMs;
         }
-        yield* this.#drain(run);
+        // Not yield* of a generator: each of its values would be awaited.
+        while (run.queue.length > 0) yield this.#yielded(run);
         run.expire(now());
         this.#throwSocketError();
         if (options.signal?.aborted || this.#closed) break;
@@ -222,9 +225,15 @@ export class Sender implements AsyncDisposable {
           sending ? nextSendAt : deadline,
           run.nextExpiryAt,
         );
-        await this.#wait(Math.max(0, wakeAt - at), options.signal, direct);
+        const ms = Math.max(0, wakeAt - at);
+        // On this thread, with a turn of the event loop now and then.
+        if (direct && this.#transport.waitHere!(Math.min(ms, SLICE_MS)) >= 0) {
+          if (now() - this.#lastTurn >= TURN_MS) await this.#turn();
+          continue;
+        }
+        await this.#sleep(ms, options.signal);
       }
-      yield* this.#drain(run);
+      while (run.queue.length > 0) yield this.#yielded(run);
       run.expire(now());
       const summary = run.summary();
       const drops = this.#kernelDrops();
@@ -286,40 +295,28 @@ export class Sender implements AsyncDisposable {
    * transport batches; returns when it left (on the run's clock), or
    * `undefined` when the sender was closed meanwhile.
    */
-  async #sendNext(
+  #sendNext(
     run: SendRun,
     plan: RunPlan,
     options: SendRunOptions,
-  ): Promise<number | undefined> {
+  ): number | undefined | Promise<number | undefined> {
     // As fast as the socket takes: batches, where the transport can.
     const burst = plan.intervalMs === 0 && plan.expectation === undefined &&
       this.#transport.sendBatch !== undefined;
-    const sentAt = burst
-      ? await this.#sendBurst(run, plan.count, plan.sequence)
-      : await this.#sendOne(run, plan.sequence);
-    if (sentAt !== undefined) options.onSent?.(run.sent);
-    return sentAt;
+    const sending = burst
+      ? this.#sendBurst(run, plan.count, plan.sequence)
+      : this.#sendOne(run, plan.sequence);
+    const sent = (sentAt: number | undefined) => {
+      if (sentAt !== undefined) options.onSent?.(run.sent);
+      return sentAt;
+    };
+    return typeof sending === "object" ? sending.then(sent) : sent(sending);
   }
 
-  /**
-   * Waits `ms` at most for replies: with `direct`, on this thread for a
-   * slice ({@linkcode SLICE_MS}), the event loop getting a turn at most
-   * every {@linkcode TURN_MS}; else (or until the transport can) on a
-   * timer that a reply, an error or `signal` cuts short.
-   */
-  async #wait(
-    ms: number,
-    signal: AbortSignal | undefined,
-    direct: boolean,
-  ): Promise<void> {
-    if (direct && this.#transport.waitHere!(Math.min(ms, SLICE_MS)) >= 0) {
-      if (performance.now() - this.#lastTurn >= TURN_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        this.#lastTurn = performance.now();
-      }
-      return;
-    }
-    await this.#sleep(ms, signal);
+  /** One turn of the event loop (signals, timers, other I/O). */
+  async #turn(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.#lastTurn = this.#now();
   }
 
   /**
@@ -405,13 +402,11 @@ export class Sender implements AsyncDisposable {
     }
   }
 
-  /** Yields the replies read so far. */
-  *#drain(run: SendRun): Generator<SendReply, void, undefined> {
-    while (run.queue.length > 0) {
-      const reply = run.queue.shift()!;
-      run.yielded(reply);
-      yield reply;
-    }
+  /** The oldest reply read and not yet yielded, counted as yielded. */
+  #yielded(run: SendRun): SendReply {
+    const reply = run.queue.shift()!;
+    run.yielded(reply);
+    return reply;
   }
 
   /**
@@ -438,36 +433,68 @@ export class Sender implements AsyncDisposable {
       if (this.#closed) return undefined;
       this.#failed(run, error, size);
     }
-    if (performance.now() - this.#lastTurn >= TURN_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      this.#lastTurn = performance.now();
-    }
+    if (this.#now() - this.#lastTurn >= TURN_MS) await this.#turn();
     return sentAt;
   }
 
   /**
    * Sends the run's next request; returns when it left (or failed: see
-   * `#failed`), or `undefined` when the sender was
-   * closed meanwhile.
+   * `#failed`), or `undefined` when the sender was closed meanwhile: at
+   * once (no promise) where the transport sent it on the spot
+   * (`sendNow`), else when its send settled.
    */
-  async #sendOne(run: SendRun, sequence: boolean): Promise<number | undefined> {
-    const datagram = run.nextRequest();
-    let sentAt = this.#now();
+  #sendOne(
+    run: SendRun,
+    sequence: boolean,
+  ): number | undefined | Promise<number | undefined> {
+    const transport = this.#transport;
+    // Sent on the spot, copied at once: a reused buffer will do.
+    const datagram = run.nextRequest(transport.sendNow !== undefined);
+    const sentAt = this.#now();
     run.sending(sentAt);
     if (sequence) this.#nextSeq = (this.#nextSeq + 1) >>> 0;
-    try {
-      const sent = this.#transport.send(datagram, this.port, this.group);
-      // The kernel clock's stamp, just before the send's system call.
-      const clock = this.#transport.kernelClock;
-      if (clock !== undefined) run.stamped(sentAt = clock.sentAt());
-      await sent;
+    if (transport.sendNow !== undefined) {
+      try {
+        if (transport.sendNow(datagram, this.port, this.group)) {
+          return this.#left(run, sentAt);
+        }
+      } catch (error) {
+        if (this.#closed) return undefined;
+        this.#failed(run, error, 1);
+        return sentAt;
+      }
+    }
+    // Waits for room in the send buffer: its own copy of the datagram.
+    const sending = transport.send(
+      transport.sendNow === undefined ? datagram : datagram.slice(),
+      this.port,
+      this.group,
+    );
+    const left = this.#left(run, sentAt, 0);
+    return sending.then(() => {
       run.sent++;
       run.failures.left(1);
-    } catch (error) {
+      return left;
+    }, (error) => {
       if (this.#closed) return undefined;
       this.#failed(run, error, 1);
-    }
-    return sentAt;
+      return left;
+    });
+  }
+
+  /**
+   * Counts `sent` requests as left (1: the one just sent) and returns when
+   * it left: the kernel clock's stamp, read just before its system call,
+   * where the transport has it.
+   */
+  #left(run: SendRun, sentAt: number, sent = 1): number {
+    run.sent += sent;
+    if (sent > 0) run.failures.left(sent);
+    const clock = this.#transport.kernelClock;
+    if (clock === undefined) return sentAt;
+    const stamp = clock.sentAt();
+    run.stamped(stamp);
+    return stamp;
   }
 
   /**

@@ -123,6 +123,14 @@ export interface Transport {
    */
   send(data: Uint8Array, port: number, address: string): Promise<void>;
   /**
+   * Send one datagram now, on this thread, if the kernel takes it at once:
+   * true when it left, false when the socket's send buffer is full (then
+   * {@linkcode Transport.send} waits for room); throws a `SocketError`
+   * when the OS refuses it, as `send` rejects. No promise to await: for a
+   * ping-pong's next request. Only transports that can have it (ffi).
+   */
+  sendNow?(data: Uint8Array, port: number, address: string): boolean;
+  /**
    * Send many datagrams to one destination, in order, in as few system
    * calls as the transport can (ffi: `sendmmsg`); resolves once every one
    * left. When some do not (the OS refused them), it goes on with the
@@ -156,9 +164,9 @@ export interface Transport {
    */
   receiveBufferBytes?(): number;
   /**
-   * Waits on the calling thread, blocking it, at most `timeoutMs` for
-   * datagrams, and hands those that came to the handler before it
-   * returns: the kernel wakes the caller itself, as it wakes a C program
+   * Waits on the calling thread, blocking it, at most `timeoutMs` (and at
+   * most a slice of about 10 ms) for datagrams, and hands those that came
+   * to the handler before it returns: the kernel wakes the caller itself, as it wakes a C program
    * blocked in `recvfrom`, with no other thread and no turn of the event
    * loop in between. For a caller with nothing else to do meanwhile (a
    * ping-pong), in short slices with turns of the event loop between

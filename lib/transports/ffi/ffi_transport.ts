@@ -469,6 +469,37 @@ export class FfiTransport implements Transport {
   }
 
   /**
+   * Send one datagram now if the kernel takes it at once: true when it
+   * left, false when the send buffer is full (or sends wait for room
+   * already: {@linkcode FfiTransport.send} then keeps them in order);
+   * throws the `SocketError` that `send` would reject with.
+   */
+  sendNow(data: Uint8Array, port: number, address: string): boolean {
+    checkPort(port);
+    if (this.#closed) {
+      throw new SocketError(
+        `Cannot send ${
+          this.#describeSend(data.byteLength, address, port)
+        }: the socket is closed`,
+      );
+    }
+    if (!this.#sends.idle) return false;
+    const to = this.#destination(address, port);
+    if (this.#timestamps) this.#sentAt = this.#libc.kernelNow();
+    try {
+      this.#libc.sendTo(this.#fd, data, to);
+      return true;
+    } catch (error) {
+      if (isRetryable(error)) return false;
+      throw sendError(
+        this.#describeSend(data.byteLength, address, port),
+        error,
+        this.#failedSend(data.byteLength, address, port),
+      );
+    }
+  }
+
+  /**
    * Send many datagrams to one destination, in order: `sendmmsg` batches
    * of up to 64, one system call each. Resolves once the kernel has taken
    * every one; what does not fit in a full send buffer waits (up to 2 s
@@ -620,7 +651,7 @@ export class FfiTransport implements Transport {
   }
 
   /**
-   * Waits on this thread, blocking it, at most `timeoutMs` for datagrams,
+   * Waits on this thread, blocking it, at most `timeoutMs` (a slice of 10 ms at most) for datagrams,
    * and hands them to the handler before returning (see
    * {@linkcode Transport.waitHere}): -1 until the background wait (a pool
    * thread's `recvmmsg`) has stopped, after its next datagram or within

@@ -378,6 +378,9 @@ export class Libc {
   readonly #pollPtr: Deno.PointerObject;
   readonly #timespecPtr: Deno.PointerObject;
   readonly #encoder = new TextEncoder();
+  /** The destination whose sockaddr is at `ADDR` (bind and getsockname overwrite it). */
+  #encodedTo: RawSocketAddress | undefined;
+  #encodedSize = 0;
 
   private constructor(library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>) {
     this.#library = library;
@@ -576,6 +579,7 @@ export class Libc {
 
   /** Binds `fd` to an address. */
   bind(fd: number, address: RawSocketAddress): void {
+    this.#encodedTo = undefined;
     const size = this.#encodeSockaddr(ADDR, address);
     if (this.#fn.bind(fd, this.#addrPtr, size) < 0) this.#fail("bind");
   }
@@ -583,6 +587,7 @@ export class Libc {
   /** The address `fd` is bound to (`getsockname`). */
   socketName(fd: number): RawSocketAddress {
     this.#view.setUint32(LEN, 64, true);
+    this.#encodedTo = undefined;
     if (this.#fn.getsockname(fd, this.#addrPtr, this.#lenPtr) < 0) {
       this.#fail("getsockname");
     }
@@ -607,7 +612,12 @@ export class Libc {
       throw new ErrnoError("sendto", LINUX.EMSGSIZE, this.describe(90));
     }
     this.#bytes.set(data, DATA);
-    const size = this.#encodeSockaddr(ADDR, to);
+    // The same destination as the last send: its sockaddr is there still.
+    if (to !== this.#encodedTo) {
+      this.#encodedSize = this.#encodeSockaddr(ADDR, to);
+      this.#encodedTo = to;
+    }
+    const size = this.#encodedSize;
     const sent = this.#fn.sendto(
       fd,
       this.#dataPtr,
@@ -685,6 +695,33 @@ export class Libc {
       headers,
       count,
       LINUX.MSG_DONTWAIT,
+      null,
+    );
+    if (received >= 0) return received;
+    const errno = this.#errno.getInt32();
+    if (errno === LINUX.EAGAIN || errno === LINUX.EINTR) return 0;
+    throw new ErrnoError("recvmmsg", errno, this.describe(errno));
+  }
+
+  /**
+   * Waits on this thread until at least one datagram arrives on `fd` (or
+   * its `SO_RCVTIMEO` passes), then takes up to `count` of them
+   * (`recvmmsg` with `MSG_WAITFORONE`), blocking the thread meanwhile.
+   *
+   * @returns How many arrived; 0 when none did in time (`EAGAIN`) or a
+   *   signal came (`EINTR`).
+   * @throws {ErrnoError} for any other failure.
+   */
+  receiveBlocking(
+    fd: number,
+    headers: Deno.PointerObject,
+    count: number,
+  ): number {
+    const received = this.#fn.recvmmsg(
+      fd,
+      headers,
+      count,
+      LINUX.MSG_WAITFORONE,
       null,
     );
     if (received >= 0) return received;

@@ -23,6 +23,7 @@ import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
 import { SocketError } from "../../errors.ts";
 import { ErrnoError, type Libc, LINUX, MMSG } from "./libc.ts";
 import { timespecMs } from "./kernel_clock.ts";
+import { RECEIVE_TIMEOUT_MS } from "./socket.ts";
 import type { DatagramHandler, Family, Peer } from "../transport.ts";
 
 /** Largest UDP payload (IPv6, 65535 - 8); every slot holds a whole one. */
@@ -229,7 +230,9 @@ export class FfiReceiver {
    * waits as usual (that datagram comes the usual way).
    * {@linkcode FfiReceiver.receiveInBackground} gives receiving back.
    *
-   * @param timeoutMs The longest wait, milliseconds (rounded up).
+   * @param timeoutMs The longest wait, milliseconds (rounded up); at most
+   *   a slice of 10 ms (the socket's `SO_RCVTIMEO` while parked), waited
+   *   in the receive itself, one system call.
    * @returns How many datagrams were delivered (0: none came in time, or
    *   a signal ended the wait), or -1: not yet.
    */
@@ -239,9 +242,12 @@ export class FfiReceiver {
       this.#parkAsked = true;
       return -1;
     }
+    // A whole slice: one call waits (SO_RCVTIMEO is a slice while parked)
+    // and takes what came; a shorter wait is a poll first.
+    if (timeoutMs >= SLICE_MS) return this.#takeQueued(true);
     const { libc, fd } = this.#options;
     if (!libc.waitReadable(fd, Math.max(0, Math.ceil(timeoutMs)))) return 0;
-    return this.#takeQueued();
+    return this.#takeQueued(false);
   }
 
   /**
@@ -259,13 +265,17 @@ export class FfiReceiver {
     this.#mayWait = mayWait;
   }
 
-  /** Delivers what is queued, up to `batchesPerTurn` batches; how many (-1: an error). */
-  #takeQueued(): number {
+  /**
+   * Delivers what is queued, up to `batchesPerTurn` batches; how many
+   * (-1: an error). With `wait`, the first call waits for a datagram (at
+   * most the socket's `SO_RCVTIMEO`).
+   */
+  #takeQueued(wait: boolean): number {
     const { batchSize, batchesPerTurn } = this.#options;
     let delivered = 0;
     for (let turn = 0; turn < batchesPerTurn && !this.#stopping; turn++) {
       this.#reset();
-      const count = this.#receiveQueued();
+      const count = this.#receiveQueued(wait && turn === 0);
       if (count < 0) return delivered > 0 ? delivered : -1;
       if (count === 0) break;
       this.#used = count;
@@ -279,18 +289,38 @@ export class FfiReceiver {
 
   /** Waits for datagrams on this thread while they keep coming (see {@linkcode FfiReceiver.waitOnThread}). */
   async #onThread(mayWait: () => boolean): Promise<void> {
-    const { libc, fd } = this.#options;
     let turnAt = performance.now();
-    while (!this.#stopping && !this.#parkAsked) {
-      // The promise reactions the delivery queued (replies' sends) first.
-      await undefined;
-      if (FfiReceiver.#live !== 1 || !mayWait()) return;
-      if (!libc.waitReadable(fd, SLICE_MS)) return;
-      if (this.#takeQueued() <= 0) return;
-      if (performance.now() - turnAt >= TURN_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        turnAt = performance.now();
+    let waiting = false;
+    try {
+      while (!this.#stopping && !this.#parkAsked) {
+        // The promise reactions the delivery queued (replies' sends) first.
+        await undefined;
+        if (FfiReceiver.#live !== 1 || !mayWait()) return;
+        // One call waits (a slice at most) and takes what came.
+        if (!waiting) waiting = this.#receiveTimeout(SLICE_MS);
+        if (this.#takeQueued(true) <= 0) return;
+        if (performance.now() - turnAt >= TURN_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turnAt = performance.now();
+        }
       }
+    } finally {
+      if (waiting) this.#receiveTimeout(RECEIVE_TIMEOUT_MS);
+    }
+  }
+
+  /**
+   * Sets how long a waiting receive waits (`SO_RCVTIMEO`): a slice while
+   * this thread waits, {@linkcode RECEIVE_TIMEOUT_MS} for the pool thread.
+   * Whether it was set (a socket closing refuses it).
+   */
+  #receiveTimeout(ms: number): boolean {
+    const { libc, fd } = this.#options;
+    try {
+      libc.setTimeval(fd, LINUX.SOL_SOCKET, LINUX.SO_RCVTIMEO, ms);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -317,9 +347,11 @@ export class FfiReceiver {
     while (!this.#stopping) {
       if (this.#parkAsked) {
         this.#parked = true;
+        this.#receiveTimeout(SLICE_MS);
         await new Promise<void>((resolve) => this.#unpark = resolve);
         this.#parked = false;
         this.#unpark = undefined;
+        this.#receiveTimeout(RECEIVE_TIMEOUT_MS);
         continue;
       }
       this.#reset();
@@ -345,11 +377,16 @@ export class FfiReceiver {
     }
   }
 
-  /** A synchronous receive: the count, 0 for none, -1 fatal, -2 transient. */
-  #receiveQueued(): number {
+  /**
+   * A synchronous receive (with `wait`, waiting for the first datagram at
+   * most `SO_RCVTIMEO`): the count, 0 for none, -1 fatal, -2 transient.
+   */
+  #receiveQueued(wait = false): number {
     const { libc, fd, batchSize } = this.#options;
     try {
-      return libc.receiveQueued(fd, this.#headers, batchSize);
+      return wait
+        ? libc.receiveBlocking(fd, this.#headers, batchSize)
+        : libc.receiveQueued(fd, this.#headers, batchSize);
     } catch (error) {
       if (this.#stopping) return -1;
       const errno = error instanceof ErrnoError ? error.errno : 0;

@@ -45,8 +45,18 @@ export interface FfiSocketOptions {
   receiveBufferBytes: number;
 }
 
-/** `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast `close()`. */
-const RECEIVE_TIMEOUT_MS = 250;
+/**
+ * `SO_RCVTIMEO` of the socket: the longest a waiting receive can outlast
+ * `close()` (the receiver shortens it while it waits on the owner's thread).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RECEIVE_TIMEOUT_MS } from "./socket.ts";
+ * assert.equal(RECEIVE_TIMEOUT_MS, 250);
+ * ```
+ */
+export const RECEIVE_TIMEOUT_MS = 250;
 
 /**
  * A bound socket from {@link openSocket}: its descriptor, the C library
