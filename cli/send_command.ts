@@ -254,8 +254,9 @@ function startRuns(
         group,
         signal,
         // This process has nothing else to do: with one group, wait for
-        // replies on this thread (round trips at a C client's rate).
-        blockingWait: plan.groups.length === 1,
+        // replies on this thread (round trips at a C client's rate); not
+        // with --metrics, whose endpoint must answer meanwhile.
+        blockingWait: plan.groups.length === 1 && plan.metricsAt === undefined,
         onSent: (sent) => {
           run.sent = sent;
           notes.sent();
