@@ -137,7 +137,10 @@ export interface ResponderContext {
 export interface Message<T = unknown> {
   /** The decoded payload. */
   readonly payload: T;
-  /** The raw payload bytes. */
+  /**
+   * The raw payload bytes: a view, whose `buffer` may hold other
+   * datagrams too (copy them before transferring that buffer).
+   */
   readonly bytes: Uint8Array;
   /** Who sent it (a reply goes back there). */
   readonly from: Peer;

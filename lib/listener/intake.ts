@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ByteArena } from "../byte_arena.ts";
 import { dispatch, type Outcome, type Pipeline } from "../dispatch.ts";
 import { errorText } from "../errors.ts";
 import type { ListenerStats, ResponderContext } from "../plugin.ts";
@@ -182,6 +183,8 @@ export function createIntake(
   const undecodable = decodeFailure(plan, stats);
   const finish = finisher(plan, stats, egress, undecodable);
   const open = auth === undefined ? undefined : opener(auth, stats, drops);
+  // Copies of the datagrams a transport's reused memory hands over.
+  const arena = new ByteArena();
   let stopped = false;
   let firstAt: number | undefined;
 
@@ -198,7 +201,7 @@ export function createIntake(
       return undecodable(from, CUT(data.byteLength, transport.name));
     }
     const requestSize = data.byteLength;
-    let bytes = transport.reusesBuffers ? data.slice() : data;
+    let bytes = transport.reusesBuffers ? arena.copy(data) : data;
     let nonce: Uint8Array | undefined;
     if (open !== undefined) {
       const opened = open(bytes, from);

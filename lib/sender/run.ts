@@ -12,6 +12,7 @@ import type { Codec } from "../plugin.ts";
 import { RoundTripStats } from "./round_trip_stats.ts";
 import { padRequest } from "../wire/padding.ts";
 import { frameRequest, unframeReply } from "../wire/sequence.ts";
+import { ByteArena } from "../byte_arena.ts";
 import { NumberedBurst } from "./numbered_burst.ts";
 import type { Peer } from "../transports/transport.ts";
 import type { SendReply, SendSummary } from "./events.ts";
@@ -99,6 +100,8 @@ export class SendRun {
   #lastSentAt = 0;
   /** When the first request left, on the run's clock. */
   #firstSentAt = 0;
+  /** Copies of what replies keep of a transport's reused memory. */
+  readonly #arena = new ByteArena();
   #numbered: NumberedBurst | undefined;
   #replies = 0;
   #verified = 0;
@@ -422,9 +425,9 @@ export class SendRun {
   #keep(reply: SendReply, data: Uint8Array, body: Uint8Array | undefined) {
     const kept = reply.payload;
     if (kept instanceof Uint8Array) {
-      if (kept.buffer === data.buffer) reply.payload = kept.slice();
+      if (kept.buffer === data.buffer) reply.payload = this.#arena.copy(kept);
     } else if (typeof kept === "object" && kept !== null && body) {
-      this.#decode(reply, body.slice());
+      this.#decode(reply, this.#arena.copy(body));
     }
   }
 
