@@ -7,6 +7,7 @@
 
 import { toHex } from "../plugins/codecs/binary.ts";
 import { colourFor } from "./colour.ts";
+import { startingDirectory } from "./starting_directory.ts";
 
 /** The CLI's outputs and environment, replaceable in tests. */
 export interface Io {
@@ -54,12 +55,7 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string) {
 
 /** The process's real stdout, stderr and starting directory. */
 export function processIo(): Io {
-  let cwd = Deno.cwd();
-  try {
-    cwd = Deno.env.get("INIT_CWD") ?? cwd;
-  } catch {
-    // no --allow-env: the task's own directory it is
-  }
+  const cwd = startingDirectory();
   return {
     out: (line) => writeAll(Deno.stdout, line + "\n"),
     err: (line) => writeAll(Deno.stderr, line + "\n"),

@@ -30,6 +30,7 @@ import {
   STOP_SIGNALS,
   watchParent,
 } from "./stop_signals.ts";
+import { startingDirectory } from "./starting_directory.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { checkImportHost } from "./import_host.ts";
@@ -37,10 +38,7 @@ export { LIBRARY_SOURCES, MCAST_ROOT, permissionsFor } from "./permissions.ts";
 
 if (import.meta.main) {
   const [command = "help", ...args] = Deno.args;
-  let cwd = Deno.cwd();
-  try {
-    cwd = Deno.env.get("INIT_CWD") ?? cwd;
-  } catch { /* no --allow-env: stay here */ }
+  const cwd = startingDirectory();
   let permissions: string[];
   try {
     permissions = permissionsFor(command, args, cwd);

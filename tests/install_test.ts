@@ -60,7 +60,13 @@ Deno.test("install: the README's deno install line gives mcast --version, send, 
   const mcast = `${root.path}/bin/mcast`;
   assert.ok((await Deno.stat(mcast)).isFile, "bin/mcast installed");
 
-  const pathEnv = { ...env, PATH: `${root.path}/bin:${denoDir}:${env.PATH}` };
+  const pathEnv = {
+    ...env,
+    PATH: `${root.path}/bin:${denoDir}:${env.PATH}`,
+    // As an outer npm or deno task leaves it (npx ... task test does): not
+    // where the installed command runs, so its paths must not start there.
+    INIT_CWD: ROOT,
+  };
   const version = await run("bash", ["-c", versionLine], {
     cwd: elsewhere.path,
     env: pathEnv,
