@@ -21,13 +21,17 @@
  * import { joinTimeLine } from "./join_time_text.ts";
  * assert.equal(joinTimeLine(212.437), "first datagram 212.4 ms after the join");
  * assert.equal(joinTimeLine(3215), "first datagram 3.22 s after the join");
+ * assert.equal(joinTimeLine(999.96), "first datagram 1.00 s after the join");
  * assert.equal(joinTimeLine(undefined), undefined);
  * ```
  */
 export function joinTimeLine(afterMs: number | undefined): string | undefined {
   if (afterMs === undefined) return undefined;
-  const shown = afterMs < 999.95
-    ? `${afterMs.toFixed(1)} ms`
-    : `${(afterMs / 1000).toFixed(2)} s`;
+  // Rounded as integers first: 3215 / 1000 is 3.21499... in binary, and
+  // toFixed would say 3.21.
+  const tenthsMs = Math.round(afterMs * 10);
+  const shown = tenthsMs < 10_000
+    ? `${(tenthsMs / 10).toFixed(1)} ms`
+    : `${(Math.round(afterMs / 10) / 100).toFixed(2)} s`;
   return `first datagram ${shown} after the join`;
 }

@@ -41,13 +41,13 @@ export const KERNEL_FEATURES: Readonly<
     what: "IPv6 multicast routing",
     config: "CONFIG_IPV6_MROUTE",
   },
-  netem: { what: "the netem qdisc", config: "CONFIG_NET_SCH_NETEM" },
+  netem: { what: "netem qdisc", config: "CONFIG_NET_SCH_NETEM" },
   bridgeIgmpSnooping: {
     what: "IGMP/MLD snooping on bridges",
     config: "CONFIG_BRIDGE_IGMP_SNOOPING",
   },
   nftables: { what: "nftables", config: "CONFIG_NF_TABLES" },
-  nftDup: { what: "nftables' dup statement", config: "CONFIG_NF_DUP_NETDEV" },
+  nftDup: { what: "nftables dup statement", config: "CONFIG_NFT_DUP_IPV4" },
 };
 
 /** What the probe found: each feature present or not. */

@@ -234,7 +234,8 @@ Deno.test("the library document's example runs by URL with its command", async (
   await using server = serveCheckout();
   await using tmp = await tempDir("mcast_url_readme_");
   // Served by URL, on a group and port of its own (still 127.0.0.1).
-  const script = example.replaceAll('"./mod.ts"', `"${server.origin}/mod.ts"`)
+  // The block imports "../mod.ts", as docs/ sees the checkout.
+  const script = example.replaceAll('"../mod.ts"', `"${server.origin}/mod.ts"`)
     .replaceAll('"239.1.2.3"', '"239.26.3.1"').replaceAll(
       "port: 5000,",
       "port: 26031,",
