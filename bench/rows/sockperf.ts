@@ -64,7 +64,7 @@ export function readSockperfReport(report: string): PingPongResult {
   const p50 = /percentile 50\.000 =\s*([\d.]+)/.exec(text);
   const p99 = /percentile 99\.000 =\s*([\d.]+)/.exec(text);
   if (valid === null || p50 === null || p99 === null) {
-    throw new Error(`no figures in sockperf's report: ${text.slice(-400)}`);
+    throw new Error(`no figures in sockperf's report: ${text.slice(-1500)}`);
   }
   return {
     roundTrips: Number(valid[3]),
