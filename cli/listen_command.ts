@@ -285,8 +285,9 @@ async function startListener(
     transport: factory && (async (open) => opened = await factory(open)),
     onEvent: output.onEvent,
     // This process has nothing else to do: while requests keep coming,
-    // wait for each on this thread (round trips at a C server's rate).
-    blockingWait: true,
+    // wait for each on this thread (round trips at a C server's rate);
+    // not with --metrics, whose endpoint must answer meanwhile.
+    blockingWait: plan.metricsAt === undefined,
   }).catch((error) => {
     output.finished();
     throw error;
