@@ -220,18 +220,20 @@ export class Sender implements AsyncDisposable {
         if (sending && (at >= nextSendAt || early)) continue;
         if (!sending && (at >= deadline || early)) break;
         // Wake for the next send, the end, or the next request's wait
-        // running out (its losses told as they happen).
-        const wakeAt = Math.min(
-          sending ? nextSendAt : deadline,
-          run.nextExpiryAt,
-        );
-        const ms = Math.max(0, wakeAt - at);
+        // running out (its losses told as they happen; on this thread, at
+        // the end of the slice at the latest: a whole slice is one call).
+        const until = Math.max(0, (sending ? nextSendAt : deadline) - at);
         // On this thread, with a turn of the event loop now and then.
-        if (direct && this.#transport.waitHere!(Math.min(ms, SLICE_MS)) >= 0) {
+        if (
+          direct && this.#transport.waitHere!(Math.min(until, SLICE_MS)) >= 0
+        ) {
           if (now() - this.#lastTurn >= TURN_MS) await this.#turn();
           continue;
         }
-        await this.#sleep(ms, options.signal);
+        await this.#sleep(
+          Math.max(0, Math.min(until, run.nextExpiryAt - at)),
+          options.signal,
+        );
       }
       while (run.queue.length > 0) yield this.#yielded(run);
       run.expire(now());
