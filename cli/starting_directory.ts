@@ -1,6 +1,6 @@
 /**
  * The directory the user ran mcast from, against which paths on the
- * command line resolve (`--plugin ./mine.ts`, `--report page.html`).
+ * command line resolve (a plugin's path, the file of `--report`).
  *
  * `deno task` runs a task in mcast's own directory and says where the user
  * was in `INIT_CWD`. The installed `mcast` command runs where the user is,

@@ -161,6 +161,23 @@ function unwrapRequest(bytes: Uint8Array): Unwrapped | undefined {
 }
 
 /**
+ * {@linkcode unwrapRequest}, with malformed frames told as undecodable:
+ * `null` then.
+ */
+function unwrapOrReport(
+  bytes: Uint8Array,
+  from: Peer,
+  undecodable: (from: Peer, why: string) => void,
+): Unwrapped | undefined | null {
+  try {
+    return unwrapRequest(bytes);
+  } catch (error) {
+    undecodable(from, errorText(error));
+    return null;
+  }
+}
+
+/**
  * Builds the receive step of a listener.
  *
  * @param plan The listener's checked options.
@@ -209,13 +226,8 @@ export function createIntake(
       bytes = opened.payload;
       nonce = opened.nonce;
     }
-    let request: Unwrapped | undefined;
-    try {
-      request = unwrapRequest(bytes);
-    } catch (error) {
-      undecodable(from, errorText(error));
-      return;
-    }
+    const request = unwrapOrReport(bytes, from, undecodable);
+    if (request === null) return;
     if (request === undefined) {
       stats.unanswered++;
       return;
