@@ -155,6 +155,66 @@ Deno.test("countAtOrBelow: Prometheus' cumulative buckets, to the slot", () => {
   assert.ok(Math.abs(five - 500) <= 1, String(five));
 });
 
+Deno.test("addCountsByBound: each bound's count is countAtOrBelow's difference, for every distribution", () => {
+  // The bounds send's /metrics uses (1, 1.5, 2, 3, 5, 7 a decade from
+  // 10 us to 10 s), ms, plus bounds on slot edges and between them.
+  const bounds: number[] = [];
+  for (let exponent = -2; exponent <= 3; exponent++) {
+    for (const mantissa of [1, 1.5, 2, 3, 5, 7]) {
+      bounds.push(Number((mantissa * 10 ** exponent).toPrecision(2)));
+    }
+  }
+  bounds.push(1e4, 1e7);
+  for (const digits of [2, 3] as const) {
+    for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
+      const random = seeded(11);
+      const histogram = new LatencyHistogram({ significantDigits: digits });
+      for (let i = 0; i < 20_000; i++) {
+        histogram.record(Math.round(draw(random) * 1000) / 1000);
+      }
+      for (const ms of [0.01, 1.024, 1.5, 10]) histogram.record(ms);
+      const counts = new Array(bounds.length + 2).fill(1);
+      histogram.addCountsByBound(bounds, counts);
+      let below = 0;
+      bounds.forEach((bound, index) => {
+        const atOrBelow = histogram.countAtOrBelow(bound);
+        assert.equal(
+          counts[index] - 1,
+          atOrBelow - below,
+          `${name}, ${digits} digits, ${bound} ms`,
+        );
+        below = atOrBelow;
+      });
+      assert.equal(
+        counts[bounds.length] - 1,
+        histogram.count - below,
+        `${name}: above the last bound`,
+      );
+      assert.equal(
+        counts[bounds.length + 1],
+        1,
+        "an entry past the buckets is left alone",
+      );
+    }
+  }
+});
+
+Deno.test("addCountsByBound: an empty histogram adds nothing; too few buckets is refused", () => {
+  const histogram = new LatencyHistogram();
+  const counts = [0, 0, 0];
+  histogram.addCountsByBound([1, 2], counts);
+  assert.deepEqual(counts, [0, 0, 0]);
+  histogram.record(3);
+  histogram.addCountsByBound([], counts);
+  assert.deepEqual(counts, [1, 0, 0]);
+  assert.throws(
+    () => histogram.addCountsByBound([1, 2], [0, 0]),
+    (error: Error) =>
+      error instanceof RangeError &&
+      /2 bounds to 2 buckets: 3 needed/.test(error.message),
+  );
+});
+
 Deno.test("add: two histograms merged are one fed both", () => {
   const random = seeded(7);
   const a = new LatencyHistogram();

@@ -57,19 +57,25 @@ function escapeLabel(value: string): string {
   );
 }
 
-/** `{a="x",b="y"}`, or nothing for no labels. */
-function labelText(labels: Labels | undefined, extra?: [string, string]) {
-  const pairs = Object.entries(labels ?? {});
-  if (extra !== undefined) pairs.push(extra);
-  if (pairs.length === 0) return "";
-  for (const [name] of pairs) {
+/**
+ * `a="x",b="y"`: the labels as they stand between the braces, names
+ * checked and values escaped; empty for no labels. Made once per series,
+ * not per line: a histogram's lines share it.
+ */
+function labelPairs(labels: Labels | undefined): string {
+  let text = "";
+  for (const [name, value] of Object.entries(labels ?? {})) {
     if (!LABEL_NAME.test(name) || name.startsWith("__")) {
       throw new TypeError(`Invalid Prometheus label name "${name}"`);
     }
+    text += `${text === "" ? "" : ","}${name}="${escapeLabel(value)}"`;
   }
-  return `{${
-    pairs.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(",")
-  }}`;
+  return text;
+}
+
+/** `{a="x",b="y"}`, or nothing for no labels. */
+function braced(pairs: string): string {
+  return pairs === "" ? "" : `{${pairs}}`;
 }
 
 /**
@@ -138,19 +144,19 @@ export class Exposition {
           `Histogram "${name}": ${one.bounds.length} bounds and ${one.cumulative.length} counts`,
         );
       }
+      const pairs = labelPairs(one.labels);
+      const bucket = `${name}_bucket{${pairs}${pairs === "" ? "" : ","}le="`;
       one.bounds.forEach((bound, index) => {
         this.#lines.push(
-          `${name}_bucket${labelText(one.labels, ["le", formatValue(bound)])} ${
+          `${bucket}${formatValue(bound)}"} ${
             formatValue(one.cumulative[index])
           }`,
         );
       });
       this.#lines.push(
-        `${name}_bucket${labelText(one.labels, ["le", "+Inf"])} ${
-          formatValue(one.count)
-        }`,
-        `${name}_sum${labelText(one.labels)} ${formatValue(one.sum)}`,
-        `${name}_count${labelText(one.labels)} ${formatValue(one.count)}`,
+        `${bucket}+Inf"} ${formatValue(one.count)}`,
+        `${name}_sum${braced(pairs)} ${formatValue(one.sum)}`,
+        `${name}_count${braced(pairs)} ${formatValue(one.count)}`,
       );
     }
   }
@@ -170,7 +176,9 @@ export class Exposition {
     const list = typeof samples === "number" ? [{ value: samples }] : samples;
     for (const sample of list) {
       this.#lines.push(
-        `${name}${labelText(sample.labels)} ${formatValue(sample.value)}`,
+        `${name}${braced(labelPairs(sample.labels))} ${
+          formatValue(sample.value)
+        }`,
       );
     }
   }

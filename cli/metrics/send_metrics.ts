@@ -37,7 +37,7 @@ export const RTT_BOUNDS_SECONDS: readonly number[] = (() => {
   return bounds;
 })();
 
-const BOUNDS_US = RTT_BOUNDS_SECONDS.map((bound) => Math.round(bound * 1e6));
+const BOUNDS_MS = RTT_BOUNDS_SECONDS.map((bound) => bound * 1000);
 
 /** One group's run, as the page reads it. */
 export interface SendMetricsSource {
@@ -65,7 +65,7 @@ function emptyRow(responder: string): Row {
     replies: 0,
     lost: 0,
     duplicates: 0,
-    perBound: new Array(BOUNDS_US.length + 1).fill(0),
+    perBound: new Array(BOUNDS_MS.length + 1).fill(0),
     count: 0,
     sumSeconds: 0,
   };
@@ -82,12 +82,7 @@ function addTo(row: Row, responder: LiveResponder): void {
   row.duplicates += responder.duplicates;
   const { rtt } = responder;
   if (rtt.count === 0) return;
-  let bound = 0;
-  for (const slot of rtt.buckets()) {
-    const fromUs = Math.round(slot.fromMs * 1000);
-    while (bound < BOUNDS_US.length && BOUNDS_US[bound] < fromUs) bound++;
-    row.perBound[bound] += slot.count;
-  }
+  rtt.addCountsByBound(BOUNDS_MS, row.perBound);
   row.count += rtt.count;
   row.sumSeconds += rtt.mean * rtt.count / 1000;
 }

@@ -136,6 +136,12 @@ export interface SendRunOptions {
         readonly count: number;
         readonly mean: number;
         buckets(): Iterable<{ fromMs: number; toMs: number; count: number }>;
+        /**
+         * Adds the counts to `into` by bucket, without an object per slot
+         * (`into[i]`: slots starting above bound i-1 and at or below bound
+         * i; the last entry, those above every bound).
+         */
+        addCountsByBound(boundsMs: readonly number[], into: number[]): void;
       };
     }>;
   }) => void;

@@ -163,7 +163,13 @@ export interface ResponderCounters {
   /** The round-trip times of its answers, milliseconds. */
   readonly rtt: Pick<
     LatencyHistogram,
-    "count" | "mean" | "min" | "max" | "buckets" | "percentile"
+    | "count"
+    | "mean"
+    | "min"
+    | "max"
+    | "buckets"
+    | "addCountsByBound"
+    | "percentile"
   >;
 }
 

@@ -246,6 +246,65 @@ export class LatencyHistogram {
   }
 
   /**
+   * Adds the histogram's counts to `into`, bucket by bucket: `into[i]`
+   * gets the values of every slot that starts above `boundsMs[i - 1]` and
+   * at or below `boundsMs[i]` (as {@linkcode countAtOrBelow} counts a
+   * slot), and `into[boundsMs.length]` those of the slots that start above
+   * the last bound. One pass over the counts and nothing allocated, where
+   * {@linkcode buckets} makes an object per slot: for exporting the
+   * histogram with coarser bounds (Prometheus' `le` buckets) at every
+   * scrape.
+   *
+   * @param boundsMs Upper bounds in milliseconds, ascending, taken to the
+   *   whole microsecond (the histogram's unit).
+   * @param into Counts to add to, at least `boundsMs.length + 1` long.
+   * @throws {RangeError} when `into` is shorter than that.
+   *
+   * @example Counts at or below 1 ms, at or below 10 ms, and above
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LatencyHistogram } from "./latency_histogram.ts";
+   * const rtt = new LatencyHistogram();
+   * for (const ms of [0.5, 1, 2, 30]) rtt.record(ms);
+   * const counts = [0, 0, 0];
+   * rtt.addCountsByBound([1, 10], counts);
+   * assert.deepEqual(counts, [2, 1, 1]);
+   * ```
+   */
+  addCountsByBound(boundsMs: readonly number[], into: number[]): void {
+    if (into.length < boundsMs.length + 1) {
+      throw new RangeError(
+        `Cannot add counts for ${boundsMs.length} bounds to ${into.length} buckets: ${
+          boundsMs.length + 1
+        } needed`,
+      );
+    }
+    if (this.#count === 0) return;
+    let bound = 0;
+    let boundUnits = boundsMs.length === 0
+      ? Infinity
+      : Math.round(boundsMs[0] * UNITS_PER_MS);
+    for (let region = 0; region < this.#regions.length; region++) {
+      const counts = this.#regions[region];
+      if (counts === undefined) continue;
+      const width = region === 0 ? 1 : 2 ** (region - 1);
+      const base = region === 0 ? 0 : this.#slots * width;
+      for (let slot = 0; slot < counts.length; slot++) {
+        const count = counts[slot];
+        if (count === 0) continue;
+        const from = base + slot * width;
+        while (from > boundUnits) {
+          bound++;
+          boundUnits = bound < boundsMs.length
+            ? Math.round(boundsMs[bound] * UNITS_PER_MS)
+            : Infinity;
+        }
+        into[bound] += count;
+      }
+    }
+  }
+
+  /**
    * Every slot that holds values, lowest first: the raw histogram, for
    * export (a Prometheus histogram's buckets, a plot).
    *
