@@ -12,17 +12,20 @@
  *
  * The child, which parses network input and runs plugins, gets no other
  * permission; it runs in the directory the user ran the task from, so
- * relative paths mean what the user meant. This launcher only reads
- * arguments and spawns the child. It passes SIGINT, SIGTERM and SIGHUP on
- * to the child, once per delivery (see `stop_signals.ts`), and a hang-up
- * when its own parent (deno task) is killed; the child stops when this
- * launcher is gone.
+ * relative paths mean what the user meant, and with V8's young
+ * generation held at its starting size (`heap_limits.ts`), so that a
+ * long run stops growing within its first minute. This launcher only
+ * reads arguments and spawns the child. It passes SIGINT, SIGTERM and
+ * SIGHUP on to the child, once per delivery (see `stop_signals.ts`), and
+ * a hang-up when its own parent (deno task) is killed; the child stops
+ * when this launcher is gone.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
 import { COMMAND_TABLES } from "./command_tables.ts";
+import { COMMAND_V8_FLAGS } from "./heap_limits.ts";
 import { MCAST_ROOT, permissionsFor } from "./permissions.ts";
 import {
   LAUNCHER_PID_ARG,
@@ -54,6 +57,8 @@ if (import.meta.main) {
       "run",
       "--no-prompt",
       ...(COMMAND_TABLES[command]?.launch?.quiet ? ["--quiet"] : []),
+      // A long run reaches its size in its first minute (heap_limits.ts).
+      ...COMMAND_V8_FLAGS,
       ...permissions,
       cli.protocol === "file:" ? fileURLToPath(cli) : cli.href,
       // The child stops when this process is gone, even by SIGKILL.

@@ -427,6 +427,43 @@ Deno.test({
   },
 });
 
+/** The command line of `parent`'s child process (the command the launcher started). */
+async function childCommandLine(parent: number): Promise<string[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for (const task of Deno.readDirSync(`/proc/${parent}/task`)) {
+      const children = (await Deno.readTextFile(
+        `/proc/${parent}/task/${task.name}/children`,
+      )).trim();
+      if (children !== "") {
+        const cmdline = await Deno.readTextFile(`/proc/${children}/cmdline`);
+        return cmdline.split("\0").filter((arg) => arg !== "");
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`No child of process ${parent}`);
+}
+
+Deno.test({
+  name:
+    "launcher: the command runs with V8's young generation capped (a long run reaches its size in its first minute)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const started = await launchListener("239.25.0.3", 25003, []);
+    await using launcher = started.launcher;
+    const argv = await childCommandLine(launcher.child.pid);
+    const script = argv.findIndex((arg) => arg.endsWith("cli.ts"));
+    assert.ok(script > 0, argv.join(" "));
+    // A deno flag: before the script, or it would be the command's own.
+    assert.ok(
+      argv.slice(0, script).includes("--v8-flags=--max-semi-space-size=4"),
+      argv.join(" "),
+    );
+    assert.deepEqual(argv.slice(script + 2, script + 3), ["listen"]);
+    assert.equal((await launcher.stop("SIGTERM", 5_000)).code, 0);
+  },
+});
+
 Deno.test("launcher: a bad --allow-import value is refused before anything runs", async () => {
   await using launcher = new Subprocess(Deno.execPath(), [
     "run",

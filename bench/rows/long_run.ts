@@ -35,6 +35,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { COMMAND_V8_FLAGS } from "../../cli/heap_limits.ts";
 import { hasProgram, netnsAvailable } from "../../lab/availability.ts";
 import { FAN_IN_PROGRAMS, withFanInHosts } from "../../lab/fan_in_hosts.ts";
 import { createLab, type Host } from "../../lab/lab.ts";
@@ -138,6 +139,8 @@ async function longRun(run: LongRun, context: RowContext): Promise<Metrics> {
     Deno.execPath(),
     "run",
     "--quiet",
+    // As the launcher runs it (V8's young generation capped).
+    ...COMMAND_V8_FLAGS,
     ...PERMISSIONS[run.command],
     CLI,
     run.command,
