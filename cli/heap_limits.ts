@@ -9,17 +9,19 @@
  * 64-bit Linux: under steady load a process keeps growing for minutes
  * and then stops. Measured with `--trace-gc` under bench row 11's loads
  * (docs/performance.md): `listen --metrics` at 1,000 requests/s from
- * 10,000 sources allocates ~2 MB/s, and its semi-space doubled at ~40,
- * ~100 and ~270 s (RSS 84 MiB at 1 minute, 130 at 6.5); `send -c 0 --seq
- * --metrics` against 50 responders reached 32 MiB after ~3 minutes (RSS
- * 94 MiB at 1 minute, 148 at 5). What is live stays 9-25 MiB in both.
+ * 10,000 sources allocates ~2 MB/s, and its semi-space doubled at 40,
+ * 114 and 273 s (RSS 81.9 MiB at 1 minute, 126.7 at 6.5); `send -c 0
+ * --seq --metrics` against 50 responders reached 32 MiB at 204 s (RSS
+ * 91.6 MiB at 1 minute, 144.7 at 5). What a full collection left live
+ * was 8.4-9.9 MiB in both.
  * With the semi-space held at the size V8 starts it with
  * ({@linkcode MAX_SEMI_SPACE_MIB}), both stay within a few MiB of their
  * 1-minute size.
  *
  * What a smaller young generation costs (more scavenges at high rates)
  * is in docs/performance.md ("V8's young generation held at its starting
- * size"): nothing measurable for the CLI listener at 100,000 datagrams/s.
+ * size"): nothing measurable for the CLI listener at 100,000
+ * datagrams/s, 9% in row 5's in-process loop of the text `ack`.
  *
  * @module
  */
