@@ -1,6 +1,7 @@
 /**
  * The fixed sender of the one-way rows: `senders/flood.c` (sendmmsg,
- * batches of 64, unpaced or paced at a given rate) compiled at run time (`c_program.ts`), or
+ * batches of 64, unpaced or paced at a given rate; or each batch one UDP
+ * GSO send, `segments`) compiled at run time (`c_program.ts`), or
  * `senders/flood.py` when there is no compiler. No binary is kept.
  *
  * @module
@@ -17,6 +18,23 @@ export interface FloodReport {
   sent: number;
   /** How long sending took. */
   seconds: number;
+  /**
+   * Whether the batches left as UDP GSO sends (asked with `segments` and
+   * the kernel could); absent from the Python sender.
+   */
+  segmented?: boolean;
+}
+
+/** How a flood is sent, besides its count, size, time and rate. */
+export interface FloodOptions {
+  /**
+   * Each batch as one UDP GSO send (`UDP_SEGMENT`) that the kernel cuts
+   * into datagrams: ~4x the datagrams a second of `sendmmsg` on loopback,
+   * where the sender's CPU also delivers them (`senders/flood.c`). The C
+   * sender only, and only where the kernel can (it falls back to
+   * `sendmmsg` and reports `segmented: false`). @default false
+   */
+  segments?: boolean;
 }
 
 /** A ready sender; call {@linkcode Flooder.dispose} when done. */
@@ -36,6 +54,7 @@ export interface Flooder {
     size: number,
     seconds: number,
     rate?: number,
+    options?: FloodOptions,
   ): Promise<FloodReport>;
   /** Removes the compiled sender. */
   dispose(): Promise<void>;
@@ -63,7 +82,7 @@ export async function prepareFlooder(
   return {
     kind: c === undefined ? "python" : "c-sendmmsg",
     fallbackReason: typeof built === "string" ? built : undefined,
-    async flood(endpoint, count, size, seconds, rate = 0) {
+    async flood(endpoint, count, size, seconds, rate = 0, options = {}) {
       assertBenchEndpoint(endpoint);
       if (!(Number.isInteger(rate) && rate >= 0)) {
         throw new RangeError(`Flood rate must be a whole number, not ${rate}`);
@@ -72,6 +91,7 @@ export async function prepareFlooder(
         command,
         args: [
           ...prefix,
+          ...(options.segments && c !== undefined ? ["--segments"] : []),
           endpoint.group,
           String(endpoint.port),
           String(count),

@@ -89,6 +89,11 @@ export interface Plan {
   cliListenCount: number;
   /** Row 7: the flood's time limit, seconds (the count ends it first here). */
   cliListenSeconds: number;
+  /**
+   * Row 7: the flood's rate, datagrams per second, the same for every
+   * receiver (paced, each batch one UDP GSO send: `senders/flood.c`).
+   */
+  cliListenRate: number;
   /** Row 8 (send rate): datagrams each sender sends, 64 and 1400 bytes. */
   sendRateCount: number;
   /** Row 8: the C sender's time limit, seconds (the count ends it first here). */
@@ -179,7 +184,8 @@ export const FULL: Plan = {
   pacedSampleMs: 200,
   cliListenSizes: [64, 1400],
   cliListenCount: 1_000_000,
-  cliListenSeconds: 5,
+  cliListenSeconds: 8,
+  cliListenRate: 250_000,
   sendRateCount: 500_000,
   sendRateSeconds: 10,
   fanInHostCounts: [200, 1000],
@@ -239,6 +245,7 @@ export const QUICK: Plan = {
   cliListenSizes: [64, 1400],
   cliListenCount: 5_000,
   cliListenSeconds: 1,
+  cliListenRate: 50_000,
   sendRateCount: 5_000,
   sendRateSeconds: 2,
   fanInHostCounts: [20],

@@ -90,7 +90,9 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   "cli-listen": [
     { title: "offered", metric: "offered", format: count },
+    { title: "offered/s", metric: "offeredPerSecond", format: count },
     { title: "received", metric: "received", format: count },
+    { title: "CPU us/datagram", metric: "cpuMicrosPerDatagram", format: mib },
     { title: "loss %", metric: "lossPercent", format: lossPercent },
     { title: "kernel drops", metric: "kernelDrops", format: count },
     { title: "lines printed", metric: "linesPrinted", format: count },

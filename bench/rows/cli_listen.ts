@@ -5,9 +5,20 @@
  * built-ins) with `-q`, with the default human output (a line per message
  * until more than 20 a second come) and with `--json` (every event),
  * against the C recvmmsg receiver, each flooded in turn with the same
- * datagrams by the C sendmmsg sender. The CLI's stdout is a pipe this
- * process empties as fast as it can (bytes counted, not parsed); after
- * the flood and a drain it gets SIGINT and its summary gives `received`.
+ * datagrams by the C sender, paced at `plan.cliListenRate` (250,000 a
+ * second: the million in 4 s) so that the flood is the same for each, in
+ * count and in rate. Each batch leaves as one UDP GSO send (`segments`,
+ * `senders/flood.c`): on loopback the sender's CPU delivers every
+ * datagram into the receiver's socket, and with `sendmmsg` that capped a
+ * flood at ~100k-200k datagrams a second on a 2-core VM (570k-920k of
+ * the million in 5 s), below what the CLI takes, and slower against an
+ * idle receiver (the C one: a wake-up per batch) than against a busy one;
+ * segmented and unpaced it sent 460k-790k a second, depending on the
+ * receiver again. The CLI's stdout goes to a file
+ * (`listen > FILE`): no reader competes for either CPU. After the flood
+ * and a drain the CLI gets SIGINT and its summary gives `received`; each
+ * receiver's CPU time over the flood and drain (`/proc/PID/stat`) gives
+ * its microseconds a datagram.
  *
  * Network safety: 127.0.0.1 only, groups and ports from `addresses.ts`,
  * every flood bounded in count and time, every wait bounded.
@@ -17,15 +28,36 @@
 
 import type { Endpoint } from "../addresses.ts";
 import { type CliOutcome, withCliListener } from "../cli_listener.ts";
-import type { Flooder } from "../flooder.ts";
+import type { FloodReport } from "../flooder.ts";
 import { C_RECVMMSG, type Implementation } from "../implementations.ts";
+import { cpuSeconds } from "../process_cpu.ts";
+import { ReceiverProcess } from "../receiver_process.ts";
 import type { Subject } from "../recorder.ts";
 import type { Metrics, RowId } from "../results.ts";
 import type { RowContext } from "./context.ts";
-import { measureOneWay } from "./one_way.ts";
 
 /** After the flood, before SIGINT: the socket's buffer drains, ms. */
 const DRAIN_MS = 1_000;
+
+/** The flood's datagrams, segmented by the kernel (`FloodOptions`). */
+const FLOOD_OPTIONS = { segments: true };
+
+/** The figures of one flood, whoever received it. */
+function floodMetrics(
+  flood: FloodReport,
+  received: number,
+  cpu: number | undefined,
+): Metrics {
+  return {
+    offered: flood.sent,
+    offeredPerSecond: Math.round(flood.sent / flood.seconds),
+    received,
+    lossPercent: 100 * (1 - received / flood.sent),
+    cpuMicrosPerDatagram: cpu === undefined || received === 0
+      ? NaN
+      : 1e6 * cpu / received,
+  };
+}
 
 /** One way of running the CLI listener. */
 interface CliMode {
@@ -59,15 +91,15 @@ const MODES: readonly CliMode[] = [
 async function floodCli(
   mode: CliMode,
   endpoint: Endpoint,
-  flood: () => Promise<{ sent: number; seconds: number }>,
-): Promise<CliOutcome & { sent: number }> {
+  flood: () => Promise<FloodReport>,
+): Promise<CliOutcome & { flood: FloodReport }> {
   const { result, outcome } = await withCliListener(
     endpoint,
     ["--plugin", "silent", ...mode.flags],
     flood,
-    DRAIN_MS,
+    { settleMs: DRAIN_MS, stdout: "file" },
   );
-  return { ...outcome, sent: result.sent };
+  return { ...outcome, flood: result };
 }
 
 /** One CLI measurement's figures, for a flood of `size`-byte datagrams. */
@@ -84,37 +116,50 @@ async function measureCli(
       plan.cliListenCount,
       size,
       plan.cliListenSeconds,
+      plan.cliListenRate,
+      FLOOD_OPTIONS,
     ));
   return {
-    offered: outcome.sent,
-    received: outcome.received,
-    lossPercent: 100 * (1 - outcome.received / outcome.sent),
+    ...floodMetrics(outcome.flood, outcome.received, outcome.cpuSeconds),
     kernelDrops: outcome.kernelDrops,
     linesPrinted: outcome.lines,
   };
 }
 
-/** The C receiver, cold as the CLI is, with the same flood. */
+/**
+ * The C receiver, cold as the CLI is, with the same flood and the same
+ * drain; its CPU time from its ready line to its stop.
+ */
 async function measureC(
   c: Implementation,
   size: number,
   context: RowContext,
-  flooder: Flooder,
 ): Promise<Metrics> {
-  const { plan, endpoints } = context;
-  const metrics = await measureOneWay(
-    {
-      implementation: c,
-      size,
-      count: plan.cliListenCount,
-      seconds: plan.cliListenSeconds,
-      warmupSeconds: 0,
-    },
-    flooder,
-    endpoints,
+  const { plan, endpoints, flooder } = context;
+  const endpoint = endpoints.next();
+  const receiver = await ReceiverProcess.start(
+    c.command("sink", endpoint, plan.cliListenSeconds + 30, 1),
   );
-  const { offered, received, lossPercent } = metrics;
-  return { offered, received, lossPercent };
+  try {
+    const before = await cpuSeconds(receiver.pid);
+    const flood = await flooder.flood(
+      endpoint,
+      plan.cliListenCount,
+      size,
+      plan.cliListenSeconds,
+      plan.cliListenRate,
+      FLOOD_OPTIONS,
+    );
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+    const after = await cpuSeconds(receiver.pid);
+    const report = await receiver.stop();
+    const cpu = before === undefined || after === undefined
+      ? undefined
+      : after - before;
+    return floodMetrics(flood, report.received, cpu);
+  } finally {
+    await receiver.kill();
+  }
 }
 
 /**
@@ -125,7 +170,7 @@ async function measureC(
  * @param context The run's shared state.
  */
 export async function cliListenRow(context: RowContext): Promise<void> {
-  const { plan, flooder, recorder } = context;
+  const { plan, recorder } = context;
   const c = context.implementations.find((i) => i.id === C_RECVMMSG.id);
   for (let repeat = 0; repeat < plan.repeats; repeat++) {
     for (const size of plan.cliListenSizes) {
@@ -134,7 +179,7 @@ export async function cliListenRow(context: RowContext): Promise<void> {
         await recorder.record(
           row,
           c,
-          () => measureC(c, size, context, flooder),
+          () => measureC(c, size, context),
         );
       }
       for (const mode of MODES) {
