@@ -21,8 +21,10 @@ const FLUSH_CHARS = 64 * 1024;
  */
 export class BatchedLines {
   readonly #io: Io;
-  /** The lines waiting, each ended by a newline. */
+  /** The lines waiting, joined by newlines (`io.out` ends the last). */
   #text = "";
+  /** Whether any line waits (an empty line is one). */
+  #waiting = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Writes to `io`. */
@@ -32,8 +34,10 @@ export class BatchedLines {
 
   /** Queues one line of output. */
   out(line: string): void {
-    this.#text += line + "\n";
-    if (this.#text.length >= FLUSH_CHARS) this.flush();
+    this.#text = this.#waiting ? this.#text + "\n" + line : line;
+    this.#waiting = true;
+    // The text and the newline io.out ends it with.
+    if (this.#text.length + 1 >= FLUSH_CHARS) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), 0);
   }
 
@@ -47,10 +51,10 @@ export class BatchedLines {
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#text.length === 0) return;
-    // io.out ends the text with the last newline itself.
-    const text = this.#text.slice(0, -1);
+    if (!this.#waiting) return;
+    const text = this.#text;
     this.#text = "";
+    this.#waiting = false;
     this.#io.out(text);
   }
 }

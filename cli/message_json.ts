@@ -51,6 +51,9 @@ export class MessageJson {
   #port = -1;
   #group: string | undefined;
   #head = "";
+  #size = -1;
+  /** The line up to the payload: stamp, head, size, for the latest of each. */
+  #prefix = "";
   #tail = "}";
 
   /**
@@ -66,15 +69,22 @@ export class MessageJson {
     if (event.event !== "message" || typeof event.payload !== "string") {
       return undefined;
     }
-    const { from, port, group } = event;
+    const { from, port, group, size } = event;
+    let changed = size !== this.#size;
     if (from !== this.#from || port !== this.#port) {
       this.#from = from;
       this.#port = port;
       this.#head = `"from":${JSON.stringify(from)},"port":${port},"size":`;
+      changed = true;
     }
     if (time !== this.#time) {
       this.#time = time;
       this.#stamp = `{"event":"message","time":${JSON.stringify(time)},`;
+      changed = true;
+    }
+    if (changed) {
+      this.#size = size;
+      this.#prefix = `${this.#stamp}${this.#head}${size},"payload":`;
     }
     if (group !== this.#group) {
       if (group !== undefined && typeof group !== "string") return undefined;
@@ -83,7 +93,6 @@ export class MessageJson {
         ? "}"
         : `,"group":${JSON.stringify(group)}}`;
     }
-    return this.#stamp + this.#head + event.size + ',"payload":' +
-      JSON.stringify(event.payload) + this.#tail;
+    return this.#prefix + JSON.stringify(event.payload) + this.#tail;
   }
 }
