@@ -21,7 +21,6 @@ export interface GroupEvent<T> {
 export async function* mergeRuns<T>(
   runs: readonly AsyncIterator<T>[],
 ): AsyncGenerator<GroupEvent<T>, void, undefined> {
-  if (runs.length === 1) return yield* single(runs[0]);
   const pending = new Map<number, Promise<[number, IteratorResult<T>]>>();
   const next = (index: number) =>
     pending.set(
@@ -43,27 +42,5 @@ export async function* mergeRuns<T>(
     await Promise.allSettled(
       [...pending.keys()].map((index) => runs[index].return?.()),
     );
-  }
-}
-
-/**
- * One run's values, tagged with index 0: no race between iterators to
- * set up per value (a ping-pong yields tens of thousands a second).
- */
-async function* single<T>(
-  run: AsyncIterator<T>,
-): AsyncGenerator<GroupEvent<T>, void, undefined> {
-  let done = false;
-  try {
-    while (true) {
-      const result = await run.next();
-      if (result.done) {
-        done = true;
-        return;
-      }
-      yield { index: 0, event: result.value };
-    }
-  } finally {
-    if (!done) await run.return?.();
   }
 }

@@ -305,22 +305,16 @@ function showReply(view: ReplyView, run: GroupRun, reply: SendReply): void {
 async function readRuns(view: ReplyView, runs: GroupRun[]): Promise<void> {
   for (const run of runs) run.monitor.start();
   try {
-    for await (const { index, event } of mergeRuns(runs.map((r) => r.events))) {
-      const run = runs[index];
-      if (event.event === "reply") {
-        // With a key, only a reply that verified counts as an answer.
-        if (event.verified !== false) run.answers++;
-        run.table.note(event);
-        run.recorder?.reply(event);
-        view.progress.reply();
-        view.replies++;
-        run.monitor.reply(event);
-        showReply(view, run, event);
-        continue;
-      }
-      run.rows = run.table.rows(event.perResponder ?? []);
-      run.met = event.expect?.met ?? true;
-      run.summary = event;
+    // One group (a ping-pong among them): its events straight from its
+    // run, with no merging generator in between (two fewer hand-overs
+    // of every reply, measured at 1-2 us a reply in perf).
+    if (runs.length === 1) {
+      for await (const event of runs[0].events) readEvent(view, runs[0], event);
+      return;
+    }
+    const merged = mergeRuns(runs.map((r) => r.events));
+    for await (const { index, event } of merged) {
+      readEvent(view, runs[index], event);
     }
   } finally {
     for (const run of runs) run.monitor.stop();
@@ -328,6 +322,24 @@ async function readRuns(view: ReplyView, runs: GroupRun[]): Promise<void> {
     view.lines.stop();
     view.progress.stop();
   }
+}
+
+/** One event of a run: a reply shown and counted, or its summary kept. */
+function readEvent(view: ReplyView, run: GroupRun, event: SendEvent): void {
+  if (event.event === "reply") {
+    // With a key, only a reply that verified counts as an answer.
+    if (event.verified !== false) run.answers++;
+    run.table.note(event);
+    run.recorder?.reply(event);
+    view.progress.reply();
+    view.replies++;
+    run.monitor.reply(event);
+    showReply(view, run, event);
+    return;
+  }
+  run.rows = run.table.rows(event.perResponder ?? []);
+  run.met = event.expect?.met ?? true;
+  run.summary = event;
 }
 
 /** The summaries, in the order the groups were given. */
