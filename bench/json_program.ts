@@ -28,6 +28,33 @@ export async function runJsonProgram<T>(
   command: Command,
   timeoutMs: number,
 ): Promise<T> {
+  const lines = await runJsonLinesProgram(description, command, timeoutMs);
+  return lines[lines.length - 1] as T;
+}
+
+/**
+ * Runs `command` as {@linkcode runJsonProgram} does and returns every
+ * standard-output line that is a JSON object, in order (an NDJSON
+ * stream such as `send --json`'s interval events and summary); the last
+ * line must be one.
+ *
+ * @param description What it is, for the error message.
+ * @param command The program and its arguments (already placed).
+ * @param timeoutMs Kill it after this long.
+ * @returns The parsed lines.
+ * @throws {Error} with its standard error when it fails or its last line is no JSON object.
+ *
+ * @example
+ * ```ts ignore
+ * import { runJsonLinesProgram } from "./json_program.ts";
+ * const events = await runJsonLinesProgram("send", { command: "echo", args: ["{}"] }, 1000);
+ * ```
+ */
+export async function runJsonLinesProgram(
+  description: string,
+  command: Command,
+  timeoutMs: number,
+): Promise<unknown[]> {
   const child = new Deno.Command(command.command, {
     args: command.args,
     stdin: "null",
@@ -37,9 +64,9 @@ export async function runJsonProgram<T>(
   const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const output = await child.output();
   clearTimeout(killer);
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-    .pop() ?? "";
-  if (!output.success || !line.startsWith("{")) {
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  if (!output.success || !last.startsWith("{")) {
     const stderr = new TextDecoder().decode(output.stderr).trim();
     throw new Error(
       `${description} failed (${output.signal ?? `exit ${output.code}`}): ${
@@ -47,5 +74,7 @@ export async function runJsonProgram<T>(
       }`,
     );
   }
-  return JSON.parse(line) as T;
+  return lines.filter((line) => line.startsWith("{")).map((line) =>
+    JSON.parse(line)
+  );
 }

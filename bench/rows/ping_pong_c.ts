@@ -18,9 +18,12 @@
  * Same message size everywhere (`plan.requestSize`, 64 bytes; send's
  * message is 8 bytes shorter, its sequence frame makes up the rest),
  * clients on the load CPU and servers on the measured one, as in row 2c.
- * `deno task send` reports its rate as its replies over its `durationMs`
- * (from its first send, so its cold start is in it); the C client and
- * sockperf leave their warm-up out. Without sockperf the sockperf lines
+ * Every rate leaves its warm-up out: sockperf its first 400 ms, the C
+ * client its first rounds, and `deno task send` its first 400 ms too
+ * (its replies after them, from its `--report-every 100ms` interval
+ * events, over the time from the last warm-up interval to the summary);
+ * `roundTripsPerSecondWithWarmup` is send's rate from its first send,
+ * cold start included. Without sockperf the sockperf lines
  * are skipped with the reason; without the C client, the sender's row.
  *
  * Network safety: 127.0.0.1 only (TTL 0 from every sender; sockperf with
@@ -40,7 +43,7 @@ import {
 } from "../client_protocol.ts";
 import { placed } from "../cpu_placement.ts";
 import { C_RECVMMSG } from "../implementations.ts";
-import { runJsonProgram } from "../json_program.ts";
+import { runJsonLinesProgram } from "../json_program.ts";
 import { ReceiverProcess } from "../receiver_process.ts";
 import type { Subject } from "../recorder.ts";
 import type { Metrics } from "../results.ts";
@@ -94,8 +97,27 @@ export const SEND_TO_LISTEN: Subject = {
   required: true,
 };
 
+/**
+ * How long each rate leaves out at its start, as sockperf leaves out its
+ * 400 ms warm-up (the C client leaves out its first rounds): `deno task
+ * send`'s rate counts its replies after it, from its interval events.
+ */
+const WARMUP_MS = 400;
+/** `--report-every` of the ping-pong runs: the warm-up ends on an interval's end. */
+const INTERVAL = "100ms";
+
+/** A `send --json` interval event, as far as the rate needs it. */
+interface SendInterval {
+  event: "interval";
+  time: string;
+  end: number;
+  replies: number;
+}
+
 /** What `deno task send -q --json` ends with. */
 interface SendSummary {
+  event: "summary";
+  time: string;
   replies: number;
   sent: number;
   durationMs?: number;
@@ -115,7 +137,7 @@ async function sendPingPong(
   assertBenchEndpoint(endpoint);
   const { plan } = context;
   const message = "p".repeat(plan.requestSize - 8);
-  const summary = await runJsonProgram<SendSummary>(
+  const events = await runJsonLinesProgram(
     "deno task send",
     placed({
       command: Deno.execPath(),
@@ -124,21 +146,46 @@ async function sendPingPong(
         ...["-g", endpoint.group, "-p", String(endpoint.port)],
         ...["-i", LOOPBACK, "-t", "0", "--seq", "--expect", "1"],
         ...["-c", String(plan.cPingPongCount), "--interval", "1s"],
-        ...["-w", "1s", "-q", "--json", message],
+        ...["-w", "1s", "--report-every", INTERVAL, "-q", "--json", message],
       ],
     }, "load"),
     (plan.cPingPongSeconds * 20 + 60) * 1000,
-  );
+  ) as (SendInterval | SendSummary)[];
+  const summary = events[events.length - 1] as SendSummary;
   const rtt = summary.perResponder?.[0]?.rttMs;
   const seconds = (summary.durationMs ?? NaN) / 1000;
   return {
     roundTrips: summary.replies,
-    roundTripsPerSecond: Math.round(summary.replies / seconds),
+    // A run too short to outlast the warm-up (--quick) counts it all.
+    roundTripsPerSecond: steadyRate(events, summary) ||
+      Math.round(summary.replies / seconds),
+    roundTripsPerSecondWithWarmup: Math.round(summary.replies / seconds),
     p50Ms: rtt?.p50 ?? NaN,
     p99Ms: rtt?.p99 ?? NaN,
     timeouts: summary.sent - summary.replies,
     kernelClock: summary.clock === "kernel" ? 1 : 0,
   };
+}
+
+/**
+ * Replies a second after the first {@linkcode WARMUP_MS} of the run: the
+ * replies of the intervals that end later, over the wall-clock time from
+ * the warm-up's last interval event to the summary (NaN when the run was
+ * too short to have any, or 0 replies).
+ */
+function steadyRate(
+  events: readonly (SendInterval | SendSummary)[],
+  summary: SendSummary,
+): number {
+  const intervals = events.filter((event): event is SendInterval =>
+    event.event === "interval"
+  );
+  const warmup = intervals.filter((event) => event.end * 1000 <= WARMUP_MS);
+  const counted = intervals.slice(warmup.length);
+  if (warmup.length === 0 || counted.length === 0) return NaN;
+  const from = Date.parse(warmup[warmup.length - 1].time);
+  const replies = counted.reduce((sum, event) => sum + event.replies, 0);
+  return Math.round(replies / ((Date.parse(summary.time) - from) / 1000));
 }
 
 /** sockperf's client against `sockperf server`. */
