@@ -11,6 +11,7 @@ import { shBlockAfter } from "./support/documents.ts";
 import { freeTcpPort } from "./support/prometheus.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { tempDir } from "./support/temp_dir.ts";
+import { hasProgram } from "../lab/availability.ts";
 
 const UNIT = `${ROOT}/examples/mcast-listen.service`;
 /** Where the unit expects the installed command (docs/service.md). */
@@ -18,22 +19,13 @@ const INSTALLED = "/usr/local/bin/mcast";
 /** The unprivileged user the ExecStart line is tried as. */
 const NOBODY = 65534;
 
-/** Whether a program is on PATH. */
-function onPath(program: string): boolean {
-  return new Deno.Command("sh", {
-    args: ["-c", `command -v ${program}`],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync().success;
-}
-
-const HAS_ANALYZE = onPath("systemd-analyze");
+const HAS_ANALYZE = hasProgram("systemd-analyze");
 if (!HAS_ANALYZE) {
   console.warn(
     "service_test: no systemd-analyze here (apt-get install systemd): the unit is not verified",
   );
 }
-const CAN_DROP = Deno.uid() === 0 && onPath("setpriv");
+const CAN_DROP = Deno.uid() === 0 && hasProgram("setpriv");
 if (!CAN_DROP) {
   console.warn(
     "service_test: not root or no setpriv: the unit's command is not run as an unprivileged user",

@@ -27,6 +27,7 @@ import { ROOT } from "./cli_process.ts";
 import { type Finished, Subprocess } from "./subprocess.ts";
 import { type TempDir, tempDir } from "./temp_dir.ts";
 import { until } from "./until.ts";
+import { hasProgram } from "../../lab/availability.ts";
 
 /** Where the machine sees the checkout (read-only). */
 export const CHECKOUT = "/run/mcast-checkout";
@@ -94,7 +95,7 @@ function probe(): SystemdAvailability {
       }; apt-get install systemd)`,
     };
   }
-  const missing = PROGRAMS.filter((program) => !onPath(program));
+  const missing = PROGRAMS.filter((program) => !hasProgram(program));
   if (missing.length > 0) {
     return { ok: false, reason: `no ${missing.join(", ")}` };
   }
@@ -138,14 +139,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function onPath(program: string): boolean {
-  return new Deno.Command("sh", {
-    args: ["-c", `command -v ${program}`],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync().success;
 }
 
 /** This process's cgroup in the cgroup2 hierarchy, as a directory (undefined without one). */
