@@ -690,17 +690,7 @@ export class Libc {
     headers: Deno.PointerObject,
     count: number,
   ): number {
-    const received = this.#fn.recvmmsg(
-      fd,
-      headers,
-      count,
-      LINUX.MSG_DONTWAIT,
-      null,
-    );
-    if (received >= 0) return received;
-    const errno = this.#errno.getInt32();
-    if (errno === LINUX.EAGAIN || errno === LINUX.EINTR) return 0;
-    throw new ErrnoError("recvmmsg", errno, this.describe(errno));
+    return this.#receive(fd, headers, count, LINUX.MSG_DONTWAIT);
   }
 
   /**
@@ -717,13 +707,21 @@ export class Libc {
     headers: Deno.PointerObject,
     count: number,
   ): number {
-    const received = this.#fn.recvmmsg(
-      fd,
-      headers,
-      count,
-      LINUX.MSG_WAITFORONE,
-      null,
-    );
+    return this.#receive(fd, headers, count, LINUX.MSG_WAITFORONE);
+  }
+
+  /**
+   * `recvmmsg` on this thread with `flags`: how many arrived, 0 for
+   * `EAGAIN` (none queued, or `SO_RCVTIMEO` passed) and `EINTR`; throws
+   * {@link ErrnoError} for any other failure.
+   */
+  #receive(
+    fd: number,
+    headers: Deno.PointerObject,
+    count: number,
+    flags: number,
+  ): number {
+    const received = this.#fn.recvmmsg(fd, headers, count, flags, null);
     if (received >= 0) return received;
     const errno = this.#errno.getInt32();
     if (errno === LINUX.EAGAIN || errno === LINUX.EINTR) return 0;
