@@ -5,6 +5,24 @@
  * @module
  */
 
+/**
+ * The key under which the listener's message event holds its payload's
+ * bytes as the codec got them (after any frames), a `Uint8Array`: a
+ * symbol, so `JSON.stringify`, `Object.keys` and the event's documented
+ * fields leave it out. For a writer that copies bytes instead of encoding
+ * the decoded text again (`listen --json`, `cli/message_json.ts`); not
+ * part of the public API.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PAYLOAD_BYTES } from "./events.ts";
+ * const event = { event: "message", [PAYLOAD_BYTES]: new Uint8Array([104]) };
+ * assert.equal(JSON.stringify(event), '{"event":"message"}');
+ * ```
+ */
+export const PAYLOAD_BYTES: unique symbol = Symbol("mcast.payloadBytes");
+
 /** A datagram arrived and decoded. */
 export interface ListenMessageEvent {
   /** Always `"message"`. */

@@ -21,6 +21,7 @@ import { unframeRequest } from "../wire/sequence.ts";
 import type { Peer, Transport } from "../transports/transport.ts";
 import type { Drops } from "./drops.ts";
 import type { Egress } from "./egress.ts";
+import { type ListenMessageEvent, PAYLOAD_BYTES } from "./events.ts";
 import type { ListenPlan } from "./options.ts";
 
 /** Which counter each authentication failure goes to. */
@@ -81,6 +82,7 @@ function finisher(
   const show = codec?.show?.bind(codec);
   return (
     outcome: Outcome,
+    bytes: Uint8Array,
     from: Peer,
     requestSize: number,
     nonce: Uint8Array | undefined,
@@ -93,7 +95,8 @@ function finisher(
         port: from.port,
         size: requestSize,
         payload: show ? show(outcome.payload) : outcome.payload,
-      });
+        [PAYLOAD_BYTES]: bytes,
+      } as ListenMessageEvent);
     }
     switch (outcome.kind) {
       case "reply":
@@ -243,14 +246,14 @@ export function createIntake(
         undecodable(from, SIGNED_WITHOUT_KEY(requestSize));
         return;
       }
-      finish(outcome, from, requestSize, nonce, seq);
+      finish(outcome, payload, from, requestSize, nonce, seq);
       return;
     }
     stats.pending++;
     outcome.then((settled) => {
       if (stopped) return;
       stats.pending--;
-      finish(settled, from, requestSize, nonce, seq);
+      finish(settled, payload, from, requestSize, nonce, seq);
     });
   };
   return {
