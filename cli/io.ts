@@ -15,6 +15,12 @@ export interface Io {
   out(line: string): void;
   /** Writes one line of diagnostics. */
   err(line: string): void;
+  /**
+   * Writes UTF-8 bytes to the output as they are: whole lines, each
+   * ending in its newline (a batch of `listen --json` lines). Without it,
+   * the lines go through `out`.
+   */
+  outBytes?(bytes: Uint8Array): void;
   /** Writes text to the output as it is (no newline): for a progress line. */
   write(text: string): void;
   /** Whether the output is a terminal (progress lines are shown only there). */
@@ -73,7 +79,14 @@ function writeAll(
   text: string,
   newline = false,
 ) {
-  let bytes = encoded(text, newline);
+  writeBytes(stream, encoded(text, newline));
+}
+
+/** Writes all of `bytes`, as {@linkcode writeAll} does. */
+function writeBytes(
+  stream: { writeSync(p: Uint8Array): number },
+  bytes: Uint8Array,
+) {
   try {
     while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
   } catch (error) {
@@ -88,6 +101,7 @@ export function processIo(): Io {
   return {
     out: (line) => writeAll(Deno.stdout, line, true),
     err: (line) => writeAll(Deno.stderr, line, true),
+    outBytes: (bytes) => writeBytes(Deno.stdout, bytes),
     write: (text) => writeAll(Deno.stdout, text),
     isTerminal: Deno.stdout.isTerminal(),
     colourOut: colourFor(Deno.stdout.isTerminal()),

@@ -247,6 +247,8 @@ function listenOutput(
   const paintErr = painter(!json && io.colourErr === true);
   return new ListenOutput(io, {
     json,
+    // "text" is always the built-in codec (a module is named by a path).
+    textPayloads: flags.value<string>("codec") === "text",
     quiet: flags.on("quiet"),
     reportEveryMs: flags.value<number>("report-every"),
     durationMs: flags.value<number>("duration"),

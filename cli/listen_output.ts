@@ -35,6 +35,12 @@ const COUNT_POLL_MS = 100;
 export interface ListenOutputOptions {
   /** NDJSON: every event, interval events. */
   json: boolean;
+  /**
+   * Whether a message's text payload is its bytes' UTF-8 (the built-in
+   * `text` codec): then a line may copy the bytes (`message_json.ts`).
+   * @default {false}
+   */
+  textPayloads?: boolean;
   /** Only the ready line, the summary and interval lines when asked (no events: the summary counts them). */
   quiet: boolean;
   /** `--report-every`, milliseconds. */
@@ -156,7 +162,12 @@ export class ListenOutput {
     if (this.#options.count !== undefined) this.#checkCount();
     if (this.#options.quiet) return;
     if (this.#options.json) {
-      return this.#lines.out(jsonLine(event, this.#messages, this.#now()));
+      const time = this.#now();
+      if (
+        this.#options.textPayloads &&
+        this.#messages.writeBytes(event, time, this.#lines)
+      ) return;
+      return this.#lines.out(jsonLine(event, this.#messages, time));
     }
     if (perDatagram(event) && !this.#admit()) return;
     const { text, err } = this.#options.humanLine(event);

@@ -12,13 +12,25 @@
  * @module
  */
 
-import type { ListenEvent } from "../lib/listener/events.ts";
+import { type ListenEvent, PAYLOAD_BYTES } from "../lib/listener/events.ts";
+import type { BatchedLines } from "./batched_lines.ts";
+import { isPlainJsonText } from "./plain_json_text.ts";
+
+const encoder = new TextEncoder();
 
 /**
  * A listener event as `listen` receives it: with several groups, each
  * event carries the group it came to (`lib/listener/groups.ts`).
  */
 export type TaggedListenEvent = ListenEvent & { group?: string };
+
+/**
+ * A listener event as the listener makes it: a message event also holds
+ * its payload's bytes under {@linkcode PAYLOAD_BYTES}.
+ */
+export type ListenEventWithBytes = TaggedListenEvent & {
+  [PAYLOAD_BYTES]?: Uint8Array;
+};
 
 /**
  * Writes message events with a text payload as NDJSON lines.
@@ -55,6 +67,10 @@ export class MessageJson {
   /** The line up to the payload: stamp, head, size, for the latest of each. */
   #prefix = "";
   #tail = "}";
+  /** `#prefix` and its opening quote as UTF-8, once asked for. */
+  #prefixBytes: Uint8Array | undefined;
+  /** The closing quote and `#tail` as UTF-8, once asked for. */
+  #tailBytes: Uint8Array | undefined;
 
   /**
    * The event's line, as `JSON.stringify` writes it with `"time"` after
@@ -69,6 +85,50 @@ export class MessageJson {
     if (event.event !== "message" || typeof event.payload !== "string") {
       return undefined;
     }
+    if (!this.#update(event, time)) return undefined;
+    return this.#prefix + JSON.stringify(event.payload) + this.#tail;
+  }
+
+  /**
+   * Queues the event's line as bytes when its payload's bytes are there
+   * and go into the line as they are (`plain_json_text.ts`), the text
+   * being their UTF-8 (the `text` codec's): the same bytes as
+   * {@linkcode MessageJson.line}'s line, without serialising the text and
+   * encoding it again.
+   *
+   * @param event A listener event.
+   * @param time Its wall-clock time (ISO-8601, `wall_clock.ts`).
+   * @param lines Where the line goes.
+   * @returns Whether it was queued; when not, the caller writes the line.
+   */
+  writeBytes(
+    event: ListenEventWithBytes,
+    time: string,
+    lines: BatchedLines,
+  ): boolean {
+    if (event.event !== "message") return false;
+    const { payload } = event;
+    const bytes = event[PAYLOAD_BYTES];
+    if (
+      typeof payload !== "string" || bytes === undefined ||
+      !isPlainJsonText(bytes, payload) || !this.#update(event, time)
+    ) {
+      return false;
+    }
+    this.#prefixBytes ??= encoder.encode(this.#prefix + '"');
+    this.#tailBytes ??= encoder.encode('"' + this.#tail);
+    lines.outBytes(this.#prefixBytes, bytes, this.#tailBytes);
+    return true;
+  }
+
+  /**
+   * Brings the prefix and the tail up to the event; false for a group
+   * that is no string (the caller serialises such an event itself).
+   */
+  #update(
+    event: TaggedListenEvent & { event: "message" },
+    time: string,
+  ): boolean {
     const { from, port, group, size } = event;
     let changed = size !== this.#size;
     if (from !== this.#from || port !== this.#port) {
@@ -85,14 +145,16 @@ export class MessageJson {
     if (changed) {
       this.#size = size;
       this.#prefix = `${this.#stamp}${this.#head}${size},"payload":`;
+      this.#prefixBytes = undefined;
     }
     if (group !== this.#group) {
-      if (group !== undefined && typeof group !== "string") return undefined;
+      if (group !== undefined && typeof group !== "string") return false;
       this.#group = group;
       this.#tail = group === undefined
         ? "}"
         : `,"group":${JSON.stringify(group)}}`;
+      this.#tailBytes = undefined;
     }
-    return this.#prefix + JSON.stringify(event.payload) + this.#tail;
+    return true;
   }
 }
