@@ -3,6 +3,11 @@
  * with the codec, asks the responder, checks and encodes its answer. No
  * sockets: tests drive it in memory.
  *
+ * With a codec that has `check`, a request is checked on arrival and
+ * decoded only when something reads its payload (the responder, an
+ * outcome's `payload`): `ack` answers without a decode, and a datagram
+ * that would not decode is still a decode error, never answered.
+ *
  * @module
  */
 
@@ -11,8 +16,13 @@ import { errorText, PluginError } from "./errors.ts";
 import type { Codec, Message, Responder, ResponderContext } from "./plugin.ts";
 import type { Peer } from "./address.ts";
 import { encodeUtf8 } from "./utf8.ts";
+import { LazyMessage } from "./lazy_message.ts";
 
-/** What became of one datagram. */
+/**
+ * What became of one datagram. An outcome's `payload` is the decoded
+ * request, read from its message when asked (so decoded then, if nothing
+ * read it before).
+ */
 export type Outcome =
   | {
     /** The responder answered; `reply` holds the bytes to send back. */
@@ -76,24 +86,76 @@ function hookError(
   );
 }
 
+/** An outcome's payload, read from its message when asked. */
+class Settled {
+  readonly #message: Message;
+  constructor(message: Message) {
+    this.#message = message;
+  }
+  /** The decoded request payload. */
+  get payload(): unknown {
+    return this.#message.payload;
+  }
+}
+
+class Replied extends Settled {
+  readonly kind = "reply" as const;
+  readonly reply: Uint8Array;
+  constructor(message: Message, reply: Uint8Array) {
+    super(message);
+    this.reply = reply;
+  }
+}
+
+class Unanswered extends Settled {
+  readonly kind = "unanswered" as const;
+}
+
+class Failed extends Settled {
+  readonly kind = "plugin-error" as const;
+  readonly error: PluginError;
+  constructor(message: Message, error: PluginError) {
+    super(message);
+    this.error = error;
+  }
+}
+
+/** A decode error, when reading the message's payload was what failed. */
+function undecoded(message: Message): Outcome | undefined {
+  const error = message instanceof LazyMessage
+    ? message.decodeError
+    : undefined;
+  return error === undefined ? undefined : { kind: "decode-error", error };
+}
+
+/** A throw from `respond`: a plugin error, or the decode it could not do. */
+function respondFailed(
+  message: Message,
+  responder: Responder,
+  error: unknown,
+): Outcome {
+  return undecoded(message) ??
+    new Failed(message, hookError(responder, "respond", error));
+}
+
 function encodeReply(
   value: unknown,
-  payload: unknown,
+  message: Message,
   pipeline: Pipeline,
 ): Outcome {
-  if (value === undefined) return { kind: "unanswered", payload };
-  if (value instanceof Uint8Array) {
-    return { kind: "reply", payload, reply: value };
-  }
+  // A responder that caught the decode's throw still answers nothing.
+  const notDecoded = undecoded(message);
+  if (notDecoded !== undefined) return notDecoded;
+  if (value === undefined) return new Unanswered(message);
+  if (value instanceof Uint8Array) return new Replied(message, value);
   const { codec, responder } = pipeline;
   if (codec === undefined) {
     if (typeof value === "string") {
-      return { kind: "reply", payload, reply: encodeUtf8(value) };
+      return new Replied(message, encodeUtf8(value));
     }
-    return {
-      kind: "plugin-error",
-      payload,
-      error: new PluginError(
+    return new Failed(
+      message,
+      new PluginError(
         "ERR_PLUGIN_HOOK",
         responder.name,
         `Plugin "${responder.name}" returned ${
@@ -101,7 +163,7 @@ function encodeReply(
         } from respond(); without a codec a reply must be a string, a Uint8Array or undefined`,
         { hook: "respond" },
       ),
-    };
+    );
   }
   try {
     const reply = codec.encode(value);
@@ -110,19 +172,18 @@ function encodeReply(
         `encode() returned ${describe(reply)}, not a Uint8Array`,
       );
     }
-    return { kind: "reply", payload, reply };
+    return new Replied(message, reply);
   } catch (error) {
     const why = errorText(error);
-    return {
-      kind: "plugin-error",
-      payload,
-      error: new PluginError(
+    return new Failed(
+      message,
+      new PluginError(
         "ERR_PLUGIN_HOOK",
         codec.name,
         `Codec "${codec.name}" cannot encode the reply of "${responder.name}": ${why}`,
         { hook: "encode", cause: error },
       ),
-    };
+    );
   }
 }
 
@@ -186,27 +247,20 @@ export function dispatch(
   pipeline: Pipeline,
 ): Outcome | Promise<Outcome> {
   const { codec, responder, context } = pipeline;
-  let payload: unknown = bytes;
-  if (codec !== undefined) {
-    try {
-      payload = codec.decode(bytes);
-    } catch (error) {
-      return {
-        kind: "decode-error",
-        error: error instanceof Error ? error : new SyntaxError(String(error)),
-      };
-    }
+  let message: Message;
+  try {
+    message = received(codec, bytes, from);
+  } catch (error) {
+    return {
+      kind: "decode-error",
+      error: error instanceof Error ? error : new SyntaxError(String(error)),
+    };
   }
-  const message: Message = { payload, bytes, from };
   let answer: unknown;
   try {
     answer = responder.respond(message, context);
   } catch (error) {
-    return {
-      kind: "plugin-error",
-      payload,
-      error: hookError(responder, "respond", error),
-    };
+    return respondFailed(message, responder, error);
   }
   if (answer instanceof Promise) {
     return withTimeout(
@@ -215,13 +269,29 @@ export function dispatch(
       responder,
     )
       .then(
-        (value) => encodeReply(value, payload, pipeline),
-        (error) => ({
-          kind: "plugin-error",
-          payload,
-          error: hookError(responder, "respond", error),
-        }),
+        (value) => encodeReply(value, message, pipeline),
+        (error) => respondFailed(message, responder, error),
       );
   }
-  return encodeReply(answer, payload, pipeline);
+  return encodeReply(answer, message, pipeline);
+}
+
+/**
+ * The message a responder is handed: bytes as they are without a codec;
+ * checked now and decoded on first read with a codec that can check;
+ * decoded now with one that cannot.
+ *
+ * @throws what the codec's `check` or `decode` throws for bad bytes.
+ */
+function received(
+  codec: Codec | undefined,
+  bytes: Uint8Array,
+  from: Peer,
+): Message {
+  if (codec === undefined) return { payload: bytes, bytes, from };
+  if (codec.check === undefined) {
+    return { payload: codec.decode(bytes), bytes, from };
+  }
+  codec.check(bytes);
+  return new LazyMessage(codec, bytes, from);
 }

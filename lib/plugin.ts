@@ -34,6 +34,16 @@ export interface Codec<T = unknown> {
   encode(value: T): Uint8Array;
   /** Reads payload bytes; throws `SyntaxError` when they are not valid. */
   decode(bytes: Uint8Array): T;
+  /**
+   * Tells whether `decode` would read these bytes, without building the
+   * value: throws the `SyntaxError` that `decode` would throw, returns
+   * otherwise (it must agree with `decode` on every input). With it, a
+   * listener decodes a request only when something reads
+   * `message.payload` (a responder that answers without looking, such as
+   * `ack`, costs no decode) and still counts bytes that would not decode
+   * before it answers; without it, every request is decoded on arrival.
+   */
+  check?(bytes: Uint8Array): void;
   /** Turns command-line text into a value to send (default: the text itself). */
   parse?(text: string): T;
   /** Turns a decoded value into something JSON can show (default: the value). */
@@ -135,7 +145,11 @@ export interface ResponderContext {
  * @typeParam T The decoded payload's type.
  */
 export interface Message<T = unknown> {
-  /** The decoded payload. */
+  /**
+   * The decoded payload. It may be decoded on its first read (an
+   * accessor, with codecs that have `check`): a copy made with spread
+   * syntax (`{ ...message }`) may lack it, so read it by name.
+   */
   readonly payload: T;
   /**
    * The raw payload bytes: a view, whose `buffer` may hold other

@@ -39,6 +39,28 @@ export function decodeUtf8(bytes: Uint8Array): string {
   return text.indexOf("\uFFFD") === -1 ? text : strict.decode(bytes);
 }
 
+/**
+ * Whether every byte is ASCII (below 0x80): then the bytes are valid
+ * UTF-8, and their text has one character a byte. A plain loop: for a
+ * request of some dozens of bytes, cheaper than crossing into native code.
+ *
+ * @param bytes The payload.
+ * @returns True when no byte has its top bit set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAscii } from "./utf8.ts";
+ * assert.equal(isAscii(new Uint8Array([104, 105])), true);
+ * assert.equal(isAscii(new Uint8Array([0xc3, 0xa9])), false);
+ * ```
+ */
+export function isAscii(bytes: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
+  return any < 0x80;
+}
+
 let lastText: string | undefined;
 let lastBytes: Uint8Array = new Uint8Array();
 

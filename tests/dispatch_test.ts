@@ -56,7 +56,8 @@ Deno.test("dispatch: built-in responders answer synchronously", () => {
   assert.equal(echoed.kind === "reply" && echoed.reply, request);
 
   const quiet = sync(dispatch(utf8("x"), from, pipeline(silent())));
-  assert.deepEqual(quiet, { kind: "unanswered", payload: "x" });
+  assert.equal(quiet.kind, "unanswered");
+  assert.equal(quiet.payload, "x");
 });
 
 Deno.test("dispatch: status replies with a JSON document about the listener", () => {

@@ -89,14 +89,23 @@ function finisher(
     seq: number,
   ): void => {
     if (onEvent !== undefined && outcome.kind !== "decode-error") {
-      onEvent({
+      // Decoded here if nothing read it before (a codec with `check`):
+      // bytes that pass its check yet fail to decode are undecodable.
+      let payload: unknown;
+      try {
+        payload = outcome.payload;
+      } catch (error) {
+        return undecodable(from, errorText(error));
+      }
+      const event: ListenMessageEvent & { [PAYLOAD_BYTES]: Uint8Array } = {
         event: "message",
         from: from.address,
         port: from.port,
         size: requestSize,
-        payload: show ? show(outcome.payload) : outcome.payload,
+        payload: show ? show(payload) : payload,
         [PAYLOAD_BYTES]: bytes,
-      } as ListenMessageEvent);
+      };
+      onEvent(event);
     }
     switch (outcome.kind) {
       case "reply":

@@ -1,12 +1,15 @@
 /**
  * The `text` codec: payloads are UTF-8 text. Bytes that are not valid
  * UTF-8 fail to decode (they are counted, never replaced silently).
+ * `check` tells them apart without building the string (ASCII, most
+ * requests, by a scan of the bytes), so a listener decodes only the
+ * requests whose payload something reads.
  *
  * @module
  */
 
 import type { Codec } from "../../lib/plugin.ts";
-import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
+import { decodeUtf8, encodeUtf8, isAscii } from "../../lib/utf8.ts";
 
 /**
  * Makes the `text` codec.
@@ -19,9 +22,20 @@ import { decodeUtf8, encodeUtf8 } from "../../lib/utf8.ts";
  * import { text } from "./text.ts";
  * const codec = text();
  * assert.equal(codec.decode(codec.encode("héllo")), "héllo");
+ * codec.check?.(codec.encode("héllo")); // valid: no throw
+ * assert.throws(() => codec.check?.(new Uint8Array([0xff])), SyntaxError);
  * ```
  */
 export function text(): Codec<string> {
+  const decode = (bytes: Uint8Array): string => {
+    try {
+      return decodeUtf8(bytes);
+    } catch {
+      throw new SyntaxError(
+        `Payload of ${bytes.byteLength} bytes is not valid UTF-8 text`,
+      );
+    }
+  };
   return {
     name: "text",
     encode(value: string): Uint8Array {
@@ -34,14 +48,9 @@ export function text(): Codec<string> {
       }
       return encodeUtf8(value);
     },
-    decode(bytes: Uint8Array): string {
-      try {
-        return decodeUtf8(bytes);
-      } catch {
-        throw new SyntaxError(
-          `Payload of ${bytes.byteLength} bytes is not valid UTF-8 text`,
-        );
-      }
+    decode,
+    check(bytes: Uint8Array): void {
+      if (!isAscii(bytes)) decode(bytes);
     },
   };
 }
