@@ -36,13 +36,41 @@ export interface Egress {
   cancel(): void;
 }
 
-/** Sends and counts; reports the outcome when someone listens for events. */
+/**
+ * Sends and counts; reports the outcome when someone listens for events.
+ * Where the transport can send at once (`sendNow`: ffi), a reply leaves
+ * on this thread and is counted before this returns, with no promise per
+ * reply; a full send buffer (or a transport without it) sends through
+ * `send`, the reply pending until it settles.
+ */
 function transmitter(
   transport: Transport,
   stats: ListenerStats,
   plan: ListenPlan,
 ): (reply: Uint8Array, to: Peer) => void {
   const { onEvent } = plan;
+  const replied = onEvent === undefined
+    ? () => void stats.replied++
+    : (reply: Uint8Array, to: Peer) => {
+      stats.replied++;
+      onEvent({
+        event: "reply",
+        to: to.address,
+        port: to.port,
+        size: reply.byteLength,
+      });
+    };
+  const failed = (error: unknown, to: Peer) => {
+    stats.sendErrors++;
+    onEvent?.({
+      event: "error",
+      kind: "send",
+      from: to.address,
+      port: to.port,
+      message: errorText(error),
+      code: errorCode(error),
+    });
+  };
   // Without an onEvent, a send's outcome touches only counters: two
   // shared callbacks, no closure per reply.
   const sent = () => {
@@ -53,33 +81,36 @@ function transmitter(
     stats.pending--;
     stats.sendErrors++;
   };
-  if (onEvent === undefined) {
-    return (reply, to) =>
+  const later = onEvent === undefined
+    ? (reply: Uint8Array, to: Peer) => {
+      stats.pending++;
       transport.send(reply, to.port, to.address).then(sent, notSent);
-  }
-  return (reply, to) =>
-    transport.send(reply, to.port, to.address).then(
-      () => {
-        sent();
-        onEvent({
-          event: "reply",
-          to: to.address,
-          port: to.port,
-          size: reply.byteLength,
-        });
-      },
-      (error) => {
-        notSent();
-        onEvent({
-          event: "error",
-          kind: "send",
-          from: to.address,
-          port: to.port,
-          message: errorText(error),
-          code: errorCode(error),
-        });
-      },
-    );
+    }
+    : (reply: Uint8Array, to: Peer) => {
+      stats.pending++;
+      transport.send(reply, to.port, to.address).then(
+        () => {
+          stats.pending--;
+          replied(reply, to);
+        },
+        (error) => {
+          stats.pending--;
+          failed(error, to);
+        },
+      );
+    };
+  if (transport.sendNow === undefined) return later;
+  return (reply, to) => {
+    let left: boolean;
+    try {
+      left = transport.sendNow!(reply, to.port, to.address);
+    } catch (error) {
+      failed(error, to);
+      return;
+    }
+    if (left) replied(reply, to);
+    else later(reply, to);
+  };
 }
 
 /**
@@ -131,13 +162,15 @@ export function createEgress(
         drops.report("rateLimited", from);
         return;
       }
-      stats.pending++;
       if (jitterMs <= 0) {
         transmit(datagram, from);
         return;
       }
+      // Pending while it waits out its jitter; then as any other reply.
+      stats.pending++;
       const timer = setTimeout(() => {
         jitterTimers.delete(timer);
+        stats.pending--;
         transmit(datagram, from);
       }, Math.random() * jitterMs);
       jitterTimers.add(timer);
