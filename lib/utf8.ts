@@ -41,8 +41,11 @@ export function decodeUtf8(bytes: Uint8Array): string {
 
 /**
  * Whether every byte is ASCII (below 0x80): then the bytes are valid
- * UTF-8, and their text has one character a byte. A plain loop: for a
- * request of some dozens of bytes, cheaper than crossing into native code.
+ * UTF-8, and their text has one character a byte. In JavaScript: for a
+ * request of some dozens of bytes, cheaper than crossing into native code;
+ * from 64 bytes on, 32-bit words at a time (a byte at a time, the text
+ * codec's check took row 7's `listen -q` from 1,000,000 of a 1,400-byte
+ * flood to 934k-941k).
  *
  * @param bytes The payload.
  * @returns True when no byte has its top bit set.
@@ -56,9 +59,54 @@ export function decodeUtf8(bytes: Uint8Array): string {
  * ```
  */
 export function isAscii(bytes: Uint8Array): boolean {
+  const length = bytes.length;
+  if (length < WORDS_FROM) return bytesBelow0x80(bytes, 0, length);
+  // The bytes before the first whole 32-bit word and after the last.
+  const offset = bytes.byteOffset;
+  const head = (4 - (offset & 3)) & 3;
+  const first = (offset + head) >>> 2;
+  const end = (offset + length) >>> 2;
+  const tail = (end << 2) - offset;
+  if (
+    !bytesBelow0x80(bytes, 0, head) || !bytesBelow0x80(bytes, tail, length)
+  ) {
+    return false;
+  }
+  const words = wordsOf(bytes);
   let any = 0;
-  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
+  let i = first;
+  for (; i + 4 <= end; i += 4) {
+    any |= words[i] | words[i + 1] | words[i + 2] | words[i + 3];
+  }
+  for (; i < end; i++) any |= words[i];
+  return (any & 0x80808080) === 0;
+}
+
+/**
+ * From this many bytes on, {@linkcode isAscii} reads 32-bit words: a
+ * byte at a time cost ~1 ns a byte on this project's machine (1.4 us for
+ * 1,400 bytes), a word at a time a quarter of that.
+ */
+const WORDS_FROM = 64;
+
+/** Whether every byte of `bytes[from..to)` is below 0x80. */
+function bytesBelow0x80(bytes: Uint8Array, from: number, to: number): boolean {
+  let any = 0;
+  for (let i = from; i < to; i++) any |= bytes[i];
   return any < 0x80;
+}
+
+/** The `Int32Array` view of the buffer seen last (a listener's block of copies). */
+let wordsBuffer: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+/** `bytes`' whole buffer as 32-bit words, the view kept while the buffer is the same. */
+function wordsOf(bytes: Uint8Array): Int32Array<ArrayBufferLike> {
+  if (bytes.buffer !== wordsBuffer) {
+    wordsBuffer = bytes.buffer;
+    words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+  }
+  return words;
 }
 
 let lastText: string | undefined;
