@@ -137,6 +137,20 @@ export interface ListenPlan {
 }
 
 /**
+ * The rate limiter of a listener's replies, checked; `undefined` when
+ * every limit is off (`false`, or both rates 0), so that no reply pays for
+ * a clock read and a bucket look-up that can refuse nothing.
+ */
+function replyLimiter(
+  options: RateLimitOptions | false | undefined,
+): RateLimiter | undefined {
+  if (options === false) return undefined;
+  const limiter = new RateLimiter(options);
+  const { perSource, global } = limiter.limits;
+  return perSource === 0 && global === 0 ? undefined : limiter;
+}
+
+/**
  * Where a listener binds by default. On Linux, the group address: the
  * socket then gets only this group's datagrams. An IPv6 interface- or
  * link-local group (ffx1::, ffx2::) can only be bound with a zone, taken
@@ -239,9 +253,7 @@ export function planListen(
     jitterMs: parseDuration(options.jitter ?? 0, "jitter"),
     maxReplyBytes: checkMaxReplyBytes(options.maxReplyBytes ?? 0),
     filter: new SourceFilter(options.allowFrom),
-    limiter: options.rateLimit === false
-      ? undefined
-      : new RateLimiter(options.rateLimit),
+    limiter: replyLimiter(options.rateLimit),
     auth: options.key === undefined
       ? undefined
       : new Authenticator(options.key, { windowMs }),
