@@ -35,6 +35,8 @@ const SLOT_SIZE = MAX_DATAGRAM_BYTES;
  * one (`CMSG_SPACE(16)`, 32).
  */
 const CONTROL_SLOT = 128;
+/** The same, as the 64-bit `msg_controllen` takes it (made once: a `BigInt` per call is an allocation). */
+const CONTROL_SLOT_LENGTH = BigInt(CONTROL_SLOT);
 /** `struct cmsghdr`: `cmsg_len` (8), `cmsg_level` (4), `cmsg_type` (4), then the data. */
 const CMSG_LEVEL = 8;
 const CMSG_TYPE = 12;
@@ -414,7 +416,7 @@ export class FfiReceiver {
       view.setUint32(header + MMSG.MSG_NAMELEN, MMSG.SOCKADDR_SLOT, true);
       view.setBigUint64(
         header + MMSG.MSG_CONTROLLEN,
-        BigInt(CONTROL_SLOT),
+        CONTROL_SLOT_LENGTH,
         true,
       );
       view.setInt32(header + MMSG.MSG_FLAGS, 0, true);
