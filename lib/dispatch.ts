@@ -63,6 +63,13 @@ export interface Pipeline {
   context: ResponderContext;
   /** How long an asynchronous `respond` may take, in milliseconds. @default {5000} */
   respondTimeoutMs?: number;
+  /**
+   * Decode every request on arrival even with a codec that has `check`:
+   * for a caller that reads every payload anyway (a listener reporting
+   * message events), where a check first would only add to the decode.
+   * @default {false}
+   */
+  decodeOnArrival?: boolean;
 }
 
 function describe(value: unknown): string {
@@ -249,7 +256,12 @@ export function dispatch(
   const { codec, responder, context } = pipeline;
   let message: Message;
   try {
-    message = received(codec, bytes, from);
+    message = received(
+      pipeline.decodeOnArrival === true ? undefined : codec?.check,
+      codec,
+      bytes,
+      from,
+    );
   } catch (error) {
     return {
       kind: "decode-error",
@@ -278,20 +290,19 @@ export function dispatch(
 
 /**
  * The message a responder is handed: bytes as they are without a codec;
- * checked now and decoded on first read with a codec that can check;
- * decoded now with one that cannot.
+ * checked now and decoded on first read with a codec's `check`; decoded
+ * now without one (a codec that cannot check, or `decodeOnArrival`).
  *
  * @throws what the codec's `check` or `decode` throws for bad bytes.
  */
 function received(
+  check: Codec["check"],
   codec: Codec | undefined,
   bytes: Uint8Array,
   from: Peer,
 ): Message {
   if (codec === undefined) return { payload: bytes, bytes, from };
-  if (codec.check === undefined) {
-    return { payload: codec.decode(bytes), bytes, from };
-  }
-  codec.check(bytes);
+  if (check === undefined) return { payload: codec.decode(bytes), bytes, from };
+  check.call(codec, bytes);
   return new LazyMessage(codec, bytes, from);
 }

@@ -83,6 +83,32 @@ Deno.test("lazy decode: a responder that never reads the payload costs no decode
   assert.equal(eager.decodes, 1);
 });
 
+Deno.test("lazy decode: decodeOnArrival decodes every request at once, with no check first", () => {
+  const codec = counting(true);
+  let checks = 0;
+  const check = codec.check!;
+  codec.check = (bytes) => {
+    checks++;
+    check(bytes);
+  };
+  const outcome = sync(
+    dispatch(utf8("ping"), from, {
+      ...pipeline(ack(), codec),
+      decodeOnArrival: true,
+    }),
+  );
+  assert.equal(outcome.kind, "reply");
+  assert.equal(codec.decodes, 1);
+  assert.equal(checks, 0);
+  const bad = sync(
+    dispatch(new Uint8Array([0xff]), from, {
+      ...pipeline(ack(), codec),
+      decodeOnArrival: true,
+    }),
+  );
+  assert.equal(bad.kind, "decode-error");
+});
+
 Deno.test("lazy decode: a responder that reads the payload gets it decoded, once", () => {
   const codec = counting(true);
   const twice: Responder<string, string> = {

@@ -208,7 +208,14 @@ export function createIntake(
 ): Intake {
   const { filter, auth, codec, responder, respondTimeoutMs } = plan;
   const { egress, drops } = steps;
-  const pipeline: Pipeline = { codec, responder, context, respondTimeoutMs };
+  // Events show every payload: decoded on arrival then, with no check first.
+  const pipeline: Pipeline = {
+    codec,
+    responder,
+    context,
+    respondTimeoutMs,
+    decodeOnArrival: plan.onEvent !== undefined,
+  };
   const undecodable = decodeFailure(plan, stats);
   const finish = finisher(plan, stats, egress, undecodable);
   const open = auth === undefined ? undefined : opener(auth, stats, drops);
