@@ -189,6 +189,13 @@ function unwrapOrReport(
   }
 }
 
+/** What the dispatcher works with; events show every payload, so with them each is decoded on arrival, no check first. */
+function pipelineOf(plan: ListenPlan, context: ResponderContext): Pipeline {
+  const { codec, responder, respondTimeoutMs, onEvent } = plan;
+  const decodeOnArrival = onEvent !== undefined;
+  return { codec, responder, context, respondTimeoutMs, decodeOnArrival };
+}
+
 /**
  * Builds the receive step of a listener.
  *
@@ -206,16 +213,9 @@ export function createIntake(
   stats: ListenerStats,
   steps: { egress: Egress; drops: Drops },
 ): Intake {
-  const { filter, auth, codec, responder, respondTimeoutMs } = plan;
+  const { filter, auth } = plan;
   const { egress, drops } = steps;
-  // Events show every payload: decoded on arrival then, with no check first.
-  const pipeline: Pipeline = {
-    codec,
-    responder,
-    context,
-    respondTimeoutMs,
-    decodeOnArrival: plan.onEvent !== undefined,
-  };
+  const pipeline = pipelineOf(plan, context);
   const undecodable = decodeFailure(plan, stats);
   const finish = finisher(plan, stats, egress, undecodable);
   const open = auth === undefined ? undefined : opener(auth, stats, drops);
