@@ -12,10 +12,10 @@ import { main } from "../cli.ts";
 import { MessageJson } from "../cli/message_json.ts";
 import { listen } from "../lib/listener/listen.ts";
 import type { ListenEvent } from "../lib/listener/events.ts";
-import type { Peer, Transport } from "../lib/transports/transport.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { silent } from "../plugins/responders/silent.ts";
 import { onLoopback } from "./support/cli_process.ts";
+import { memoryTransport } from "./support/memory_transport.ts";
 import { RawSender } from "./support/raw_sender.ts";
 import { Subprocess } from "./support/subprocess.ts";
 import { denoTask } from "./support/task_process.ts";
@@ -365,27 +365,7 @@ Deno.test("listen --json: a text message's line is JSON.stringify's, byte for by
 });
 
 Deno.test("listen --json: the listener's message event has exactly the keys the fast line writes, in order", async () => {
-  let handler:
-    | ((data: Uint8Array, from: Peer, truncated?: boolean) => void)
-    | undefined;
-  const transport: Transport = {
-    family: "IPv4",
-    reusesBuffers: false,
-    localAddress: () => ({ address: "239.28.12.9", port: 28129 }),
-    join: () => {},
-    joinSource: () => {},
-    leave: () => {},
-    leaveSource: () => {},
-    setTtl: () => {},
-    setLoopback: () => {},
-    setInterface: () => {},
-    send: () => Promise.resolve(),
-    onDatagram: (h) => {
-      handler = h;
-    },
-    onError: () => {},
-    close: () => Promise.resolve(),
-  };
+  const memory = memoryTransport("239.28.12.9", 28129);
   const events: ListenEvent[] = [];
   const listener = await listen({
     group: "239.28.12.9",
@@ -393,11 +373,11 @@ Deno.test("listen --json: the listener's message event has exactly the keys the 
     interface: "127.0.0.1",
     responder: silent(),
     codec: text(),
-    transport: () => Promise.resolve(transport),
+    transport: () => Promise.resolve(memory.transport),
     onEvent: (event) => events.push(event),
   });
   try {
-    handler!(new TextEncoder().encode("hi"), {
+    memory.deliver()(new TextEncoder().encode("hi"), {
       address: "127.0.0.1",
       port: 40000,
       family: "IPv4",

@@ -11,37 +11,23 @@
 import assert from "node:assert/strict";
 import { listen, type ListenEvent } from "../lib/listener/listen.ts";
 import { SocketError } from "../lib/errors.ts";
-import type {
-  DatagramHandler,
-  Peer,
-  Transport,
-} from "../lib/transports/transport.ts";
+import type { Peer } from "../lib/transports/transport.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { LOOPBACK } from "./support/loopback.ts";
+import { memoryTransport } from "./support/memory_transport.ts";
 
 /** What `sendNow` does: send, say the buffer is full, or refuse. */
 type NowMode = "sent" | "full" | "refused";
 
 /** A transport in memory with `sendNow`; `send` resolves when told to. */
-function memoryTransport() {
-  let handler: DatagramHandler | undefined;
+function memoryTransportWithSendNow() {
   const state = {
     mode: "sent" as NowMode,
     now: [] as Uint8Array[],
     later: [] as Uint8Array[],
     settle: [] as (() => void)[],
   };
-  const transport: Transport = {
-    family: "IPv4",
-    reusesBuffers: false,
-    localAddress: () => ({ address: "239.61.9.1", port: 50000 }),
-    join: () => {},
-    joinSource: () => {},
-    leave: () => {},
-    leaveSource: () => {},
-    setTtl: () => {},
-    setLoopback: () => {},
-    setInterface: () => {},
+  const memory = memoryTransport("239.61.9.1", 50000, {
     sendNow(data) {
       if (state.mode === "refused") {
         throw new SocketError("Cannot send 3 bytes: refused by a test");
@@ -54,20 +40,15 @@ function memoryTransport() {
       state.later.push(data);
       return new Promise<void>((resolve) => state.settle.push(resolve));
     },
-    onDatagram: (h) => {
-      handler = h;
-    },
-    onError: () => {},
-    close: () => Promise.resolve(),
-  };
-  return { transport, state, deliver: () => handler! };
+  });
+  return { transport: memory.transport, state, deliver: memory.deliver };
 }
 
 const from: Peer = { address: LOOPBACK, port: 40000, family: "IPv4" };
 const request = new TextEncoder().encode("ping");
 
 Deno.test("listener replies through sendNow: counted before the handler returns, no send, nothing pending", async () => {
-  const memory = memoryTransport();
+  const memory = memoryTransportWithSendNow();
   const events: ListenEvent[] = [];
   await using listener = await listen({
     group: "239.61.9.1",
@@ -86,7 +67,7 @@ Deno.test("listener replies through sendNow: counted before the handler returns,
 });
 
 Deno.test("listener replies through send when sendNow finds the buffer full: pending until it settles", async () => {
-  const memory = memoryTransport();
+  const memory = memoryTransportWithSendNow();
   memory.state.mode = "full";
   await using listener = await listen({
     group: "239.61.9.2",
@@ -107,7 +88,7 @@ Deno.test("listener replies through send when sendNow finds the buffer full: pen
 });
 
 Deno.test("listener counts a reply sendNow refuses as a send error and reports it", async () => {
-  const memory = memoryTransport();
+  const memory = memoryTransportWithSendNow();
   memory.state.mode = "refused";
   const events: ListenEvent[] = [];
   await using listener = await listen({
