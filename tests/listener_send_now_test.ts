@@ -44,20 +44,29 @@ function memoryTransportWithSendNow() {
   return { transport: memory.transport, state, deliver: memory.deliver };
 }
 
-const from: Peer = { address: LOOPBACK, port: 40000, family: "IPv4" };
-const request = new TextEncoder().encode("ping");
-
-Deno.test("listener replies through sendNow: counted before the handler returns, no send, nothing pending", async () => {
-  const memory = memoryTransportWithSendNow();
-  const events: ListenEvent[] = [];
-  await using listener = await listen({
-    group: "239.61.9.1",
+/** An `ack` listener on `group` through `memory`, its events into `events`. */
+function ackOn(
+  memory: ReturnType<typeof memoryTransportWithSendNow>,
+  group: string,
+  events: ListenEvent[],
+) {
+  return listen({
+    group,
     interface: LOOPBACK,
     responder: ack(),
     rateLimit: false,
     transport: () => Promise.resolve(memory.transport),
     onEvent: (event) => events.push(event),
   });
+}
+
+const from: Peer = { address: LOOPBACK, port: 40000, family: "IPv4" };
+const request = new TextEncoder().encode("ping");
+
+Deno.test("listener replies through sendNow: counted before the handler returns, no send, nothing pending", async () => {
+  const memory = memoryTransportWithSendNow();
+  const events: ListenEvent[] = [];
+  await using listener = await ackOn(memory, "239.61.9.1", events);
   memory.deliver()(request, from);
   assert.equal(listener.stats.replied, 1);
   assert.equal(listener.stats.pending, 0);
@@ -91,14 +100,7 @@ Deno.test("listener counts a reply sendNow refuses as a send error and reports i
   const memory = memoryTransportWithSendNow();
   memory.state.mode = "refused";
   const events: ListenEvent[] = [];
-  await using listener = await listen({
-    group: "239.61.9.3",
-    interface: LOOPBACK,
-    responder: ack(),
-    rateLimit: false,
-    transport: () => Promise.resolve(memory.transport),
-    onEvent: (event) => events.push(event),
-  });
+  await using listener = await ackOn(memory, "239.61.9.3", events);
   memory.deliver()(request, from);
   assert.equal(listener.stats.sendErrors, 1);
   assert.equal(listener.stats.replied, 0);
