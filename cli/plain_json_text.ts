@@ -10,9 +10,7 @@
  * @module
  */
 
-/** The `Int32Array` view of the buffer seen last (a listener's block of copies). */
-let wordsBuffer: ArrayBufferLike | undefined;
-let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+import { bufferWords } from "../lib/buffer_words.ts";
 
 /** Below this many bytes, a plain loop (no view of the buffer as words). */
 const WORDS_FROM = 64;
@@ -21,15 +19,6 @@ const WORDS_FROM = 64;
 function controlIn(bytes: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (bytes[i] < 0x20) return true;
   return false;
-}
-
-/** `bytes`' buffer as 32-bit words, the view kept while the buffer is the same. */
-function wordsOf(bytes: Uint8Array): Int32Array<ArrayBufferLike> {
-  if (bytes.buffer !== wordsBuffer) {
-    wordsBuffer = bytes.buffer;
-    words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-  }
-  return words;
 }
 
 /**
@@ -49,7 +38,7 @@ function asciiControlIn(bytes: Uint8Array): boolean {
   const end = (offset + length) >>> 2;
   const tail = (end << 2) - offset;
   if (controlIn(bytes, 0, head) || controlIn(bytes, tail, length)) return true;
-  const w = wordsOf(bytes);
+  const w = bufferWords(bytes);
   let all = -1;
   let i = first;
   for (; i + 4 <= end; i += 4) {

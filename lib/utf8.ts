@@ -16,6 +16,8 @@
  * @module
  */
 
+import { bufferWords } from "./buffer_words.ts";
+
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const replacing = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
@@ -72,7 +74,7 @@ export function isAscii(bytes: Uint8Array): boolean {
   ) {
     return false;
   }
-  const words = wordsOf(bytes);
+  const words = bufferWords(bytes);
   let any = 0;
   let i = first;
   for (; i + 4 <= end; i += 4) {
@@ -94,19 +96,6 @@ function bytesBelow0x80(bytes: Uint8Array, from: number, to: number): boolean {
   let any = 0;
   for (let i = from; i < to; i++) any |= bytes[i];
   return any < 0x80;
-}
-
-/** The `Int32Array` view of the buffer seen last (a listener's block of copies). */
-let wordsBuffer: ArrayBufferLike | undefined;
-let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
-
-/** `bytes`' whole buffer as 32-bit words, the view kept while the buffer is the same. */
-function wordsOf(bytes: Uint8Array): Int32Array<ArrayBufferLike> {
-  if (bytes.buffer !== wordsBuffer) {
-    wordsBuffer = bytes.buffer;
-    words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-  }
-  return words;
 }
 
 let lastText: string | undefined;
