@@ -37,6 +37,33 @@ const encoder = new TextEncoder();
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string {
+  const length = bytes.length;
+  if (length > MEMO_BYTES) return decodeNative(bytes);
+  if (length === memo.length) {
+    let i = 0;
+    while (i < length && bytes[i] === memo.bytes[i]) i++;
+    if (i === length) return memo.text;
+  }
+  const text = decodeNative(bytes);
+  memo.bytes.set(bytes);
+  memo.length = length;
+  memo.text = text;
+  return text;
+}
+
+/**
+ * Up to this many bytes, {@linkcode decodeUtf8} remembers the bytes it
+ * decoded last and their text: replies to a ping-pong ("ack") and most
+ * requests repeat, and comparing a few dozen bytes (~15-90 ns here) costs
+ * less than crossing into native code (~180-300 ns, measured on this
+ * project's machine for 3 and 56 bytes).
+ */
+const MEMO_BYTES = 64;
+/** The short bytes decoded last (`length` of them; -1: none yet) and their text. */
+const memo = { bytes: new Uint8Array(MEMO_BYTES), length: -1, text: "" };
+
+/** Decodes in native code: the replacing decoder, the strict one when a U+FFFD needs telling apart. */
+function decodeNative(bytes: Uint8Array): string {
   const text = replacing.decode(bytes);
   return text.indexOf("\uFFFD") === -1 ? text : strict.decode(bytes);
 }

@@ -74,6 +74,36 @@ Deno.test("decodeUtf8 agrees with a strict TextDecoder, U+FFFD and BOM included"
   assert.ok(invalid > 100 && invalid < samples.length - 100, `${invalid}`);
 });
 
+Deno.test("decodeUtf8 remembers short texts by their bytes, not by the array", () => {
+  // One buffer rewritten in place, as a receiver's reused memory is.
+  const slot = new Uint8Array(80);
+  const put = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    slot.set(bytes);
+    return slot.subarray(0, bytes.length);
+  };
+  assert.equal(decodeUtf8(put("ack")), "ack");
+  assert.equal(decodeUtf8(put("ack")), "ack");
+  assert.equal(decodeUtf8(put("ick")), "ick");
+  assert.equal(decodeUtf8(put("ic")), "ic");
+  // Same length as the text remembered, one byte invalid: still an error.
+  put("ick");
+  assert.equal(decodeUtf8(slot.subarray(0, 3)), "ick");
+  slot[1] = 0xff;
+  assert.throws(() => decodeUtf8(slot.subarray(0, 3)), TypeError);
+  slot[1] = 0x63;
+  assert.equal(decodeUtf8(slot.subarray(0, 3)), "ick");
+  // Around the longest text remembered (64 bytes), a change in the last byte.
+  for (const length of [63, 64, 65, 80]) {
+    const text = "p".repeat(length - 1);
+    assert.equal(decodeUtf8(put(text + "a")), text + "a");
+    assert.equal(decodeUtf8(put(text + "b")), text + "b");
+    assert.equal(decodeUtf8(put(text + "b")), text + "b");
+  }
+  assert.equal(decodeUtf8(new Uint8Array()), "");
+  assert.equal(decodeUtf8(put("h\u00e9")), "h\u00e9");
+});
+
 Deno.test("json codec: round trip, bad JSON and bad UTF-8 are SyntaxErrors", () => {
   const codec = json();
   const value = { a: [1, "two", null], b: { c: true } };

@@ -47,10 +47,12 @@ export function writeFrame(out: Uint8Array, kind: number, value: number): void {
   out[1] = 0x4d;
   out[2] = 0x53;
   out[3] = kind;
-  new DataView(out.buffer, out.byteOffset, FRAME_BYTES).setUint32(
-    4,
-    value >>> 0,
-  );
+  // Byte by byte: a DataView made per frame cost ~200 ns here, the
+  // stores ~10 (a frame is written per request and per reply).
+  out[4] = value >>> 24;
+  out[5] = (value >>> 16) & 0xff;
+  out[6] = (value >>> 8) & 0xff;
+  out[7] = value & 0xff;
 }
 
 /**
@@ -68,7 +70,8 @@ export function frameValue(
     bytes.byteLength < FRAME_BYTES || bytes[0] !== 0 || bytes[1] !== 0x4d ||
     bytes[2] !== 0x53 || bytes[3] !== kind
   ) return undefined;
-  return new DataView(bytes.buffer, bytes.byteOffset, FRAME_BYTES).getUint32(4);
+  return ((bytes[4] << 24) | (bytes[5] << 16) | (bytes[6] << 8) | bytes[7]) >>>
+    0;
 }
 
 /**
