@@ -227,6 +227,36 @@ Deno.test({
 });
 
 Deno.test({
+  name: "datagrams from two sources in turn each name their own source",
+  ignore,
+  async fn() {
+    const { socket: rx, received } = await receiver(31009);
+    const first = await sender();
+    const second = await sender();
+    try {
+      rx.join("239.31.9.1", LOOPBACK);
+      // One after the other, so that batches mix the two sources.
+      for (let i = 0; i < 40; i++) {
+        const tx = i % 3 === 0 ? second : first;
+        await tx.send(encoder.encode(`${i}`), 31009, "239.31.9.1");
+      }
+      await until(() => received.length === 40, "40 datagrams");
+      const ports = [first.localAddress().port, second.localAddress().port];
+      assert.notEqual(ports[0], ports[1]);
+      for (const { text, from } of received) {
+        const expected = Number(text) % 3 === 0 ? ports[1] : ports[0];
+        assert.equal(from.port, expected, `datagram ${text}`);
+        assert.equal(from.address, LOOPBACK);
+      }
+    } finally {
+      await rx.close();
+      await first.close();
+      await second.close();
+    }
+  },
+});
+
+Deno.test({
   name: "small batches, one per turn of the event loop, deliver everything",
   ignore,
   async fn() {
