@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { openDgramTransport } from "../lib/transports/node_dgram.ts";
+import { openFfiTransport } from "../lib/transports/ffi/ffi_transport.ts";
 import type { ListenEvent } from "../lib/listener/listen.ts";
 import type { Responder } from "../lib/plugin.ts";
 import {
@@ -344,5 +345,43 @@ Deno.test("Sender.open refuses a bad replyBufferBytes, naming it", async () => {
         error.message.includes(`reply buffer bytes ${bad}`),
       `replyBufferBytes ${bad}`,
     );
+  }
+});
+
+Deno.test("a sender waiting on its own thread lets a listener in the same process answer each round at once", async () => {
+  // The listener reads through Deno's runtime (node:dgram): while the
+  // sender holds the thread, the runtime must still poll that socket. It
+  // once got each request ~930 ms late, so rounds ended on the 1 s
+  // interval, not on their replies.
+  const listener = await listenOnLoopback({
+    group: "239.24.0.40",
+    responder: ack(),
+    codec: text(),
+    rateLimit: false,
+  });
+  try {
+    await using sender = await Sender.open({
+      group: "239.24.0.40",
+      port: listener.port,
+      interface: LOOPBACK,
+      codec: text(),
+      transport: openFfiTransport,
+      blockingWait: true,
+    });
+    const { replies, summary } = await runOnce(sender, "ping", {
+      count: 20,
+      sequence: true,
+      expect: 1,
+      interval: "1s",
+      timeout: "1s",
+    });
+    assert.equal(replies.length, 20);
+    assert.equal(summary.expect?.met, true);
+    assert.ok(
+      summary.durationMs! < 10_000,
+      `20 rounds took ${summary.durationMs} ms: they waited for the interval`,
+    );
+  } finally {
+    await listener.close();
   }
 });

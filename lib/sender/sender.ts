@@ -324,9 +324,15 @@ export class Sender implements AsyncDisposable {
     return typeof sending === "object" ? sending.then(sent) : sent(sending);
   }
 
-  /** One turn of the event loop (signals, timers, other I/O). */
+  /**
+   * One turn of the event loop (signals, timers, other I/O): the
+   * transport's, where it has one that also lets the runtime poll its I/O
+   * now and then (`Transport.turn`).
+   */
   async #turn(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
+    const transport = this.#transport;
+    if (transport.turn !== undefined) await transport.turn();
+    else await new Promise((resolve) => setImmediate(resolve));
     this.#lastTurn = this.#now();
   }
 

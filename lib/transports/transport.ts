@@ -179,6 +179,14 @@ export interface Transport {
   /** Receiving goes back to the transport's own wait after `waitHere`. */
   receiveInBackground?(): void;
   /**
+   * One turn of the event loop for a caller that holds the thread between
+   * turns (`waitHere`, bursts of sends), such that signals, timers and
+   * other sockets are seen within tens of milliseconds: a `setImmediate`
+   * turn alone does not always let the runtime poll its I/O. Only
+   * transports that can have it (ffi).
+   */
+  turn?(): Promise<void>;
+  /**
    * While datagrams keep coming (the next within about 10 ms), wait for
    * the next one on the calling thread, blocking it, whenever `mayWait()`
    * says the caller has nothing pending (asked after each batch, once the

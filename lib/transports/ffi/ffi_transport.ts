@@ -36,6 +36,7 @@ import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../defaults.ts";
 import { McastRangeError, SocketError } from "../../errors.ts";
 import { checkPort, formatHost, parseDestination } from "./address.ts";
 import { setMulticastInterface } from "./interface.ts";
+import { EventLoopTurns } from "./event_loop_turns.ts";
 import { ErrnoError, Libc, type RawSocketAddress } from "./libc.ts";
 import { changeMembership, changeSourceMembership } from "./membership.ts";
 import { FfiReceiver } from "./receiver.ts";
@@ -246,6 +247,8 @@ export class FfiTransport implements Transport {
   readonly #local: { address: string; port: number };
   /** Sends waiting for room in the send buffer (`send_queue.ts`). */
   readonly #sends: FfiSendQueue;
+  /** Turns of the event loop for whoever holds this thread (`turn`, the receiver). */
+  readonly #turns: EventLoopTurns;
   /** `sendmmsg` batches, made on first use. */
   #batches: FfiBatchSender | undefined;
   /**
@@ -312,6 +315,7 @@ export class FfiTransport implements Transport {
     this.#local = local;
     this.#tuning = tuning;
     this.#sends = new FfiSendQueue(libc, fd);
+    this.#turns = new EventLoopTurns(libc);
   }
 
   /** The bound local address and port. */
@@ -667,6 +671,15 @@ export class FfiTransport implements Transport {
   }
 
   /**
+   * One turn of the event loop, at least every 50 ms one in which the
+   * runtime polls its I/O (see {@linkcode Transport.turn},
+   * `event_loop_turns.ts`).
+   */
+  turn(): Promise<void> {
+    return this.#turns.turn();
+  }
+
+  /**
    * While datagrams keep coming, wait for the next on this thread when
    * `mayWait()` says nothing is pending (see
    * {@linkcode Transport.waitOnThread}).
@@ -692,6 +705,7 @@ export class FfiTransport implements Transport {
         formatHost(this.#libc, { family: "IPv6", ip, port: 0, scopeId }),
       destinations: this.reportsDestination,
       timestamps: this.#timestamps,
+      turns: this.#turns,
       onDatagram: (data, from, truncated, to, receivedAt) =>
         this.#handler!(data, from, truncated, to, receivedAt),
       onError: (error) => this.#report(error),

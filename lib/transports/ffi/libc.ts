@@ -177,6 +177,12 @@ export const LIBC_SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  usleep_wait: {
+    name: "usleep",
+    parameters: ["u32"],
+    result: "i32",
+    nonblocking: true,
+  },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
@@ -316,6 +322,13 @@ export interface RawSocketAddress {
 const OPT = 0; // option values and multicast request structs (<= 264 bytes)
 const POLLFD = 384; // a struct pollfd (poll)
 const TIMESPEC = 400; // a struct timespec (clock_gettime)
+/**
+ * How long the pool thread of `Libc.ioTurn` sleeps, microseconds: longer
+ * than this thread takes to reach `epoll_wait` (a call that returned at
+ * once, `getpid`, often woke it before it got there, and the runtime then
+ * looked at no I/O).
+ */
+const IO_TURN_SLEEP_US = 20;
 const LEN = 512; // socklen_t in/out
 const ADDR = 576; // a sockaddr (bind, sendto, getsockname)
 const STR_IN = 640; // a C string handed to libc (255 bytes + NUL)
@@ -671,6 +684,19 @@ export class Libc {
   kernelNow(): number {
     this.#fn.clock_gettime(LINUX.CLOCK_REALTIME, this.#timespecPtr);
     return timespecMs(this.#view, TIMESPEC);
+  }
+
+  /**
+   * A call that does nothing for a moment (`usleep`) on a blocking-pool
+   * thread: awaiting it, this thread waits in the runtime's `epoll_wait`,
+   * which is where Deno's runtime looks at its I/O (signals, sockets
+   * read through Deno, timers). ~85-110 us here, this thread idle; see
+   * `event_loop_turns.ts`.
+   *
+   * @returns When the call has returned.
+   */
+  async ioTurn(): Promise<void> {
+    await this.#fn.usleep_wait(IO_TURN_SLEEP_US);
   }
 
   /** `shutdown(fd, how)`; errors are returned, not thrown. */

@@ -22,6 +22,7 @@
 import { MAX_DATAGRAM_BYTES } from "../../defaults.ts";
 import { SocketError } from "../../errors.ts";
 import { ErrnoError, type Libc, LINUX, MMSG } from "./libc.ts";
+import type { EventLoopTurns } from "./event_loop_turns.ts";
 import { timespecMs } from "./kernel_clock.ts";
 import { RECEIVE_TIMEOUT_MS } from "./socket.ts";
 import type { DatagramHandler, Family, Peer } from "../transport.ts";
@@ -91,6 +92,8 @@ export interface FfiReceiverOptions {
    * the kernel clock (`kernel_clock.ts`).
    */
   timestamps?: boolean;
+  /** Gives the event loop its turns while the loop waits on the owner's thread. */
+  turns: EventLoopTurns;
   /** Called per datagram; `data` is valid only during the call. */
   onDatagram: DatagramHandler;
   /** Called for a receive error; `fatal` ones end the loop. */
@@ -307,7 +310,8 @@ export class FfiReceiver {
         if (!waiting) waiting = this.#receiveTimeout(SLICE_MS);
         if (this.#takeQueued(true) <= 0) return;
         if (performance.now() - turnAt >= TURN_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
+          // Now and then one in which the runtime polls its I/O (signals).
+          await this.#options.turns.turn();
           turnAt = performance.now();
         }
       }
