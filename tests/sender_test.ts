@@ -385,3 +385,89 @@ Deno.test("a sender waiting on its own thread lets a listener in the same proces
     await listener.close();
   }
 });
+
+Deno.test("onReply is handed every reply as it comes, and the run yields only its summary", async (t) => {
+  const transports = {
+    "node:dgram": openDgramTransport,
+    "ffi, waiting on this thread": openFfiTransport,
+  };
+  let group = 20;
+  for (const [name, transport] of Object.entries(transports)) {
+    await t.step(name, async () => {
+      const listener = await listenOnLoopback({
+        group: `239.24.0.${group}`,
+        responder: ack(),
+        codec: text(),
+        rateLimit: false,
+      });
+      try {
+        await using sender = await Sender.open({
+          group: `239.24.0.${group++}`,
+          port: listener.port,
+          interface: LOOPBACK,
+          codec: text(),
+          transport,
+          blockingWait: transport === openFfiTransport,
+        });
+        const handed: SendReply[] = [];
+        const events: SendEvent[] = [];
+        for await (
+          const event of sender.send("ping", {
+            count: 50,
+            sequence: true,
+            expect: 1,
+            interval: "1s",
+            timeout: "1s",
+            onReply: (reply) => handed.push(reply),
+          })
+        ) events.push(event);
+        assert.deepEqual(events.map((event) => event.event), ["summary"]);
+        const summary = events[0] as SendSummary;
+        assert.equal(summary.sent, 50);
+        assert.equal(summary.replies, 50);
+        assert.deepEqual(
+          handed.map((reply) => reply.seq),
+          Array.from({ length: 50 }, (_, i) => i),
+        );
+        assert.ok(handed.every((reply) => reply.payload === "ack"));
+        assert.equal(summary.perResponder?.[0].replies, 50);
+      } finally {
+        await listener.close();
+      }
+    });
+  }
+});
+
+Deno.test("a throw in onReply ends the run with that error, and the sender runs again", async () => {
+  await using pair = await listenerAndSender("239.24.0.30", ack());
+  const { sender } = pair;
+  const broken = new Error("the caller's own failure");
+  let handed = 0;
+  await assert.rejects(async () => {
+    for await (
+      const _ of sender.send("ping", {
+        count: 10,
+        sequence: true,
+        expect: 1,
+        timeout: "1s",
+        onReply: () => {
+          if (++handed === 3) throw broken;
+        },
+      })
+    ) {
+      // Only a summary would come, and it does not.
+    }
+  }, (error) => error === broken);
+  assert.equal(handed, 3);
+  // Numbered on from the broken run: a late answer to it is no answer here.
+  const { replies, summary } = await runOnce(sender, "again", {
+    timeout: "500ms",
+    sequence: true,
+    expect: 1,
+  });
+  assert.deepEqual(
+    replies.filter((reply) => reply.seq !== undefined).map((r) => r.seq),
+    [0],
+  );
+  assert.equal(summary.expect?.met, true);
+});

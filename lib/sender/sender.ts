@@ -189,6 +189,7 @@ export class Sender implements AsyncDisposable {
     this.#checkIdle();
     const plan = planRun(options);
     const { count, intervalMs, timeoutMs } = plan;
+    const { onReply } = options;
     const run = this.#startRun(message, plan, options);
     const now = this.#now;
     const copy = this.#transport.reusesBuffers;
@@ -219,13 +220,17 @@ export class Sender implements AsyncDisposable {
           if (run.issued === count) deadline = now() + timeoutMs;
         }
         // Not yield* of a generator: each of its values would be awaited.
-        while (run.queue.length > 0) yield this.#yielded(run);
-        run.expire(now());
+        while (run.queue.length > 0) {
+          const reply = this.#yielded(run);
+          if (onReply === undefined) yield reply;
+          else onReply(reply);
+        }
+        const at = now();
+        run.expire(at);
         this.#throwSocketError();
         if (options.signal?.aborted || this.#closed) break;
         const sending = count === 0 || run.issued < count;
         const early = run.issued > 0 && run.roundMet;
-        const at = now();
         if (sending && (at >= nextSendAt || early)) continue;
         if (!sending && (at >= deadline || early)) break;
         // Wake for the next send, the end, or the next request's wait
@@ -244,7 +249,11 @@ export class Sender implements AsyncDisposable {
           options.signal,
         );
       }
-      while (run.queue.length > 0) yield this.#yielded(run);
+      while (run.queue.length > 0) {
+        const reply = this.#yielded(run);
+        if (onReply === undefined) yield reply;
+        else onReply(reply);
+      }
       run.expire(now());
       const summary = run.summary();
       const drops = this.#kernelDrops();
@@ -271,6 +280,7 @@ export class Sender implements AsyncDisposable {
       sequence: plan.sequence,
       pad: plan.pad,
       firstSeq: this.#nextSeq,
+      count: plan.count,
       replyBytes: replyBufferBytes,
       expectation: plan.expectation,
       onSendError: options.onSendError,
@@ -317,11 +327,16 @@ export class Sender implements AsyncDisposable {
     const sending = burst
       ? this.#sendBurst(run, plan.count, plan.sequence)
       : this.#sendOne(run, plan.sequence);
-    const sent = (sentAt: number | undefined) => {
-      if (sentAt !== undefined) options.onSent?.(run.sent);
-      return sentAt;
-    };
-    return typeof sending === "object" ? sending.then(sent) : sent(sending);
+    const { onSent } = options;
+    if (onSent === undefined) return sending;
+    if (typeof sending === "object") {
+      return sending.then((sentAt) => {
+        if (sentAt !== undefined) onSent(run.sent);
+        return sentAt;
+      });
+    }
+    if (sending !== undefined) onSent(run.sent);
+    return sending;
   }
 
   /**
