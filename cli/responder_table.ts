@@ -52,11 +52,18 @@ export function statusColumns(payload: unknown): StatusColumns | undefined {
  */
 export class ResponderTable {
   readonly #status = new Map<string, StatusColumns | null>();
+  /** The responder of the reply before, and its key in `#status`. */
+  #last = { from: "", port: -1, key: "" };
 
   /** Looks at one reply; a responder's first status document is kept. */
   note(reply: SendReply): void {
     if (reply.decodeError !== undefined || reply.verified === false) return;
-    const key = `${reply.from}\u0000${reply.port}`;
+    // Most replies come from the responder before: its key is made once.
+    if (reply.from !== this.#last.from || reply.port !== this.#last.port) {
+      const { from, port } = reply;
+      this.#last = { from, port, key: `${from}\u0000${port}` };
+    }
+    const { key } = this.#last;
     if (this.#status.get(key)) return;
     this.#status.set(key, statusColumns(reply.payload) ?? null);
   }

@@ -81,6 +81,8 @@ class Tally {
 export class SendIntervals {
   readonly #sequence: boolean;
   readonly #tallies = new Map<string, Tally>();
+  /** The responder whose tally was asked for last, and its tally. */
+  #last: { from: string; port: number; tally: Tally } | undefined;
   #sent = 0;
   #sentBefore = 0;
   #startMs = 0;
@@ -111,7 +113,7 @@ export class SendIntervals {
   reply(
     reply: Pick<SendReply, "from" | "port" | "rttMs" | "seq" | "duplicate">,
   ): void {
-    const tally = this.#tally(formatEndpoint(reply.from, reply.port));
+    const tally = this.#tallyOf(reply.from, reply.port);
     tally.replies++;
     if (reply.duplicate === true) return;
     if (this.#sequence && reply.seq === undefined) return;
@@ -126,7 +128,7 @@ export class SendIntervals {
    * @param port Its port.
    */
   lost(from: string, port: number): void {
-    this.#tally(formatEndpoint(from, port)).lost++;
+    this.#tallyOf(from, port).lost++;
   }
 
   /**
@@ -186,12 +188,23 @@ export class SendIntervals {
     };
   }
 
-  #tally(responder: string): Tally {
+  /**
+   * The tally of `from` port `port`: the last one asked for when it is the
+   * same responder (most replies come from the one before), with no
+   * endpoint text made and looked up per reply.
+   */
+  #tallyOf(from: string, port: number): Tally {
+    const last = this.#last;
+    if (last !== undefined && last.from === from && last.port === port) {
+      return last.tally;
+    }
+    const responder = formatEndpoint(from, port);
     let tally = this.#tallies.get(responder);
     if (tally === undefined) {
       tally = new Tally();
       this.#tallies.set(responder, tally);
     }
+    this.#last = { from, port, tally };
     return tally;
   }
 }

@@ -61,6 +61,37 @@ Deno.test("intervals: per responder, what the interval added, then it starts aga
   ]);
 });
 
+Deno.test("intervals: replies from responders in turn, same address other port, each counted as its own", () => {
+  const intervals = new SendIntervals(true);
+  intervals.sent(30);
+  const from = [
+    ["10.0.0.1", 1],
+    ["10.0.0.1", 2],
+    ["10.0.0.2", 1],
+  ] as const;
+  for (let seq = 0; seq < 30; seq++) {
+    // A run of the same responder, then another: 0,0,1,2,2,0,1,...
+    const [address, port] = from[Math.floor(seq * 7 / 5) % 3];
+    intervals.reply({ from: address, port, rttMs: port, seq });
+    if (seq % 4 === 0) intervals.lost(address, port);
+  }
+  const counts = new Map<string, number>();
+  for (let seq = 0; seq < 30; seq++) {
+    const [address, port] = from[Math.floor(seq * 7 / 5) % 3];
+    const key = `${address}:${port}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const interval = intervals.take(1000);
+  assert.equal(interval.replies, 30);
+  assert.equal(interval.lost, 8);
+  for (const row of interval.perResponder) {
+    assert.equal(row.replies, counts.get(row.responder), row.responder);
+    const port = Number(row.responder.split(":")[1]);
+    assert.equal(row.rttMs?.max, port, row.responder);
+  }
+  assert.equal(interval.perResponder.length, 3);
+});
+
 Deno.test("intervals without --seq: loss is what the requests sent left unanswered", () => {
   const intervals = new SendIntervals(false);
   intervals.sent(4);
