@@ -394,6 +394,9 @@ export class Libc {
   /** The destination whose sockaddr is at `ADDR` (bind and getsockname overwrite it). */
   #encodedTo: RawSocketAddress | undefined;
   #encodedSize = 0;
+  /** The length of the last datagram `sendTo` sent, and it as a BigInt. */
+  #sendLength = -1;
+  #sendLengthBig = 0n;
 
   private constructor(library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>) {
     this.#library = library;
@@ -631,10 +634,16 @@ export class Libc {
       this.#encodedTo = to;
     }
     const size = this.#encodedSize;
+    // The length as the 64-bit size_t takes it: a BigInt made per length,
+    // not per send (most sends repeat the last one's length).
+    if (data.byteLength !== this.#sendLength) {
+      this.#sendLength = data.byteLength;
+      this.#sendLengthBig = BigInt(data.byteLength);
+    }
     const sent = this.#fn.sendto(
       fd,
       this.#dataPtr,
-      BigInt(data.byteLength),
+      this.#sendLengthBig,
       LINUX.MSG_DONTWAIT,
       this.#addrPtr,
       size,
