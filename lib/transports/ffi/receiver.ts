@@ -303,8 +303,11 @@ export class FfiReceiver {
     let waiting = false;
     try {
       while (!this.#stopping && !this.#parkAsked) {
-        // The promise reactions the delivery queued (replies' sends) first.
-        await undefined;
+        // The promise reactions the delivery queued (a reply still on its
+        // way) first; with none pending, no turn of the microtask queue
+        // (other reactions run at the next turn, within 2 ms, or when the
+        // stream stops).
+        if (!mayWait()) await undefined;
         if (FfiReceiver.#live !== 1 || !mayWait()) return;
         // One call waits (a slice at most) and takes what came.
         if (!waiting) waiting = this.#receiveTimeout(SLICE_MS);
