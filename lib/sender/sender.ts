@@ -220,11 +220,8 @@ export class Sender implements AsyncDisposable {
           if (run.issued === count) deadline = now() + timeoutMs;
         }
         // Not yield* of a generator: each of its values would be awaited.
-        while (run.queue.length > 0) {
-          const reply = this.#yielded(run);
-          if (onReply === undefined) yield reply;
-          else onReply(reply);
-        }
+        if (onReply !== undefined) this.#handOver(run, onReply);
+        else while (run.queue.length > 0) yield this.#yielded(run);
         const at = now();
         run.expire(at);
         this.#throwSocketError();
@@ -249,11 +246,8 @@ export class Sender implements AsyncDisposable {
           options.signal,
         );
       }
-      while (run.queue.length > 0) {
-        const reply = this.#yielded(run);
-        if (onReply === undefined) yield reply;
-        else onReply(reply);
-      }
+      if (onReply !== undefined) this.#handOver(run, onReply);
+      else while (run.queue.length > 0) yield this.#yielded(run);
       run.expire(now());
       const summary = run.summary();
       const drops = this.#kernelDrops();
@@ -432,6 +426,11 @@ export class Sender implements AsyncDisposable {
         `The sender to ${this.group} port ${this.port} is already running a send; wait for its summary`,
       );
     }
+  }
+
+  /** Hands the replies read and not yet yielded to `onReply`, oldest first. */
+  #handOver(run: SendRun, onReply: (reply: SendReply) => void): void {
+    while (run.queue.length > 0) onReply(this.#yielded(run));
   }
 
   /** The oldest reply read and not yet yielded, counted as yielded. */

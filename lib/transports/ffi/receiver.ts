@@ -303,12 +303,16 @@ export class FfiReceiver {
     let waiting = false;
     try {
       while (!this.#stopping && !this.#parkAsked) {
+        // Never while another socket of the process receives.
+        if (FfiReceiver.#live !== 1) return;
         // The promise reactions the delivery queued (a reply still on its
         // way) first; with none pending, no turn of the microtask queue
         // (other reactions run at the next turn, within 2 ms, or when the
         // stream stops).
-        if (!mayWait()) await undefined;
-        if (FfiReceiver.#live !== 1 || !mayWait()) return;
+        if (!mayWait()) {
+          await undefined;
+          if (FfiReceiver.#live !== 1 || !mayWait()) return;
+        }
         // One call waits (a slice at most) and takes what came.
         if (!waiting) waiting = this.#receiveTimeout(SLICE_MS);
         if (this.#takeQueued(true) <= 0) return;
