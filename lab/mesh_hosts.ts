@@ -241,26 +241,3 @@ export async function readProbeCounts(host: Host): Promise<ProbeCounts> {
   }
   return { accepted, dropped };
 }
-
-/**
- * Datagrams the kernel dropped so far because a CPU's input backlog was
- * full (`/proc/net/softnet_stat`, second column, summed over CPUs). The
- * backlog is one per CPU for the whole machine, every namespace's veths
- * and loopback included: a flood elsewhere on the machine can drop the
- * lab's datagrams before any hook of the lab's hosts sees them, so a
- * test of "no loss" first asks whether this grew.
- *
- * @returns The count, or 0 where the file cannot be read.
- */
-export async function backlogDrops(): Promise<number> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile("/proc/net/softnet_stat");
-  } catch {
-    return 0;
-  }
-  return text.trim().split("\n").reduce(
-    (sum, line) => sum + parseInt(line.split(" ")[1] ?? "0", 16),
-    0,
-  );
-}

@@ -47,6 +47,7 @@ import type { ScrapeReport } from "../metrics_scraper.ts";
 import type { Subject } from "../recorder.ts";
 import type { Metrics, RowId } from "../results.ts";
 import type { RowContext } from "./context.ts";
+import { backlogDrops } from "../../lab/backlog_drops.ts";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 const SCRAPER = fileURLToPath(
@@ -93,20 +94,6 @@ interface LongRun {
   seconds: number;
   /** Starts the load once the command is ready; resolves when it is over. */
   load?: () => Promise<Metrics>;
-}
-
-/**
- * Datagrams the machine's input backlog dropped so far (every CPU's
- * second column of /proc/net/softnet_stat): a veth hands each datagram to
- * that backlog, shared by every namespace, so a flood elsewhere on the
- * machine drops this row's requests there, before any socket.
- */
-async function backlogDrops(): Promise<number> {
-  const text = await Deno.readTextFile("/proc/net/softnet_stat");
-  return text.trim().split("\n").reduce(
-    (sum, line) => sum + parseInt(line.split(/\s+/)[1], 16),
-    0,
-  );
 }
 
 /** The requests and replies of a stopped command's human summary. */

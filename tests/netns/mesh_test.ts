@@ -42,8 +42,8 @@ import { netnsTest } from "../../lab/availability.ts";
 import { FRR_PROGRAMS } from "../../lab/frr.ts";
 import { createLab, type Host, linkLocal, waitForDad } from "../../lab/lab.ts";
 import { type Json, parseJsonLines } from "../../lab/mcast_cli.ts";
+import { backlogDrops } from "../../lab/backlog_drops.ts";
 import {
-  backlogDrops,
   countProbes,
   meshAddress,
   meshHosts,
