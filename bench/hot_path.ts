@@ -13,46 +13,12 @@
  */
 
 import { listen, type ListenOptions } from "../lib/listener/listen.ts";
-import type {
-  DatagramHandler,
-  Peer,
-  Transport,
-  TransportFactory,
-} from "../lib/transports/transport.ts";
+import type { DatagramHandler, Peer } from "../lib/transports/transport.ts";
 import { text } from "../plugins/codecs/text.ts";
 import { ack } from "../plugins/responders/ack.ts";
 import { silent } from "../plugins/responders/silent.ts";
+import { memoryTransport } from "../tests/support/memory_transport.ts";
 import { LOOPBACK } from "./addresses.ts";
-
-/** A transport that only remembers its receive handler; sends succeed at once. */
-function memoryTransport(): {
-  factory: TransportFactory;
-  handler: () => DatagramHandler;
-} {
-  let handler: DatagramHandler | undefined;
-  const transport: Transport = {
-    family: "IPv4",
-    reusesBuffers: false,
-    localAddress: () => ({ address: "239.50.0.1", port: 50000 }),
-    join: () => {},
-    joinSource: () => {},
-    leave: () => {},
-    leaveSource: () => {},
-    setTtl: () => {},
-    setLoopback: () => {},
-    setInterface: () => {},
-    send: () => Promise.resolve(),
-    onDatagram: (h) => {
-      handler = h;
-    },
-    onError: () => {},
-    close: () => Promise.resolve(),
-  };
-  return {
-    factory: () => Promise.resolve(transport),
-    handler: () => handler!,
-  };
-}
 
 const CHUNK = 1000;
 
@@ -89,7 +55,8 @@ async function viaListen(
   count: number,
   seconds: number,
 ): Promise<number> {
-  const memory = memoryTransport();
+  // In memory: joins and options are no-ops, every send resolves at once.
+  const memory = memoryTransport("239.50.0.1", 50000);
   // Spread from a variable so this compiles against a listen() without it.
   const limits = { rateLimit: false as const };
   const listener = await listen({
@@ -98,10 +65,10 @@ async function viaListen(
     group: "239.50.0.1",
     port: 50000,
     interface: LOOPBACK,
-    transport: memory.factory,
+    transport: () => Promise.resolve(memory.transport),
   });
   try {
-    return await time(memory.handler(), count, seconds);
+    return await time(memory.deliver(), count, seconds);
   } finally {
     await listener.close();
   }

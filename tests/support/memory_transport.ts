@@ -1,8 +1,8 @@
 /**
- * A transport in memory for listener tests that need no socket: it joins,
- * leaves and sets options as no-ops, keeps the listener's datagram handler
- * for the test to call, and sends as the test says (by default every send
- * resolves at once).
+ * A transport in memory for listener tests, and the bench's hot-path row,
+ * that need no socket: it joins, leaves and sets options as no-ops, keeps
+ * the listener's datagram handler for the caller to call, and sends as the
+ * caller says (by default every send resolves at once).
  *
  * @module
  */
