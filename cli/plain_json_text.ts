@@ -10,10 +10,7 @@
  * @module
  */
 
-import { bufferWords } from "../lib/buffer_words.ts";
-
-/** Below this many bytes, a plain loop (no view of the buffer as words). */
-const WORDS_FROM = 64;
+import { bufferWords, WORDS_FROM, wordSpan } from "../lib/buffer_words.ts";
 
 /** Whether any of `bytes[from..to)` is below 0x20. */
 function controlIn(bytes: Uint8Array, from: number, to: number): boolean {
@@ -31,12 +28,8 @@ function controlIn(bytes: Uint8Array, from: number, to: number): boolean {
 function asciiControlIn(bytes: Uint8Array): boolean {
   const length = bytes.length;
   if (length < WORDS_FROM) return controlIn(bytes, 0, length);
-  const offset = bytes.byteOffset;
   // The bytes before the first whole word, and after the last.
-  const head = (4 - (offset & 3)) & 3;
-  const first = (offset + head) >>> 2;
-  const end = (offset + length) >>> 2;
-  const tail = (end << 2) - offset;
+  const { head, first, end, tail } = wordSpan(bytes);
   if (controlIn(bytes, 0, head) || controlIn(bytes, tail, length)) return true;
   const w = bufferWords(bytes);
   let all = -1;

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { bufferWords } from "./buffer_words.ts";
+import { bufferWords, WORDS_FROM, wordSpan } from "./buffer_words.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const replacing = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -91,11 +91,7 @@ export function isAscii(bytes: Uint8Array): boolean {
   const length = bytes.length;
   if (length < WORDS_FROM) return bytesBelow0x80(bytes, 0, length);
   // The bytes before the first whole 32-bit word and after the last.
-  const offset = bytes.byteOffset;
-  const head = (4 - (offset & 3)) & 3;
-  const first = (offset + head) >>> 2;
-  const end = (offset + length) >>> 2;
-  const tail = (end << 2) - offset;
+  const { head, first, end, tail } = wordSpan(bytes);
   if (
     !bytesBelow0x80(bytes, 0, head) || !bytesBelow0x80(bytes, tail, length)
   ) {
@@ -110,13 +106,6 @@ export function isAscii(bytes: Uint8Array): boolean {
   for (; i < end; i++) any |= words[i];
   return (any & 0x80808080) === 0;
 }
-
-/**
- * From this many bytes on, {@linkcode isAscii} reads 32-bit words: a
- * byte at a time cost ~1 ns a byte on this project's machine (1.4 us for
- * 1,400 bytes), a word at a time a quarter of that.
- */
-const WORDS_FROM = 64;
 
 /** Whether every byte of `bytes[from..to)` is below 0x80. */
 function bytesBelow0x80(bytes: Uint8Array, from: number, to: number): boolean {
